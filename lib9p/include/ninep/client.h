@@ -1,0 +1,177 @@
+// client.h: the 9P client. One connection, many outstanding tags; an async
+// core (Call) and a blocking facade (Fid) for tools, FUSE and ns.
+//
+// The client runs its own libuv loop on a private thread. Call() and every
+// Fid method may be used from any thread at once; callbacks run on the
+// client's loop thread and must not block (they may call Call()). A dead
+// connection fails every pending and later call with ECONNRESET/EPIPE
+// promptly: nothing waits forever.
+// Thread-safety: Client and Fid methods are thread-safe; a single Fid
+// object must not be moved or destroyed while another thread uses it.
+#ifndef NINEP_CLIENT_H_
+#define NINEP_CLIENT_H_
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ninep/dir.h"
+#include "ninep/status.h"
+#include "ninep/wire.h"
+
+namespace ninep {
+
+// How to connect.
+struct ClientOptions {
+  Dialect dialect = Dialect::k9P2000;
+  uint32_t msize = 512 * 1024;  // asked for; the server may lower it
+  bool trace = false;           // print every message to stderr (-D)
+  // Default timeout of blocking calls; 0 = none. A call that times out is
+  // flushed (Tflush) and fails with ETIMEDOUT.
+  std::chrono::milliseconds timeout{0};
+};
+
+// A reply that owns its bytes: msg's views point into frame.
+struct Reply {
+  std::vector<uint8_t> frame;
+  Message msg;
+};
+
+class Client;
+
+// A client-side fid. Move-only; the destructor clunks it (without waiting)
+// unless it was clunked or removed already.
+class Fid {
+ public:
+  Fid() = default;
+  Fid(Fid&& o) noexcept;
+  Fid& operator=(Fid&& o) noexcept;
+  Fid(const Fid&) = delete;
+  Fid& operator=(const Fid&) = delete;
+  ~Fid();
+
+  // True when this handle names a live fid.
+  bool valid() const { return client_ != nullptr; }
+  // The fid number on the wire.
+  uint32_t num() const { return num_; }
+  // The qid from attach/walk/open/create.
+  const Qid& qid() const { return qid_; }
+  // The iounit from open/create (0 until opened, or when the server gave 0).
+  uint32_t iounit() const { return iounit_; }
+  // The client this fid belongs to.
+  Client* client() const { return client_; }
+
+  // Walks a slash-separated relative path ("", "a/b", "../c") from this fid
+  // to a new fid, 16 names per Twalk. A walk that stops short fails with
+  // ENOENT ("path: file does not exist") and creates nothing.
+  Result<Fid> Walk(std::string_view path) const;
+  // Opens with a 9P2000 mode (OREAD, OWRITE|OTRUNC, ...); in 9P2000.L sends
+  // Tlopen with the matching Linux flags.
+  Status Open(uint8_t omode);
+  // Opens with Linux flags (9P2000.L only; in 9P2000 the flags are mapped).
+  Status OpenFlags(uint32_t lflags);
+  // Creates `name` in this directory fid, which becomes the open new file
+  // (Tcreate or Tlcreate; perm may carry DMDIR in 9P2000; in 9P2000.L a
+  // DMDIR perm sends Tmkdir and then walks this fid to the new directory).
+  Status Create(std::string_view name, uint32_t perm, uint8_t omode);
+  // Reads up to buf.size() bytes at offset, splitting at iounit/msize; stops
+  // early only at EOF. Returns the bytes read.
+  Result<size_t> Read(uint64_t offset, std::span<uint8_t> buf);
+  // One Tread of at most min(count, iounit) bytes (for pipe-like files).
+  Result<size_t> ReadOnce(uint64_t offset, std::span<uint8_t> buf);
+  // Writes all of data at offset, splitting at iounit/msize.
+  Result<size_t> Write(uint64_t offset, std::span<const uint8_t> data);
+  // Reads a whole directory (REQUIRES: opened for reading): stat entries in
+  // 9P2000, Treaddir entries (then Tgetattr of nothing: names, qids and types
+  // only, l.valid = 0) in 9P2000.L.
+  Result<std::vector<Dir>> ReadDir();
+  // The file's attributes (Tstat, or Tgetattr ALL in 9P2000.L).
+  Result<Dir> Stat();
+  // Changes attributes. In 9P2000 sends Twstat of `d` (NullStat-style
+  // "leave unchanged" values are honoured); in 9P2000.L maps mode, length,
+  // mtime/atime to Tsetattr and a new name to Trenameat-less Twstat fallback
+  // (Trename with the parent is the caller's job via Client::Call).
+  Status Wstat(const Dir& d);
+  // Removes the file and frees the fid (even when the remove fails).
+  Status Remove();
+  // Clunks now and waits; the handle becomes invalid.
+  Status Clunk();
+
+ private:
+  friend class Client;
+  Fid(Client* c, uint32_t num, Qid q) : client_(c), num_(num), qid_(q) {}
+  void Release();
+  Client* client_ = nullptr;
+  uint32_t num_ = NOFID;
+  Qid qid_;
+  uint32_t iounit_ = 0;
+};
+
+// A 9P connection.
+class Client {
+ public:
+  // Called once with the outcome of a Call, on the client's loop thread. An
+  // Rerror/Rlerror reply arrives as an error Status (the errno from Rlerror,
+  // or TextToErrno of Rerror's text, with that text as message).
+  using Callback = std::function<void(Result<Reply>)>;
+  // Identifies a call for Cancel.
+  using CallId = uint64_t;
+
+  // Dials `addr` (a dial string), negotiates version and msize. Fails with
+  // the reason ("dial tcp!...: Connection refused", "version: server
+  // speaks 9P2000 only").
+  static Result<std::unique_ptr<Client>> Connect(std::string_view addr,
+                                                 const ClientOptions& opts);
+  // Same over an already connected pair of fds (the client takes them).
+  static Result<std::unique_ptr<Client>> FromFds(int rfd, int wfd, const ClientOptions& opts);
+
+  // Fails every pending call, closes the connection and joins the thread.
+  // REQUIRES: not called from a callback. Fids must be gone first.
+  ~Client();
+
+  // Sends a T-message (any thread). Views in `t` need only live until Call
+  // returns (it encodes at once). The tag is chosen by the client; fids in
+  // `t` are the caller's (see AllocFid). cb runs exactly once.
+  CallId Call(const Body& t, Callback cb);
+  // Blocking Call; timeout 0 uses ClientOptions::timeout (0 = none).
+  Result<Reply> CallSync(const Body& t, std::chrono::milliseconds timeout = {});
+  // Sends Tflush for a pending call. Its callback then gets ECANCELED
+  // (unless the reply won the race, which then stands).
+  void Cancel(CallId id);
+
+  // Attaches and returns the root fid (n_uname NONUNAME in 9P2000.L unless
+  // given).
+  Result<Fid> Attach(std::string_view uname, std::string_view aname,
+                     uint32_t n_uname = NONUNAME);
+
+  // Reserves a fid number not in use; FreeFid returns it (after Tclunk).
+  uint32_t AllocFid();
+  void FreeFid(uint32_t fid);
+  // Wraps a fid number the caller walked itself into a handle.
+  Fid Adopt(uint32_t fid, Qid qid);
+
+  // The negotiated dialect and msize, and the largest read/write payload.
+  Dialect dialect() const { return dialect_; }
+  uint32_t msize() const { return msize_; }
+  uint32_t MaxIO() const { return msize_ - IOHDRSZ; }
+  // False once the connection has died.
+  bool alive() const;
+  // Requests sent and not yet answered.
+  size_t Outstanding() const;
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  Dialect dialect_ = Dialect::k9P2000;
+  uint32_t msize_ = 0;
+};
+
+}  // namespace ninep
+
+#endif  // NINEP_CLIENT_H_

@@ -1,0 +1,86 @@
+// status.h: Status and Result<T>, the one error type of ninefold.
+//
+// A Status is an errno (Linux numbering) plus a message. OK is errno 0 and
+// holds no allocation, so returning OK costs nothing. 9P2000 peers see the
+// message (Rerror), 9P2000.L peers see the errno (Rlerror); the table in
+// errstr.cc maps between the two when only one side is known.
+// Thread-safety: values; safe to copy and move between threads.
+#ifndef NINEP_STATUS_H_
+#define NINEP_STATUS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ninep {
+
+// An errno plus a human message; errno 0 means success.
+class Status {
+ public:
+  // Success.
+  Status() = default;
+  // Failure with errno `err` (must be nonzero) and a message; an empty
+  // message means "use strerror-like text for err".
+  Status(int err, std::string msg) : err_(err), msg_(std::move(msg)) {}
+
+  // Returns the success value.
+  static Status Ok() { return Status(); }
+
+  // True when this is success.
+  bool ok() const { return err_ == 0; }
+  // The Linux errno (0 when ok).
+  int err() const { return err_; }
+  // The message; for an error built with an empty message, the errno's
+  // standard 9P2000 text.
+  std::string message() const;
+
+ private:
+  int err_ = 0;
+  std::string msg_;
+};
+
+// Builds an error Status from errno with the standard text.
+Status Errno(int err);
+// Builds an error Status from errno with context: "what: strerror".
+Status Errno(int err, std::string_view what);
+
+// Maps an errno to the text a 9P2000 Rerror carries (Plan 9 wording where
+// Plan 9 has one, e.g. ENOENT -> "file does not exist").
+std::string ErrnoToText(int err);
+// Maps an Rerror text back to an errno; unknown text gives EIO.
+int TextToErrno(std::string_view text);
+
+// A value of T or an error Status (shaped like absl::StatusOr).
+template <class T>
+class Result {
+ public:
+  // Success holding `v`.
+  Result(T v) : v_(std::move(v)) {}  // NOLINT: implicit by design
+  // Failure; REQUIRES: !s.ok().
+  Result(Status s) : s_(std::move(s)) {  // NOLINT: implicit by design
+    if (s_.ok()) s_ = Status(5 /*EIO*/, "Result built from OK status");
+  }
+
+  // True when a value is held.
+  bool ok() const { return v_.has_value(); }
+  // The error (OK when a value is held).
+  const Status& status() const { return s_; }
+  // The value; REQUIRES: ok().
+  T& value() & { return *v_; }
+  const T& value() const& { return *v_; }
+  T&& value() && { return std::move(*v_); }
+  T* operator->() { return &*v_; }
+  const T* operator->() const { return &*v_; }
+  T& operator*() { return *v_; }
+  const T& operator*() const { return *v_; }
+
+ private:
+  std::optional<T> v_;
+  Status s_;
+};
+
+}  // namespace ninep
+
+#endif  // NINEP_STATUS_H_

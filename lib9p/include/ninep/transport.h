@@ -1,0 +1,107 @@
+// transport.h: dial strings, listeners and framed connections on libuv.
+//
+// A Conn carries whole 9P frames over a byte stream (TCP, a unix socket, or
+// an inherited pair of fds such as stdin/stdout). It handles partial reads,
+// many frames in one read, frames larger than one read, and backpressure:
+// the owner pauses reading while too much work or output is queued.
+// Thread-safety: a Conn and a Listener belong to the thread running their
+// loop; every method must be called on that thread. TLS (later) wraps the
+// same interface.
+#ifndef NINEP_TRANSPORT_H_
+#define NINEP_TRANSPORT_H_
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ninep/status.h"
+
+namespace ninep {
+
+inline constexpr uint16_t kDefaultPort = 564;
+
+// A parsed Plan 9 dial string.
+struct DialAddr {
+  enum Kind { kTcp, kUnix } kind = kTcp;
+  std::string host;  // tcp: name or numeric address; "*" (listen) = any
+  uint16_t port = kDefaultPort;
+  std::string path;  // unix: socket path
+};
+
+// Parses `tcp!host!port`, `tcp!host` (port 564), `unix!/path`, `host:port`,
+// `[v6addr]:port`, a bare `host` (port 564), or a bare absolute path (unix).
+// `net!` is taken as tcp. Port may be a number or "9fs"/"564". Errors:
+// EINVAL with the reason.
+Result<DialAddr> ParseDial(std::string_view s);
+
+// Formats an address as a dial string: `tcp!127.0.0.1!40123`, `unix!/p`.
+std::string FormatDial(const DialAddr& a);
+
+// One framed byte stream. Created by Dial, by a Listener, or from fds.
+class Conn {
+ public:
+  // Called with each whole frame (size[4] included). The span is valid only
+  // during the call.
+  using FrameFn = std::function<void(std::span<const uint8_t> frame)>;
+  // Called once when the stream ends: OK for a clean EOF, else the error.
+  // After it the Conn reads and writes nothing more; the owner may Close.
+  using CloseFn = std::function<void(const Status&)>;
+
+  virtual ~Conn() = default;
+
+  // Starts reading. REQUIRES: called once.
+  virtual void Start(FrameFn on_frame, CloseFn on_close) = 0;
+  // Frames larger than this end the connection with EMSGSIZE (default
+  // 8 MiB until set; set it to the negotiated msize).
+  virtual void SetMaxFrame(uint32_t max) = 0;
+  // Queues one whole frame for writing; takes ownership of the bytes.
+  virtual void Send(std::vector<uint8_t> frame) = 0;
+  // Bytes queued for writing and not yet accepted by the kernel.
+  virtual size_t QueuedBytes() const = 0;
+  // Called when QueuedBytes() drops to 0 after having been above 0.
+  virtual void OnDrain(std::function<void()> fn) = 0;
+  // Stops and resumes delivering frames (backpressure).
+  virtual void PauseReading() = 0;
+  virtual void ResumeReading() = 0;
+  // Closes the stream after queued writes are flushed (best effort); the
+  // close callback is not called for a Close the owner asked for. The Conn
+  // may be destroyed right after Close returns: the handle's memory lives
+  // until libuv's close callback.
+  virtual void Close() = 0;
+  // The peer, as a dial string ("tcp!127.0.0.1!5555", "unix", "fd").
+  virtual std::string Peer() const = 0;
+};
+
+// Connects (blocking the calling thread for the connect only) and returns a
+// Conn bound to `loop`. Errors carry the dial string: "dial tcp!h!1: ...".
+Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr);
+
+// A Conn reading from rfd and writing to wfd (they may be equal), such as
+// stdin/stdout for servers run by inetd, ssh or a test harness.
+Result<std::unique_ptr<Conn>> ConnFromFds(uv_loop_t* loop, int rfd, int wfd);
+
+// A listening socket; hands each accepted connection to a callback.
+class Listener {
+ public:
+  using AcceptFn = std::function<void(std::unique_ptr<Conn>)>;
+  virtual ~Listener() = default;
+  // The bound address as a dial string; for port 0 the port chosen.
+  virtual std::string BoundAddress() const = 0;
+  // Stops accepting; the Listener may be destroyed right after.
+  virtual void Close() = 0;
+};
+
+// Binds and listens on `addr` (tcp "*" = all IPv4 addresses; unix: removes a
+// stale socket file first). Each accepted Conn goes to on_accept.
+Result<std::unique_ptr<Listener>> Listen(uv_loop_t* loop, const DialAddr& addr,
+                                         Listener::AcceptFn on_accept);
+
+}  // namespace ninep
+
+#endif  // NINEP_TRANSPORT_H_
