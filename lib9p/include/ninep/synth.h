@@ -75,8 +75,9 @@ struct SynthFile {
   std::function<void(ReadReq r, SynthFid& f)> read;
   // Write. Default: none; the file cannot be opened for writing.
   std::function<void(WriteReq r, SynthFid& f)> write;
-  // Called once when a fid that this file's open answered goes away
-  // (Tclunk, Tremove, Tversion, connection end); cannot fail.
+  // Called once when a fid opened on this file goes away (Tclunk, Tremove,
+  // Tversion, connection end), even when `open` failed the open; cannot
+  // fail. Not called for fids that were never opened.
   std::function<void(SynthFid& f)> clunk;
   // Text of a text file: called at each open for reading; the snapshot is
   // kept in SynthFid::snapshot.
@@ -96,7 +97,7 @@ struct SynthFile {
 };
 
 // One node of the tree: a directory or a file. Created only by SynthTree.
-class SynthNode {
+class SynthNode : public std::enable_shared_from_this<SynthNode> {
  public:
   SynthNode(const SynthNode&) = delete;
   SynthNode& operator=(const SynthNode&) = delete;
