@@ -1,0 +1,111 @@
+# ninefold: the front door. CMake does the building underneath; this file
+# only names the jobs a person runs. `make help` lists them.
+#
+#   make            configure build/ and build everything; ./bin -> build/bin
+#   make test       install missing packages, build, run every test (ctest)
+#   make run        build and serve a demo tree on tcp!127.0.0.1!5640
+#
+# Variables: BUILD (build directory, default build), JOBS, CTEST_JOBS,
+# TEST_TIMEOUT, FUZZ_SECONDS, PREFIX, DESTDIR, ROOT and ADDR (make run).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+# Each job runs its steps in order (deps before the build before the tests);
+# the parallelism lives inside cmake and ctest.
+.NOTPARALLEL:
+
+NPROC        := $(shell nproc 2>/dev/null || echo 2)
+BUILD        ?= build
+JOBS         ?= $(NPROC)
+# Integration tests spend most of their time waiting on sockets and child
+# processes, so one more job than cores keeps both cores busy.
+CTEST_JOBS   ?= $(shell echo $$(( $(NPROC) + 1 )))
+TEST_TIMEOUT ?= 300
+FUZZ_SECONDS ?= 60
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+ADDR         ?= tcp!127.0.0.1!5640
+ROOT         ?=
+# The commands `make install` copies, when they have been built.
+COMMANDS     ?= 9p exportfs mount9p cmdfs ramfs ns storefs chunkd
+
+CCACHE   := $(shell command -v ccache 2>/dev/null)
+LAUNCHER := $(if $(CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+CTEST     = ctest --output-on-failure -j$(CTEST_JOBS) --timeout $(TEST_TIMEOUT)
+
+# $(call configure_and_build,DIR,BUILD_TYPE,EXTRA_CMAKE_FLAGS)
+# Configures every time: cheap, and it picks up parts whose CMakeLists.txt
+# appeared since the last run (the top level adds only folders that exist).
+define configure_and_build
+	cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) $(LAUNCHER) $(3)
+	cmake --build $(1) -j $(JOBS)
+endef
+
+.PHONY: all deps test asan-test fuzz bench install run clean help
+
+all:
+	$(call configure_and_build,$(BUILD),RelWithDebInfo,)
+	@if [ "$(BUILD)" = build ]; then \
+	  if [ -L bin ] || [ ! -e bin ]; then ln -sfn build/bin bin; \
+	  else echo "make: ./bin exists and is not a symlink; left alone" >&2; fi; \
+	fi
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps all
+	cd $(BUILD) && $(CTEST)
+
+# ASan + UBSan: any report fails the test (halt_on_error, and a nonzero exit
+# from LeakSanitizer at exit).
+asan-test: export ASAN_OPTIONS = halt_on_error=1:abort_on_error=0:detect_leaks=1:print_stacktrace=1:strict_init_order=1
+asan-test: export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
+asan-test: deps
+	$(call configure_and_build,build-asan,RelWithDebInfo,-DNINEP_SANITIZE=ON)
+	cd build-asan && $(CTEST)
+
+fuzz: deps
+	@test -f tests/fuzz/run.sh || { echo "make: tests/fuzz/run.sh does not exist yet" >&2; exit 1; }
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
+
+# Release build for figures; warnings are enforced by the default build, so
+# an optimiser-only warning does not stop a measurement here.
+bench: deps
+	$(call configure_and_build,build-bench,Release,-DNINEP_WERROR=OFF)
+	BUILD_DIR=build-bench bash bench/run.sh
+
+install: all
+	install -d '$(DESTDIR)$(PREFIX)/bin'
+	@for c in $(COMMANDS); do \
+	  if [ -x '$(BUILD)/bin/'$$c ]; then \
+	    echo "install $(BUILD)/bin/$$c $(DESTDIR)$(PREFIX)/bin/"; \
+	    install -m 0755 '$(BUILD)/bin/'$$c '$(DESTDIR)$(PREFIX)/bin/' || exit 1; \
+	  fi; \
+	done
+	@for n in 1 2 3 4 5; do \
+	  for f in man/man$$n/*.$$n; do \
+	    [ -f "$$f" ] || continue; \
+	    install -d '$(DESTDIR)$(PREFIX)/share/man/man'$$n || exit 1; \
+	    echo "install $$f $(DESTDIR)$(PREFIX)/share/man/man$$n/"; \
+	    install -m 0644 "$$f" '$(DESTDIR)$(PREFIX)/share/man/man'$$n/ || exit 1; \
+	  done; \
+	done
+
+run: deps all
+	@BIN_DIR='$(BUILD)/bin' ADDR='$(ADDR)' ROOT='$(ROOT)' DEMO_DIR='$(BUILD)/demo' \
+	  exec bash scripts/run-demo.sh
+
+clean:
+	rm -rf build build-asan build-bench build-fuzz .fuzz-corpus-work
+	@if [ -L bin ]; then rm -f bin; fi
+
+help:
+	@echo "make            build everything into build/ (commands in ./bin)"
+	@echo "make run        build, then serve a demo tree on $(ADDR)"
+	@echo "make test       install missing packages, build, run all tests"
+	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
+	@echo "make fuzz       run the libFuzzer targets (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
+	@echo "make bench      Release build in build-bench/, run bench/run.sh"
+	@echo "make install    commands and man pages under DESTDIR/PREFIX ($(PREFIX))"
+	@echo "make deps       install missing Debian packages (as root)"
+	@echo "make clean      remove the build directories"
