@@ -33,6 +33,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 [[ -x $BIN_DIR/ramfs ]] || die "$BIN_DIR/ramfs is not built"
 [[ -x $DIOD ]] || die "$DIOD is missing (apt-get install diod)"
 
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)  # others' work skews figures: say so
 WORK=$(mktemp -d /tmp/ninefold-bench-XXXXXX)
 PIDS=()
 cleanup() {
@@ -118,7 +119,8 @@ for ((round = 1; round <= ROUNDS; round++)); do
     label=${c%%|*}
     args=${c#*|}
     cmd="rtt_bench $args -n $CALLS -t $SECONDS_PER_CASE -d 1 -d 64 -s"
-    ((round == 1)) && COMMANDS+=("$cmd")
+    # Dial strings quoted as a shell user must type them.
+    ((round == 1)) && COMMANDS+=("$(sed "s/\(tcp![^ ]*\)/'\1'/g" <<<"$cmd")")
     echo "bench: $label: $cmd" >&2
     # shellcheck disable=SC2086  # args are words by construction
     out=$("$BIN_DIR/rtt_bench" $args -n "$CALLS" -t "$SECONDS_PER_CASE" -d 1 -d 64 -s) ||
@@ -208,11 +210,11 @@ CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 SECTION="## $(date '+%Y-%m-%d %H:%M %Z'): stat round trips on one connection
 
 Machine: $(nproc) cores ($CPU), Linux $(uname -r), load average at start
-$(cut -d' ' -f1-3 /proc/loadavg); commit $COMMIT$DIRTY; \`make bench\`
-(Release build in $BUILD_DIR). Each case is bounded by $CALLS calls or
-${SECONDS_PER_CASE} s; best of $ROUNDS round(s). \"1/64 in flight\" drive the
-async Call API (each reply's callback sends the next request); \"sync 1\" is
-the blocking CallSync facade.
+$LOAD; commit $COMMIT$DIRTY; \`make bench\` (Release build in $BUILD_DIR).
+Each case is bounded by $CALLS calls or ${SECONDS_PER_CASE} s; best of $ROUNDS
+round(s). \"1 in flight\" and \"64 in flight\" drive the async Call API (each
+reply's callback sends the next request); \"sync 1\" is the blocking CallSync
+facade, one call after another.
 
 $TABLE
 
