@@ -50,15 +50,17 @@ class Server;
 struct SrvFid {
   uint32_t num = NOFID;
   Qid qid;
-  int omode = -1;        // -1: not open; else the 9P2000 open mode
-  uint32_t lflags = 0;   // Linux open flags when opened by Tlopen/Tlcreate
-  std::string uname;     // from the attach that made this fid's tree
+  int omode = -1;       // -1: not open; else the 9P2000 open mode
+  uint32_t lflags = 0;  // Linux open flags when opened by Tlopen/Tlcreate
+  std::string uname;    // from the attach that made this fid's tree
   uint32_t n_uname = NONUNAME;
   std::shared_ptr<void> aux;
 
   // The aux pointer as T (the file server knows what it stored).
   template <class T>
-  T* Aux() const { return static_cast<T*>(aux.get()); }
+  T* Aux() const {
+    return static_cast<T*>(aux.get());
+  }
   // True when the qid is a directory's.
   bool IsDir() const { return (qid.type & QTDIR) != 0; }
 
@@ -74,35 +76,42 @@ bool ReqFlushed(const ReqState* st);
 void ReqOnFlush(ReqState* st, std::function<void()> fn);
 const std::string& ReqUname(const ReqState* st);
 const std::string& ReqPeer(const ReqState* st);
+void ReportDoubleAnswer();
 }  // namespace internal
 
 // Base of every request: answered exactly once. Move-only.
 template <class Out>
 class Request {
  public:
+  using OutType = Out;
   using Done = std::function<void(Result<Out>)>;
   Request(std::shared_ptr<internal::ReqState> st, Done done)
       : st_(std::move(st)), done_(std::move(done)) {}
-  Request(Request&&) noexcept = default;
-  Request& operator=(Request&&) noexcept = default;
+  Request(Request&& o) noexcept : st_(std::move(o.st_)), done_(std::move(o.done_)) {
+    o.done_ = nullptr;
+  }
+  Request& operator=(Request&& o) noexcept {
+    if (this != &o) {
+      if (done_) Fail(Status(5 /*EIO*/, "bug: request overwritten unanswered"));
+      st_ = std::move(o.st_);
+      done_ = std::move(o.done_);
+      o.done_ = nullptr;
+    }
+    return *this;
+  }
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
   ~Request() {
     if (done_) done_(Status(5 /*EIO*/, "bug: request dropped unanswered"));
   }
 
-  // Answers with success. Any thread. REQUIRES: not answered yet.
-  void Respond(Out out) {
-    auto d = std::move(done_);
-    done_ = nullptr;
-    d(std::move(out));
-  }
+  // Answers with success. Any thread. REQUIRES: not answered yet (a second
+  // answer is logged as a bug and ignored).
+  void Respond(Out out) { Answer(Result<Out>(std::move(out))); }
   // Answers with an error. Any thread. REQUIRES: not answered yet.
-  void Fail(Status s) {
-    auto d = std::move(done_);
-    done_ = nullptr;
-    d(std::move(s));
-  }
+  void Fail(Status s) { Answer(Result<Out>(std::move(s))); }
+  // True until Respond or Fail has been called.
+  bool pending() const { return static_cast<bool>(done_); }
   // True once a Tflush (or Tversion, or the connection's end) asked that
   // this request stop; the handler should answer soon (any answer will do).
   bool Flushed() const { return internal::ReqFlushed(st_.get()); }
@@ -114,8 +123,19 @@ class Request {
   const std::string& uname() const { return internal::ReqUname(st_.get()); }
   // The peer's dial string ("tcp!127.0.0.1!4711"), for audit logs.
   const std::string& peer() const { return internal::ReqPeer(st_.get()); }
+  // The framework's per-request state; for the framework's own chaining.
+  const std::shared_ptr<internal::ReqState>& state() const { return st_; }
 
  private:
+  void Answer(Result<Out> r) {
+    if (!done_) {
+      internal::ReportDoubleAnswer();
+      return;
+    }
+    auto d = std::move(done_);
+    done_ = nullptr;
+    d(std::move(r));
+  }
   std::shared_ptr<internal::ReqState> st_;
   Done done_;
 };
@@ -248,7 +268,7 @@ using RenameatReq = DotlReq<Trenameat, Empty>;  // fid = olddir, fid2 = newdir
 using UnlinkatReq = DotlReq<Tunlinkat, Empty>;  // fid = dir
 using MkdirReq = DotlReq<Tmkdir, Qid>;          // fid = dfid
 using FsyncReq = DotlReq<Tfsync, Empty>;
-using LockReq = DotlReq<Tlock, uint8_t>;        // answer a P9_LOCK_* status
+using LockReq = DotlReq<Tlock, uint8_t>;  // answer a P9_LOCK_* status
 using GetlockReq = DotlReq<Tgetlock, Rgetlock>;
 using XattrwalkReq = DotlReq<Txattrwalk, uint64_t>;  // fid2 = newfid (fresh); answer size
 using XattrcreateReq = DotlReq<Txattrcreate, Empty>;
@@ -268,31 +288,31 @@ class FileServer {
   // Default: succeeds (qid from fid, iounit 0) for OREAD on anything; other
   // modes fail EACCES unless overridden.
   virtual void Open(OpenReq r);
-  virtual void Create(CreateReq r);      // default: EACCES
-  virtual void Read(ReadReq r);          // default: EACCES
-  virtual void ReadDir(ReadDirReq r);    // default: empty directory
-  virtual void Write(WriteReq r);        // default: EACCES
-  virtual void Clunk(ClunkReq r);        // default: OK
-  virtual void Remove(RemoveReq r);      // default: EACCES
-  virtual void Wstat(WstatReq r);        // default: EACCES
+  virtual void Create(CreateReq r);    // default: EACCES
+  virtual void Read(ReadReq r);        // default: EACCES
+  virtual void ReadDir(ReadDirReq r);  // default: empty directory
+  virtual void Write(WriteReq r);      // default: EACCES
+  virtual void Clunk(ClunkReq r);      // default: OK
+  virtual void Remove(RemoveReq r);    // default: EACCES
+  virtual void Wstat(WstatReq r);      // default: EACCES
   // Tauth: default fails "authentication not required" (ENOTSUP... plan 9).
   virtual void Auth(AttachReq r);
 
   // Optional 9P2000.L hooks.
-  virtual void Getattr(GetattrReq r);    // default: via Stat
-  virtual void Statfs(StatfsReq r);      // default: a synthetic answer
-  virtual void Mkdir(MkdirReq r);        // default: via Walk(clone) + Create(DMDIR)
-  virtual void Unlinkat(UnlinkatReq r);  // default: via Walk(name) + Remove
-  virtual void Renameat(RenameatReq r);  // default: same dir via Walk + Wstat(name), else EXDEV
-  virtual void Rename(RenameReq r);      // default: via Wstat(name) on fid
-  virtual void Symlink(SymlinkReq r);    // default: EOPNOTSUPP
-  virtual void Mknod(MknodReq r);        // default: EOPNOTSUPP
-  virtual void Readlink(ReadlinkReq r);  // default: EINVAL
-  virtual void Link(LinkReq r);          // default: EOPNOTSUPP
-  virtual void Fsync(FsyncReq r);        // default: OK
-  virtual void Lock(LockReq r);          // default: P9_LOCK_SUCCESS
-  virtual void Getlock(GetlockReq r);    // default: unlocked
-  virtual void Xattrwalk(XattrwalkReq r);      // default: EOPNOTSUPP
+  virtual void Getattr(GetattrReq r);      // default: via Stat
+  virtual void Statfs(StatfsReq r);        // default: a synthetic answer
+  virtual void Mkdir(MkdirReq r);          // default: via Walk(clone) + Create(DMDIR)
+  virtual void Unlinkat(UnlinkatReq r);    // default: via Walk(name) + Remove
+  virtual void Renameat(RenameatReq r);    // default: same dir via Walk + Wstat(name), else EXDEV
+  virtual void Rename(RenameReq r);        // default: via Wstat(name) on fid
+  virtual void Symlink(SymlinkReq r);      // default: EOPNOTSUPP
+  virtual void Mknod(MknodReq r);          // default: EOPNOTSUPP
+  virtual void Readlink(ReadlinkReq r);    // default: EINVAL
+  virtual void Link(LinkReq r);            // default: EOPNOTSUPP
+  virtual void Fsync(FsyncReq r);          // default: OK
+  virtual void Lock(LockReq r);            // default: P9_LOCK_SUCCESS
+  virtual void Getlock(GetlockReq r);      // default: unlocked
+  virtual void Xattrwalk(XattrwalkReq r);  // default: EOPNOTSUPP
   virtual void Xattrcreate(XattrcreateReq r);  // default: EOPNOTSUPP
 
   // Called once on the loop thread when the Server starts, so the file
@@ -303,11 +323,11 @@ class FileServer {
 
 // Per-message counters, for observability files (exportfs's ctl tree).
 struct ServerStats {
-  std::atomic<uint64_t> connections{0};      // open now
+  std::atomic<uint64_t> connections{0};  // open now
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
-  std::atomic<uint64_t> count[256] = {};     // T-messages by type
-  std::atomic<uint64_t> errors[256] = {};    // answered with an error, by T type
+  std::atomic<uint64_t> count[256] = {};       // T-messages by type
+  std::atomic<uint64_t> errors[256] = {};      // answered with an error, by T type
   std::atomic<uint64_t> latency_us[256] = {};  // summed request latency, by T type
 };
 
@@ -321,6 +341,8 @@ struct ServerOptions {
   // being handled, or while this many bytes of answers wait to be written.
   size_t max_inflight = 4096;
   size_t max_queued_bytes = 16 << 20;
+  // Worker threads for Offload (blocking disk or process work).
+  int workers = 16;
 };
 
 // Serves one FileServer on one loop.
@@ -355,8 +377,11 @@ class Server {
   // The options in force.
   const ServerOptions& options() const;
 
- private:
+  // The framework's internals (lib9p/src/server_internal.h).
   struct Impl;
+
+ private:
+  friend void StopOnSignals(Server* srv);
   std::unique_ptr<Impl> impl_;
 };
 
