@@ -1,0 +1,656 @@
+// transport.cc: framed connections and listeners on libuv.
+//
+// A Conn handed to its owner is a thin front (UvConn) over a heap ConnCore
+// that holds the uv handles, the read buffer and the write queue. The core
+// outlives the front until libuv has closed every handle, so the owner may
+// destroy its Conn at any time, even inside one of its callbacks.
+//
+// Writes: Send queues a frame and arms an idle handle; the idle callback
+// (before the loop next blocks) hands everything queued to one writev via
+// uv_try_write, and only what the kernel did not take goes to uv_write. So a
+// burst of replies produced in one loop turn costs one system call, and a
+// lone reply costs no allocation beyond its frame.
+// Reads: bytes accumulate in one buffer; whole frames are cut by size[4]. The
+// buffer grows to an announced frame size only after it is checked against
+// the maximum frame, so a peer cannot make us allocate what it likes.
+#include "ninep/transport.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "dial_internal.h"
+
+namespace ninep {
+namespace {
+
+constexpr size_t kReadBufSize = 64 * 1024;
+constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
+constexpr uint64_t kCloseGuardMs = 1000;  // longest wait to flush on Close
+constexpr size_t kMaxIov = 1024;
+
+// Storage for any stream handle; libuv handles share their first members,
+// so one allocation fits each kind.
+union AnyStream {
+  uv_handle_t handle;
+  uv_stream_t stream;
+  uv_tcp_t tcp;
+  uv_pipe_t pipe;
+};
+
+// A peer that closed its end must give EPIPE, not kill the process.
+void IgnoreSigpipe() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, nullptr, &sa) == 0 && sa.sa_handler == SIG_DFL) signal(SIGPIPE, SIG_IGN);
+  });
+}
+
+Status UvError(int uverr, std::string_view what) {
+  return Status(-uverr, std::string(what) + ": " + uv_strerror(uverr));
+}
+
+uint32_t Le32(const uint8_t* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+class ConnCore;
+
+// One uv_write in flight: the frames it writes live here until its callback.
+struct WriteBatch {
+  uv_write_t req;
+  ConnCore* core;
+  std::vector<std::vector<uint8_t>> frames;
+  size_t bytes = 0;
+};
+
+class ConnCore {
+ public:
+  ConnCore(uv_loop_t* loop, std::string peer) : loop_(loop), peer_(std::move(peer)) {
+    uv_idle_init(loop_, &idle_);
+    idle_.data = this;
+    uv_timer_init(loop_, &guard_);
+    guard_.data = this;
+    open_handles_ = 2;
+  }
+
+  // Adopts a connected TCP socket, a unix socket or pipe fd, or an accepted
+  // stream. On failure the fd is not adopted and the core frees itself.
+  Status OpenTcp(int fd) {
+    uv_tcp_init(loop_, &rs_.tcp);
+    InitRead();
+    int r = uv_tcp_open(&rs_.tcp, fd);
+    return r < 0 ? UvError(r, "uv_tcp_open") : Status::Ok();
+  }
+  Status OpenPipe(AnyStream* s, int fd) {
+    uv_pipe_init(loop_, &s->pipe, 0);
+    s->handle.data = this;
+    open_handles_++;
+    int r = uv_pipe_open(&s->pipe, fd);
+    return r < 0 ? UvError(r, "uv_pipe_open") : Status::Ok();
+  }
+  Status OpenFds(int rfd, int wfd) {
+    Status s = OpenPipe(&rs_, rfd);
+    if (!s.ok() || rfd == wfd) return s;
+    ws_ = &ws2_;
+    return OpenPipe(&ws2_, wfd);
+  }
+  Status Accept(uv_stream_t* server, bool tcp) {
+    if (tcp) {
+      uv_tcp_init(loop_, &rs_.tcp);
+    } else {
+      uv_pipe_init(loop_, &rs_.pipe, 0);
+    }
+    InitRead();
+    int r = uv_accept(server, &rs_.stream);
+    if (r < 0) return UvError(r, "accept");
+    if (tcp) {
+      uv_tcp_nodelay(&rs_.tcp, 1);
+      sockaddr_storage ss;
+      int len = sizeof ss;
+      if (uv_tcp_getpeername(&rs_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+        peer_ = internal::FormatSockaddr(reinterpret_cast<sockaddr*>(&ss));
+    }
+    return Status::Ok();
+  }
+  // Undoes a failed Open/Accept: closes what was initialised, then frees.
+  void Abort() {
+    owner_gone_ = true;
+    owner_closed_ = true;
+    CloseHandles();
+  }
+
+  // ---- the Conn interface, forwarded by UvConn ----
+
+  void Start(Conn::FrameFn on_frame, Conn::CloseFn on_close) {
+    on_frame_ = std::move(on_frame);
+    on_close_ = std::move(on_close);
+    started_ = true;
+    StartReading();
+  }
+  void SetMaxFrame(uint32_t max) { max_frame_ = max; }
+  void Send(std::vector<uint8_t> frame) {
+    if (dead_ || owner_closed_ || frame.empty()) return;
+    queued_ += frame.size();
+    pending_.push_back(std::move(frame));
+    if (!write_busy_) Kick();
+  }
+  size_t QueuedBytes() const { return queued_; }
+  void OnDrain(std::function<void()> fn) { on_drain_ = std::move(fn); }
+  void PauseReading() {
+    paused_ = true;
+    StopReading();
+  }
+  void ResumeReading() {
+    if (!paused_) return;
+    paused_ = false;
+    if (dead_ || owner_closed_ || !started_) return;
+    // Frames may sit in the buffer already; deliver them from the loop, not
+    // from inside the caller (which may be in the middle of a reply).
+    deliver_pending_ = true;
+    Kick();
+  }
+  void Close() {
+    if (owner_closed_) return;
+    owner_closed_ = true;
+    BeginShutdown(true);
+  }
+  const std::string& Peer() const { return peer_; }
+  // The front is gone: close if not yet, and free once libuv is done.
+  void Release() {
+    Close();
+    owner_gone_ = true;
+    MaybeDelete();
+  }
+
+ private:
+  void InitRead() {
+    rs_.handle.data = this;
+    open_handles_++;
+  }
+  uv_stream_t* ws() { return &ws_->stream; }
+
+  void Kick() {
+    if (idle_active_ || closing_handles_) return;
+    idle_active_ = true;
+    uv_idle_start(&idle_, [](uv_idle_t* h) { static_cast<ConnCore*>(h->data)->OnIdle(); });
+  }
+  void OnIdle() {
+    uv_idle_stop(&idle_);
+    idle_active_ = false;
+    if (deliver_pending_) {
+      deliver_pending_ = false;
+      Process();
+      StartReading();
+    }
+    Flush(false);
+  }
+
+  // ---- reading ----
+
+  void StartReading() {
+    if (reading_ || paused_ || dead_ || owner_closed_ || !started_) return;
+    int r = uv_read_start(
+        &rs_.stream,
+        [](uv_handle_t* h, size_t, uv_buf_t* b) { static_cast<ConnCore*>(h->data)->OnAlloc(b); },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t*) {
+          static_cast<ConnCore*>(s->data)->OnRead(n);
+        });
+    if (r < 0) {
+      Fail(UvError(r, "read"));
+      return;
+    }
+    reading_ = true;
+  }
+  void StopReading() {
+    if (!reading_) return;
+    uv_read_stop(&rs_.stream);
+    reading_ = false;
+  }
+
+  void OnAlloc(uv_buf_t* b) {
+    if (!rbuf_) {
+      rbuf_.reset(new uint8_t[kReadBufSize]);
+      rcap_ = kReadBufSize;
+    }
+    if (rhead_ == rtail_) rhead_ = rtail_ = 0;
+    if (rhead_ > 0 && (rcap_ - rtail_ < 4096 || (want_ && rhead_ + want_ > rcap_))) {
+      memmove(rbuf_.get(), rbuf_.get() + rhead_, rtail_ - rhead_);
+      rtail_ -= rhead_;
+      rhead_ = 0;
+    }
+    if (rtail_ == rcap_) Grow(rcap_ * 2);  // cannot happen; never hand libuv 0 bytes
+    *b = uv_buf_init(reinterpret_cast<char*>(rbuf_.get() + rtail_), rcap_ - rtail_);
+  }
+
+  void OnRead(ssize_t n) {
+    if (n > 0) {
+      rtail_ += static_cast<size_t>(n);
+      Process();
+    } else if (n == UV_EOF) {
+      Fail(Status::Ok());
+    } else if (n < 0) {
+      Fail(UvError(static_cast<int>(n), "read"));
+    }
+  }
+
+  void Grow(size_t size) {
+    size_t cap = (size + 4095) & ~size_t{4095};
+    std::unique_ptr<uint8_t[]> nb(new uint8_t[cap]);
+    memcpy(nb.get(), rbuf_.get() + rhead_, rtail_ - rhead_);
+    rtail_ -= rhead_;
+    rhead_ = 0;
+    rbuf_ = std::move(nb);
+    rcap_ = cap;
+  }
+
+  // Delivers every whole frame in the buffer, stopping when paused or closed.
+  void Process() {
+    if (processing_ || !rbuf_) return;
+    processing_ = true;
+    want_ = 0;
+    while (!paused_ && !dead_ && !owner_closed_) {
+      size_t avail = rtail_ - rhead_;
+      if (avail < 4) break;
+      uint32_t size = Le32(rbuf_.get() + rhead_);
+      if (size < HeaderSize()) {
+        processing_ = false;
+        Fail(Status(EPROTO, "9P frame size " + std::to_string(size) +
+                                " is smaller than the 7-byte header (peer " + peer_ + ")"));
+        return;
+      }
+      if (size > max_frame_) {
+        processing_ = false;
+        Fail(Status(EMSGSIZE, "9P frame of " + std::to_string(size) +
+                                  " bytes exceeds the limit of " + std::to_string(max_frame_) +
+                                  " (peer " + peer_ + ")"));
+        return;
+      }
+      if (avail < size) {
+        want_ = size;
+        if (size > rcap_) Grow(size);
+        break;
+      }
+      const uint8_t* f = rbuf_.get() + rhead_;
+      rhead_ += size;
+      on_frame_(std::span<const uint8_t>(f, size));
+    }
+    if (rhead_ == rtail_) rhead_ = rtail_ = 0;
+    processing_ = false;
+  }
+  static constexpr uint32_t HeaderSize() { return 7; }
+
+  // ---- writing ----
+
+  // Writes what is queued: one uv_try_write of everything, the rest (if the
+  // kernel is full) in one uv_write. `all` submits even while a uv_write is
+  // in flight (used before a shutdown, which fails later writes).
+  void Flush(bool all) {
+    if (closing_handles_ || pending_.size() == phead_) return;
+    if (write_busy_ && !all) return;
+    if (!write_busy_) {
+      iov_.clear();
+      for (size_t i = phead_; i < pending_.size() && iov_.size() < kMaxIov; i++) {
+        size_t off = i == phead_ ? poff_ : 0;
+        iov_.push_back(uv_buf_init(reinterpret_cast<char*>(pending_[i].data() + off),
+                                   pending_[i].size() - off));
+      }
+      int n = uv_try_write(ws(), iov_.data(), static_cast<unsigned>(iov_.size()));
+      if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+      if (n < 0) {
+        Fail(UvError(n, "write"));
+        return;
+      }
+      Consume(static_cast<size_t>(n));
+      if (pending_.size() == phead_) {
+        pending_.clear();
+        phead_ = 0;
+        NoteDrained();
+        return;
+      }
+    }
+    auto* b = new WriteBatch;
+    b->core = this;
+    b->req.data = b;
+    iov_.clear();
+    for (size_t i = phead_; i < pending_.size(); i++) {
+      size_t off = i == phead_ ? poff_ : 0;
+      b->frames.push_back(std::move(pending_[i]));
+      auto& f = b->frames.back();
+      iov_.push_back(uv_buf_init(reinterpret_cast<char*>(f.data() + off), f.size() - off));
+      b->bytes += f.size() - off;
+    }
+    pending_.clear();
+    phead_ = poff_ = 0;
+    write_busy_ = true;
+    writes_in_flight_++;
+    int r = uv_write(&b->req, ws(), iov_.data(), static_cast<unsigned>(iov_.size()),
+                     [](uv_write_t* req, int status) {
+                       auto* wb = static_cast<WriteBatch*>(req->data);
+                       wb->core->OnWriteDone(wb, status);
+                     });
+    if (r < 0) {
+      writes_in_flight_--;
+      write_busy_ = writes_in_flight_ > 0;
+      queued_ -= b->bytes;
+      delete b;
+      Fail(UvError(r, "write"));
+    }
+  }
+
+  // Drops n written bytes from the front of the pending queue.
+  void Consume(size_t n) {
+    queued_ -= n;
+    while (n > 0) {
+      size_t left = pending_[phead_].size() - poff_;
+      if (n < left) {
+        poff_ += n;
+        return;
+      }
+      n -= left;
+      pending_[phead_].clear();
+      pending_[phead_].shrink_to_fit();
+      phead_++;
+      poff_ = 0;
+    }
+  }
+
+  void OnWriteDone(WriteBatch* b, int status) {
+    queued_ -= b->bytes;
+    delete b;
+    writes_in_flight_--;
+    write_busy_ = writes_in_flight_ > 0;
+    if (status < 0) {
+      if (status != UV_ECANCELED) Fail(UvError(status, "write"));
+      return;
+    }
+    if (pending_.size() != phead_) {
+      Flush(false);
+    } else {
+      NoteDrained();
+    }
+  }
+
+  void NoteDrained() {
+    if (queued_ != 0 || owner_closed_ || dead_ || !on_drain_) return;
+    on_drain_();
+  }
+
+  // ---- ending ----
+
+  // The stream ended (EOF: s is OK) or failed: stop, report once, close.
+  void Fail(const Status& s) {
+    if (dead_) return;
+    dead_ = true;
+    StopReading();
+    // After EOF, replies already queued still go out (best effort): a peer
+    // that half-closed may be waiting for them.
+    BeginShutdown(s.ok());
+    if (!owner_closed_ && on_close_) on_close_(s);
+  }
+
+  void BeginShutdown(bool flush) {
+    if (shutting_) return;
+    shutting_ = true;
+    StopReading();
+    if (flush && queued_ > 0 && !closing_handles_) {
+      Flush(true);
+      if (queued_ > 0 && !closing_handles_) {
+        shutdown_req_.data = this;
+        if (uv_shutdown(&shutdown_req_, ws(), [](uv_shutdown_t* r, int) {
+              static_cast<ConnCore*>(r->data)->CloseHandles();
+            }) == 0) {
+          uv_timer_start(
+              &guard_, [](uv_timer_t* t) { static_cast<ConnCore*>(t->data)->CloseHandles(); },
+              kCloseGuardMs, 0);
+          return;
+        }
+      }
+    }
+    CloseHandles();
+  }
+
+  void CloseHandles() {
+    if (closing_handles_) return;
+    closing_handles_ = true;
+    auto done = [](uv_handle_t* h) { static_cast<ConnCore*>(h->data)->OnHandleClosed(); };
+    uv_handle_t* hs[] = {reinterpret_cast<uv_handle_t*>(&idle_),
+                         reinterpret_cast<uv_handle_t*>(&guard_), &rs_.handle,
+                         ws_ == &ws2_ ? &ws2_.handle : nullptr};
+    for (uv_handle_t* h : hs) {
+      if (h && h->data == this && h->loop && !uv_is_closing(h)) uv_close(h, done);
+    }
+  }
+  void OnHandleClosed() {
+    open_handles_--;
+    MaybeDelete();
+  }
+  void MaybeDelete() {
+    if (owner_gone_ && open_handles_ == 0) delete this;
+  }
+
+  uv_loop_t* loop_;
+  std::string peer_;
+  AnyStream rs_{};   // the read (and usually write) stream
+  AnyStream ws2_{};  // the write stream when it is a different fd
+  AnyStream* ws_ = &rs_;
+  uv_idle_t idle_{};
+  uv_timer_t guard_{};
+  uv_shutdown_t shutdown_req_{};
+  int open_handles_ = 0;
+
+  Conn::FrameFn on_frame_;
+  Conn::CloseFn on_close_;
+  std::function<void()> on_drain_;
+  uint32_t max_frame_ = kDefaultMaxFrame;
+
+  std::unique_ptr<uint8_t[]> rbuf_;
+  size_t rcap_ = 0, rhead_ = 0, rtail_ = 0;
+  uint32_t want_ = 0;  // size of the partial frame at rhead_, once known
+
+  std::vector<std::vector<uint8_t>> pending_;
+  size_t phead_ = 0, poff_ = 0;
+  std::vector<uv_buf_t> iov_;
+  size_t queued_ = 0;
+  int writes_in_flight_ = 0;
+
+  bool started_ = false, reading_ = false, paused_ = false, processing_ = false;
+  bool deliver_pending_ = false, idle_active_ = false, write_busy_ = false;
+  bool dead_ = false, shutting_ = false, closing_handles_ = false;
+  bool owner_closed_ = false, owner_gone_ = false;
+};
+
+// The owner's handle on a ConnCore.
+class UvConn final : public Conn {
+ public:
+  explicit UvConn(ConnCore* c) : c_(c) {}
+  ~UvConn() override { c_->Release(); }
+  void Start(FrameFn on_frame, CloseFn on_close) override {
+    c_->Start(std::move(on_frame), std::move(on_close));
+  }
+  void SetMaxFrame(uint32_t max) override { c_->SetMaxFrame(max); }
+  void Send(std::vector<uint8_t> frame) override { c_->Send(std::move(frame)); }
+  size_t QueuedBytes() const override { return c_->QueuedBytes(); }
+  void OnDrain(std::function<void()> fn) override { c_->OnDrain(std::move(fn)); }
+  void PauseReading() override { c_->PauseReading(); }
+  void ResumeReading() override { c_->ResumeReading(); }
+  void Close() override { c_->Close(); }
+  std::string Peer() const override { return c_->Peer(); }
+
+ private:
+  ConnCore* c_;
+};
+
+// Listener state that must outlive the Listener until libuv closes it.
+class ListenCore {
+ public:
+  ListenCore(uv_loop_t* loop, Listener::AcceptFn fn) : loop_(loop), on_accept_(std::move(fn)) {}
+
+  Status ListenTcp(const DialAddr& addr) {
+    sockaddr_storage ss;
+    Status s = internal::ResolveListen(addr, &ss);
+    if (!s.ok()) return s;
+    uv_tcp_init(loop_, &s_.tcp);
+    s_.handle.data = this;
+    std::string what = "listen " + FormatDial(addr);
+    int r = uv_tcp_bind(&s_.tcp, reinterpret_cast<sockaddr*>(&ss), 0);
+    if (r == 0) r = uv_listen(&s_.stream, SOMAXCONN, OnConnection);
+    if (r < 0) return UvError(r, what);
+    int len = sizeof ss;
+    r = uv_tcp_getsockname(&s_.tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+    if (r < 0) return UvError(r, what);
+    bound_ = internal::FormatSockaddr(reinterpret_cast<sockaddr*>(&ss));
+    return Status::Ok();
+  }
+
+  Status ListenUnix(const DialAddr& addr) {
+    std::string what = "listen " + FormatDial(addr);
+    sockaddr_un un;
+    socklen_t len;
+    auto ok = internal::MakeUnixAddr(addr.path, &un, &len);
+    if (!ok.ok()) return Status(ok.status().err(), what + ": " + ok.status().message());
+    Status s = internal::RemoveStaleSocket(addr.path);
+    if (!s.ok()) return s;
+    tcp_ = false;
+    uv_pipe_init(loop_, &s_.pipe, 0);
+    s_.handle.data = this;
+    int r = uv_pipe_bind(&s_.pipe, addr.path.c_str());
+    if (r < 0) return UvError(r, what);
+    struct stat st;
+    if (stat(addr.path.c_str(), &st) == 0) {
+      path_ = addr.path;
+      dev_ = st.st_dev;
+      ino_ = st.st_ino;
+    }
+    r = uv_listen(&s_.stream, SOMAXCONN, OnConnection);
+    if (r < 0) return UvError(r, what);
+    bound_ = "unix!" + addr.path;
+    return Status::Ok();
+  }
+
+  const std::string& bound() const { return bound_; }
+
+  // Stops accepting and frees this once libuv has closed the socket.
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    struct stat st;
+    // Remove our socket file, but not one a newer server put in its place.
+    if (!path_.empty() && stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+      unlink(path_.c_str());
+    if (s_.handle.data == this) {
+      uv_close(&s_.handle, [](uv_handle_t* h) { delete static_cast<ListenCore*>(h->data); });
+    } else {
+      delete this;
+    }
+  }
+
+ private:
+  static void OnConnection(uv_stream_t* server, int status) {
+    auto* self = static_cast<ListenCore*>(server->data);
+    if (status < 0 || self->closed_) return;
+    auto* core = new ConnCore(self->loop_, self->tcp_ ? "tcp" : "unix");
+    Status s = core->Accept(server, self->tcp_);
+    if (!s.ok()) {
+      core->Abort();
+      return;
+    }
+    self->on_accept_(std::make_unique<UvConn>(core));
+  }
+
+  uv_loop_t* loop_;
+  Listener::AcceptFn on_accept_;
+  AnyStream s_{};
+  bool tcp_ = true;
+  bool closed_ = false;
+  std::string bound_;
+  std::string path_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
+
+class UvListener final : public Listener {
+ public:
+  explicit UvListener(ListenCore* c) : c_(c) {}
+  ~UvListener() override { Close(); }
+  std::string BoundAddress() const override { return bound_.empty() ? c_->bound() : bound_; }
+  void Close() override {
+    if (!c_) return;
+    bound_ = c_->bound();
+    c_->Close();
+    c_ = nullptr;
+  }
+
+ private:
+  ListenCore* c_;
+  std::string bound_;
+};
+
+// Describes an fd that cannot carry a byte stream, or "" when it can.
+std::string BadStreamFd(int fd) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return "fd " + std::to_string(fd) + ": " + strerror(errno);
+  if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) return "";
+  const char* what = S_ISREG(st.st_mode)   ? "a regular file"
+                     : S_ISDIR(st.st_mode) ? "a directory"
+                     : isatty(fd)          ? "a terminal"
+                     : S_ISCHR(st.st_mode) ? "a character device"
+                                           : "not a pipe or socket";
+  return "fd " + std::to_string(fd) + " is " + what + "; 9P needs a pipe or a socket";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr) {
+  IgnoreSigpipe();
+  auto fd = internal::ConnectSocket(addr);
+  if (!fd.ok()) return fd.status();
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  std::string peer = FormatDial(addr);
+  if (addr.kind == DialAddr::kTcp && getpeername(*fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    peer = internal::FormatSockaddr(reinterpret_cast<sockaddr*>(&ss));
+  auto* core = new ConnCore(loop, peer);
+  Status s = addr.kind == DialAddr::kTcp ? core->OpenTcp(*fd) : core->OpenFds(*fd, *fd);
+  if (!s.ok()) {
+    close(*fd);
+    core->Abort();
+    return Status(s.err(), "dial " + FormatDial(addr) + ": " + s.message());
+  }
+  return std::unique_ptr<Conn>(new UvConn(core));
+}
+
+Result<std::unique_ptr<Conn>> ConnFromFds(uv_loop_t* loop, int rfd, int wfd) {
+  IgnoreSigpipe();
+  for (int fd : {rfd, wfd}) {
+    std::string bad = BadStreamFd(fd);
+    if (!bad.empty()) return Status(EINVAL, bad);
+  }
+  auto* core = new ConnCore(loop, "fd");
+  Status s = core->OpenFds(rfd, wfd);
+  if (!s.ok()) {
+    core->Abort();
+    return s;
+  }
+  return std::unique_ptr<Conn>(new UvConn(core));
+}
+
+Result<std::unique_ptr<Listener>> Listen(uv_loop_t* loop, const DialAddr& addr,
+                                         Listener::AcceptFn on_accept) {
+  IgnoreSigpipe();
+  auto* core = new ListenCore(loop, std::move(on_accept));
+  Status s = addr.kind == DialAddr::kTcp ? core->ListenTcp(addr) : core->ListenUnix(addr);
+  if (!s.ok()) {
+    core->Close();
+    return s;
+  }
+  return std::unique_ptr<Listener>(new UvListener(core));
+}
+
+}  // namespace ninep
