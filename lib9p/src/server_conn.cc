@@ -32,6 +32,10 @@ uint32_t NowSec() { return static_cast<uint32_t>(time(nullptr)); }
 Connection::Connection(Server::Impl* srv, std::unique_ptr<Conn> c)
     : srv_(srv), conn_(std::move(c)), cs_(std::make_shared<internal::ConnShared>()) {
   cs_->peer = conn_->Peer();
+  id_ = srv_->stats.connections_total.load();
+  if (srv_->opts.trace)
+    fprintf(stderr, "%sconnection %llu from %s\n", srv_->opts.trace_prefix.c_str(),
+            static_cast<unsigned long long>(id_), cs_->peer.c_str());
 }
 
 Connection::~Connection() {
@@ -110,8 +114,8 @@ void Connection::CheckPressure() {
 void Connection::SendBytes(std::vector<uint8_t> bytes, const Message* for_trace) {
   if (closed_) return;
   if (srv_->opts.trace && for_trace)
-    fprintf(stderr, "%s-%s-> %s\n", srv_->opts.trace_prefix.c_str(), cs_->peer.c_str(),
-            FormatMessage(*for_trace).c_str());
+    fprintf(stderr, "%s-%llu-> %s\n", srv_->opts.trace_prefix.c_str(),
+            static_cast<unsigned long long>(id_), FormatMessage(*for_trace).c_str());
   srv_->stats.bytes_out += bytes.size();
   conn_->Send(std::move(bytes));
 }
@@ -213,8 +217,8 @@ void Connection::OnFrame(std::span<const uint8_t> frame) {
     return;
   }
   if (srv_->opts.trace)
-    fprintf(stderr, "%s-%s<- %s\n", srv_->opts.trace_prefix.c_str(), cs_->peer.c_str(),
-            FormatMessage(st->in).c_str());
+    fprintf(stderr, "%s<-%llu- %s\n", srv_->opts.trace_prefix.c_str(),
+            static_cast<unsigned long long>(id_), FormatMessage(st->in).c_str());
   Dispatch(st);
 }
 

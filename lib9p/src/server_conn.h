@@ -78,6 +78,7 @@ class Connection {
   uint32_t msize_ = 8192;
   std::unordered_map<uint32_t, FidRef> fids_;
   std::unordered_map<uint16_t, StatePtr> tags_;
+  uint64_t id_ = 0;  // for trace lines
   size_t inflight_ = 0;
   bool paused_ = false;
 };
