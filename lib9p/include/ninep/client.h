@@ -90,12 +90,15 @@ class Fid {
   // 9P2000, Treaddir entries (then Tgetattr of nothing: names, qids and types
   // only, l.valid = 0) in 9P2000.L.
   Result<std::vector<Dir>> ReadDir();
-  // The file's attributes (Tstat, or Tgetattr ALL in 9P2000.L).
+  // The file's attributes (Tstat, or Tgetattr ALL in 9P2000.L). In 9P2000.L
+  // the server sends no name: Dir.name is the last element this fid was
+  // walked or created with ("/" for an attach root, ".." if walked so).
   Result<Dir> Stat();
   // Changes attributes. In 9P2000 sends Twstat of `d` (NullStat-style
   // "leave unchanged" values are honoured); in 9P2000.L maps mode, length,
-  // mtime/atime to Tsetattr and a new name to Trenameat-less Twstat fallback
-  // (Trename with the parent is the caller's job via Client::Call).
+  // mtime/atime (and numeric uid/gid) to Tsetattr; a new name fails EINVAL
+  // there, since renaming needs the parent directory (send Trenameat or
+  // Trename with Client::Call).
   Status Wstat(const Dir& d);
   // Removes the file and frees the fid (even when the remove fails).
   Status Remove();
@@ -104,12 +107,16 @@ class Fid {
 
  private:
   friend class Client;
-  Fid(Client* c, uint32_t num, Qid q) : client_(c), num_(num), qid_(q) {}
+  Fid(Client* c, uint32_t num, Qid q, std::string name = {})
+      : client_(c), num_(num), qid_(q), name_(std::move(name)) {}
   void Release();
+  // Read/Write's loop: pipelined Treads or Twrites of one maximal run.
+  Result<size_t> Transfer(uint64_t offset, uint8_t* rbuf, const uint8_t* wbuf, size_t len);
   Client* client_ = nullptr;
   uint32_t num_ = NOFID;
   Qid qid_;
   uint32_t iounit_ = 0;
+  std::string name_;  // last walked element (9P2000.L Stat has no name)
 };
 
 // A 9P connection.
@@ -125,8 +132,7 @@ class Client {
   // Dials `addr` (a dial string), negotiates version and msize. Fails with
   // the reason ("dial tcp!...: Connection refused", "version: server
   // speaks 9P2000 only").
-  static Result<std::unique_ptr<Client>> Connect(std::string_view addr,
-                                                 const ClientOptions& opts);
+  static Result<std::unique_ptr<Client>> Connect(std::string_view addr, const ClientOptions& opts);
   // Same over an already connected pair of fds (the client takes them).
   static Result<std::unique_ptr<Client>> FromFds(int rfd, int wfd, const ClientOptions& opts);
 
@@ -146,8 +152,7 @@ class Client {
 
   // Attaches and returns the root fid (n_uname NONUNAME in 9P2000.L unless
   // given).
-  Result<Fid> Attach(std::string_view uname, std::string_view aname,
-                     uint32_t n_uname = NONUNAME);
+  Result<Fid> Attach(std::string_view uname, std::string_view aname, uint32_t n_uname = NONUNAME);
 
   // Reserves a fid number not in use; FreeFid returns it (after Tclunk).
   uint32_t AllocFid();
@@ -164,9 +169,13 @@ class Client {
   // Requests sent and not yet answered.
   size_t Outstanding() const;
 
- private:
+  // The implementation (internal to lib9p; opaque here).
   class Impl;
+
+ private:
+  friend class Fid;
   explicit Client(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<Client>> Finish(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   Dialect dialect_ = Dialect::k9P2000;
   uint32_t msize_ = 0;

@@ -1,0 +1,531 @@
+// client.cc: the client core. Tags, the send queue, the loop thread, version
+// negotiation, flush, and failing everything when the connection dies.
+//
+// A call is encoded on the caller's thread, given a tag under mu_, and
+// queued; one uv_async wakes the loop thread, which hands every queued frame
+// to the Conn (which batches them into one write). A call made on the loop
+// thread itself (from a reply callback) skips the queue and the wake-up.
+#include "ninep/client.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "client_impl.h"
+
+namespace ninep {
+namespace {
+
+constexpr std::chrono::milliseconds kVersionTimeout{10000};
+
+std::string Str(std::string_view v) { return std::string(v); }
+
+const char* DialectName(Dialect d) { return d == Dialect::k9P2000L ? "9P2000.L" : "9P2000"; }
+
+// The waiter of one blocking call. Shared by the caller and the reply
+// handler (refs), so a caller that gives up (timeout) leaves it safely.
+struct Waiter {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  bool abandoned = false;  // the caller left; extract must not run
+  Status st;
+  const Client::Impl::Extract* extract = nullptr;
+  std::atomic<int> refs{2};
+  void Unref() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+}  // namespace
+
+// ---- Impl -----------------------------------------------------------------
+
+Client::Impl::Impl(const ClientOptions& opts)
+    : opts_(opts), dialect_(opts.dialect), msize_(opts.msize) {
+  loop_ready_ = uv_loop_init(&loop_) == 0;
+  slots_.reserve(64);
+}
+
+Client::Impl::~Impl() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stopping_ = true;
+    }
+    uv_async_send(&async_);
+    thread_.join();
+  } else {
+    conn_.reset();
+  }
+  if (loop_ready_) {
+    uv_run(&loop_, UV_RUN_DEFAULT);  // runs close callbacks of a never-started conn
+    uv_loop_close(&loop_);
+  }
+}
+
+void Client::Impl::Start(std::unique_ptr<Conn> conn) {
+  conn_ = std::move(conn);
+  uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->OnAsync(); });
+  async_.data = this;
+  conn_->SetMaxFrame(opts_.msize);
+  conn_->Start([this](std::span<const uint8_t> f) { OnFrame(f); },
+               [this](const Status& s) {
+                 Die(s.ok() ? Status(ECONNRESET, "server closed the connection") : s);
+               });
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Client::Impl::Run() {
+  loop_tid_.store(std::this_thread::get_id());
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+Status Client::Impl::Version() {
+  const char* want = DialectName(opts_.dialect);
+  uint32_t got_msize = 0;
+  std::string got_version;
+  Extract ex = [&](const Message& m, std::span<const uint8_t>) {
+    auto& r = std::get<Rversion>(m.body);
+    got_msize = r.msize;
+    got_version = Str(r.version);
+    // Runs on the loop thread, the only one that may touch conn_.
+    if (conn_ && r.msize >= MINMSIZE && r.msize < opts_.msize) conn_->SetMaxFrame(r.msize);
+    return Status::Ok();
+  };
+  Status st = SyncCall(Tversion{opts_.msize, want}, ex,
+                       opts_.timeout.count() ? opts_.timeout : kVersionTimeout);
+  if (!st.ok()) return Status(st.err(), "version: " + st.message());
+  if (got_version != want) {
+    if (got_version == "unknown")
+      return Status(EPROTONOSUPPORT, std::string("version: server does not speak ") + want);
+    return Status(EPROTONOSUPPORT,
+                  "version: server offers " + got_version + ", asked " + std::string(want));
+  }
+  uint32_t m = std::min(got_msize, opts_.msize);
+  if (m < MINMSIZE)
+    return Status(EPROTO, "version: server msize " + std::to_string(got_msize) +
+                              " is below the minimum " + std::to_string(MINMSIZE));
+  msize_ = m;
+  return Status::Ok();
+}
+
+int Client::Impl::AllocTagLocked() {
+  if (!free_tags_.empty()) {
+    uint16_t t = free_tags_.back();
+    free_tags_.pop_back();
+    return t;
+  }
+  if (slots_.size() >= NOTAG) return -1;  // tags 0..0xFFFE; NOTAG is Tversion's
+  slots_.emplace_back();
+  return static_cast<int>(slots_.size() - 1);
+}
+
+void Client::Impl::FreeTagLocked(uint16_t tag) {
+  if (tag == NOTAG) {
+    version_slot_ = Slot{};
+  } else {
+    slots_[tag] = Slot{};
+    free_tags_.push_back(tag);
+  }
+  in_use_--;
+}
+
+Client::Impl::Slot* Client::Impl::SlotFor(uint16_t tag) {
+  if (tag == NOTAG) return &version_slot_;
+  return tag < slots_.size() ? &slots_[tag] : nullptr;
+}
+
+void Client::Impl::Trace(const char* dir, const Message& m) {
+  std::string line = std::string(dir) + " " + FormatMessage(m) + "\n";
+  fwrite(line.data(), 1, line.size(), stderr);
+}
+
+bool Client::Impl::EnqueueLocked(std::vector<uint8_t> frame) {
+  if (OnLoopThread()) {
+    // Frames queued by other threads go first: a Tflush must never overtake
+    // the request it flushes.
+    for (auto& f : outq_) conn_->Send(std::move(f));
+    outq_.clear();
+    conn_->Send(std::move(frame));
+    return false;
+  }
+  outq_.push_back(std::move(frame));
+  return outq_.size() == 1;
+}
+
+Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
+  Message m;
+  m.tag = 0;
+  m.body = t;
+  uint8_t ttype = m.type();
+  std::vector<uint8_t> frame;
+  frame.reserve(EncodedSize(m, dialect_));
+  Status es = Encode(m, dialect_, &frame);
+  bool wake = false;
+  CallId id = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    Status fail;
+    int tag = -1;
+    if (!es.ok()) {
+      fail = Status(es.err(), "encode " + Str(MsgTypeName(ttype)) + ": " + es.message());
+    } else if (dead_ || stopping_) {
+      fail = Status(EPIPE, "9P connection is closed (" +
+                               (dead_ ? death_.message() : std::string("client shut down")) + ")");
+    } else if (ttype == kTversion) {
+      if (version_slot_.id != 0)
+        fail = Status(EBUSY, "a Tversion is already outstanding");
+      else
+        tag = NOTAG;
+    } else {
+      tag = AllocTagLocked();
+      if (tag < 0) fail = Status(EAGAIN, "too many outstanding 9P requests (every tag in use)");
+    }
+    if (!fail.ok()) {
+      failq_.push_back(Failure{std::move(h), std::move(fail)});
+      wake = true;
+    } else {
+      Slot* s = SlotFor(static_cast<uint16_t>(tag));
+      id = (++seq_ << 16) | static_cast<uint64_t>(tag);
+      s->id = id;
+      s->ttype = ttype;
+      s->h = std::move(h);
+      in_use_++;
+      frame[5] = static_cast<uint8_t>(tag);
+      frame[6] = static_cast<uint8_t>(tag >> 8);
+      if (opts_.trace) {
+        m.tag = static_cast<uint16_t>(tag);
+        Trace("->", m);
+      }
+      wake = EnqueueLocked(std::move(frame));
+    }
+  }
+  if (wake) uv_async_send(&async_);
+  return id;
+}
+
+void Client::Impl::Cancel(CallId id) {
+  uint16_t tag = static_cast<uint16_t>(id & 0xFFFF);
+  if (id == 0 || tag == NOTAG) return;
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (dead_ || stopping_ || tag >= slots_.size()) return;
+    {
+      Slot& s = slots_[tag];
+      if (s.id != id || s.flushing || s.is_flush || !s.h) return;
+    }
+    int ft = AllocTagLocked();  // may grow slots_: take references after
+    if (ft < 0) return;
+    slots_[tag].flushing = true;
+    Slot& f = slots_[ft];
+    f.id = (++seq_ << 16) | static_cast<uint64_t>(ft);
+    f.ttype = kTflush;
+    f.is_flush = true;
+    f.oldtag = tag;
+    in_use_++;
+    Message m;
+    m.tag = static_cast<uint16_t>(ft);
+    m.body = Tflush{tag};
+    std::vector<uint8_t> frame;
+    (void)Encode(m, dialect_, &frame);
+    if (opts_.trace) Trace("->", m);
+    wake = EnqueueLocked(std::move(frame));
+  }
+  if (wake) uv_async_send(&async_);
+}
+
+Status Client::Impl::SyncCall(const Body& t, const Extract& extract,
+                              std::chrono::milliseconds timeout) {
+  if (OnLoopThread())
+    return Status(EDEADLK, "blocking 9P call made on the client's own loop thread");
+  if (!alive_.load()) {
+    std::lock_guard<std::mutex> lk(mu_);
+    return Status(EPIPE, "9P connection is closed (" + death_.message() + ")");
+  }
+  auto* w = new Waiter;
+  w->extract = &extract;
+  CallId id = Submit(t, [w](const Status& e, std::span<const uint8_t> frame, const Message* m) {
+    {
+      std::lock_guard<std::mutex> lk(w->mu);
+      if (!w->abandoned) {
+        w->st = (e.ok() && *w->extract) ? (*w->extract)(*m, frame) : e;
+        w->done = true;
+      }
+    }
+    w->cv.notify_one();
+    w->Unref();
+  });
+  if (timeout.count() == 0) timeout = opts_.timeout;
+  std::unique_lock<std::mutex> lk(w->mu);
+  auto done = [w] { return w->done; };
+  if (timeout.count() == 0) {
+    w->cv.wait(lk, done);
+  } else if (!w->cv.wait_for(lk, timeout, done)) {
+    lk.unlock();
+    Cancel(id);
+    lk.lock();
+    // The flush normally answers at once; a server that ignores it too is
+    // not waited for longer than this.
+    auto grace =
+        std::clamp(timeout, std::chrono::milliseconds(200), std::chrono::milliseconds(1000));
+    std::string why = "9P " + Str(MsgTypeName(Message{0, t}.type())) + " timed out after " +
+                      std::to_string(timeout.count()) + " ms";
+    if (!w->cv.wait_for(lk, grace, done)) {
+      w->abandoned = true;
+      w->st = Status(ETIMEDOUT, why + " (and its flush was not answered)");
+    } else if (w->st.err() == ECANCELED) {
+      w->st = Status(ETIMEDOUT, why);
+    }
+  }
+  Status st = std::move(w->st);
+  lk.unlock();
+  w->Unref();
+  return st;
+}
+
+void Client::Impl::OnAsync() {
+  std::vector<std::vector<uint8_t>> out;
+  std::vector<Failure> fails;
+  bool stop;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    out.swap(outq_);
+    fails.swap(failq_);
+    stop = stopping_;
+  }
+  if (conn_) {
+    for (auto& f : out) conn_->Send(std::move(f));
+  }
+  for (auto& f : fails) f.h(f.st, {}, nullptr);
+  if (!stop) return;
+  Die(Status(ECONNABORTED, "client shut down"));
+  // Callbacks may make calls while failing; those fail too, here, since the
+  // async handle is about to go.
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      fails.clear();
+      fails.swap(failq_);
+    }
+    if (fails.empty()) break;
+    for (auto& f : fails) f.h(f.st, {}, nullptr);
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+}
+
+void Client::Impl::Die(const Status& why) {
+  std::vector<Handler> hs;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (dead_) return;
+    dead_ = true;
+    alive_.store(false);
+    death_ = why;
+    for (auto& s : slots_) {
+      if (s.id != 0 && s.h) hs.push_back(std::move(s.h));
+    }
+    if (version_slot_.id != 0 && version_slot_.h) hs.push_back(std::move(version_slot_.h));
+    slots_.clear();
+    free_tags_.clear();
+    version_slot_ = Slot{};
+    in_use_ = 0;
+    outq_.clear();
+  }
+  if (conn_) {
+    conn_->Close();
+    conn_.reset();
+  }
+  Status st(ECONNRESET, "9P connection lost: " + why.message());
+  for (auto& h : hs) h(st, {}, nullptr);
+}
+
+void Client::Impl::OnFrame(std::span<const uint8_t> frame) {
+  uint16_t tag = static_cast<uint16_t>(frame[5] | frame[6] << 8);
+  Message m;
+  Status ds = Decode(frame, dialect_, &m);
+  if (opts_.trace) {
+    if (ds.ok()) {
+      Trace("<-", m);
+    } else {
+      fprintf(stderr, "<- bad frame (type %u tag %u): %s\n", frame[4], tag, ds.message().c_str());
+    }
+  }
+  Handler h, cancelled;
+  uint8_t ttype = 0;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    Slot* s = SlotFor(tag);
+    if (!s || s->id == 0) return;  // a stray reply: nothing waits for it
+    if (s->is_flush) {
+      uint16_t old = s->oldtag;
+      Slot* o = SlotFor(old);
+      if (o && o->id != 0) {
+        cancelled = std::move(o->h);  // empty when the reply came first
+        FreeTagLocked(old);
+      }
+      FreeTagLocked(tag);
+    } else {
+      ttype = s->ttype;
+      h = std::move(s->h);
+      // A flushed tag stays reserved until Rflush, even when answered.
+      if (s->flushing) {
+        s->answered = true;
+      } else {
+        FreeTagLocked(tag);
+      }
+    }
+  }
+  if (cancelled) cancelled(Status(ECANCELED, "9P call cancelled (flushed)"), {}, nullptr);
+  if (!h) return;
+  Status st;
+  if (!ds.ok()) {
+    st = Status(EPROTO, "bad reply to " + Str(MsgTypeName(ttype)) + ": " + ds.message());
+  } else if (auto* re = std::get_if<Rerror>(&m.body)) {
+    st = Status(TextToErrno(re->ename), Str(re->ename));
+  } else if (auto* rl = std::get_if<Rlerror>(&m.body)) {
+    st = Status(rl->ecode != 0 ? static_cast<int>(rl->ecode) : EIO, "");
+  } else if (m.type() != ttype + 1) {
+    st = Status(EPROTO, "unexpected " + Str(MsgTypeName(m.type())) + " in reply to " +
+                            Str(MsgTypeName(ttype)));
+  }
+  h(st, frame, st.ok() ? &m : nullptr);
+}
+
+size_t Client::Impl::Outstanding() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return in_use_;
+}
+
+uint32_t Client::Impl::AllocFid() {
+  std::lock_guard<std::mutex> lk(fid_mu_);
+  if (!free_fids_.empty()) {
+    uint32_t f = free_fids_.back();
+    free_fids_.pop_back();
+    return f;
+  }
+  if (next_fid_ == NOFID) next_fid_ = 1;
+  return next_fid_++;
+}
+
+void Client::Impl::FreeFid(uint32_t fid) {
+  if (fid == NOFID) return;
+  std::lock_guard<std::mutex> lk(fid_mu_);
+  free_fids_.push_back(fid);
+}
+
+// ---- Client ---------------------------------------------------------------
+
+Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  dialect_ = impl_->dialect();
+  msize_ = impl_->msize();
+}
+
+Client::~Client() = default;
+
+Result<std::unique_ptr<Client>> Client::Finish(std::unique_ptr<Impl> impl) {
+  Status s = impl->Version();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Client>(new Client(std::move(impl)));
+}
+
+static Status CheckOptions(const ClientOptions& opts) {
+  if (opts.msize < MINMSIZE)
+    return Status(EINVAL, "msize " + std::to_string(opts.msize) + " is below the minimum " +
+                              std::to_string(MINMSIZE));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(std::string_view addr, const ClientOptions& opts) {
+  auto a = ParseDial(addr);
+  if (!a.ok()) return a.status();
+  Status s = CheckOptions(opts);
+  if (!s.ok()) return s;
+  auto impl = std::make_unique<Impl>(opts);
+  auto c = Dial(impl->loop(), *a);
+  if (!c.ok()) return c.status();
+  impl->Start(std::move(*c));
+  return Finish(std::move(impl));
+}
+
+Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOptions& opts) {
+  auto close_fds = [&] {
+    close(rfd);
+    if (wfd != rfd) close(wfd);
+  };
+  Status s = CheckOptions(opts);
+  if (!s.ok()) {
+    close_fds();
+    return s;
+  }
+  auto impl = std::make_unique<Impl>(opts);
+  auto c = ConnFromFds(impl->loop(), rfd, wfd);
+  if (!c.ok()) {
+    close_fds();
+    return c.status();
+  }
+  impl->Start(std::move(*c));
+  return Finish(std::move(impl));
+}
+
+Client::CallId Client::Call(const Body& t, Callback cb) {
+  Dialect d = dialect_;
+  return impl_->Submit(
+      t, [cb = std::move(cb), d](const Status& e, std::span<const uint8_t> f, const Message*) {
+        if (!e.ok()) {
+          cb(e);
+          return;
+        }
+        Reply r;
+        r.frame.assign(f.begin(), f.end());
+        Status ds = Decode(r.frame, d, &r.msg);
+        if (!ds.ok()) {
+          cb(ds);
+          return;
+        }
+        cb(std::move(r));
+      });
+}
+
+Result<Reply> Client::CallSync(const Body& t, std::chrono::milliseconds timeout) {
+  Reply r;
+  Dialect d = dialect_;
+  Status st = impl_->SyncCall(
+      t,
+      [&](const Message&, std::span<const uint8_t> f) {
+        r.frame.assign(f.begin(), f.end());
+        return Decode(r.frame, d, &r.msg);
+      },
+      timeout);
+  if (!st.ok()) return st;
+  return r;
+}
+
+void Client::Cancel(CallId id) { impl_->Cancel(id); }
+
+Result<Fid> Client::Attach(std::string_view uname, std::string_view aname, uint32_t n_uname) {
+  uint32_t fid = impl_->AllocFid();
+  Qid q;
+  Status st = impl_->SyncCall(Tattach{fid, NOFID, uname, aname, n_uname},
+                              [&](const Message& m, std::span<const uint8_t>) {
+                                q = std::get<Rattach>(m.body).qid;
+                                return Status::Ok();
+                              });
+  if (!st.ok()) {
+    if (st.err() != ETIMEDOUT) impl_->FreeFid(fid);
+    return Status(st.err(), "attach " + (aname.empty() ? std::string("/") : Str(aname)) + ": " +
+                                st.message());
+  }
+  return Fid(this, fid, q, "/");
+}
+
+uint32_t Client::AllocFid() { return impl_->AllocFid(); }
+void Client::FreeFid(uint32_t fid) { impl_->FreeFid(fid); }
+Fid Client::Adopt(uint32_t fid, Qid qid) { return Fid(this, fid, qid); }
+bool Client::alive() const { return impl_->alive(); }
+size_t Client::Outstanding() const { return impl_->Outstanding(); }
+
+}  // namespace ninep

@@ -1,0 +1,128 @@
+// client_impl.h: Client::Impl, the client's core (tag table, send queue,
+// loop thread), shared by client.cc and client_fid.cc. Internal to lib9p.
+//
+// Thread-safety: Submit, Cancel, SyncCall, AllocFid and FreeFid may be called
+// from any thread; everything touching conn_ runs on the loop thread. One
+// mutex (mu_) guards the tag table and the queues; it is never held while a
+// handler runs, so handlers may submit more calls.
+#ifndef NINEP_SRC_CLIENT_IMPL_H_
+#define NINEP_SRC_CLIENT_IMPL_H_
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <vector>
+
+#include "ninep/client.h"
+#include "ninep/transport.h"
+#include "ninep/wire.h"
+
+namespace ninep {
+
+class Client::Impl {
+ public:
+  // Gets the outcome of one call on the loop thread: an error (Rerror and
+  // Rlerror become errors; no message), or the decoded reply with its frame
+  // (both valid only during the call).
+  using Handler =
+      std::function<void(const Status& err, std::span<const uint8_t> frame, const Message* reply)>;
+  // Copies what a blocking caller needs out of a reply (runs on the loop
+  // thread while the caller waits; may fail the call by returning an error).
+  using Extract = std::function<Status(const Message& reply, std::span<const uint8_t> frame)>;
+
+  explicit Impl(const ClientOptions& opts);
+  // Fails everything pending, closes the connection, joins the thread.
+  ~Impl();
+
+  // Takes the connection and starts the loop thread.
+  void Start(std::unique_ptr<Conn> conn);
+  // Negotiates version and msize (blocking).
+  Status Version();
+
+  // Encodes t and sends it under a fresh tag; h runs exactly once.
+  CallId Submit(const Body& t, Handler h);
+  // Sends Tflush for a pending call (see Client::Cancel).
+  void Cancel(CallId id);
+  // Sends t and waits; on success runs extract (if any) on the reply.
+  // timeout 0 uses the options' timeout (0 = none). After a timeout the call
+  // is flushed; it fails ETIMEDOUT unless its reply still arrives first.
+  Status SyncCall(const Body& t, const Extract& extract,
+                  std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
+  uint32_t AllocFid();
+  void FreeFid(uint32_t fid);
+
+  bool OnLoopThread() const { return std::this_thread::get_id() == loop_tid_.load(); }
+  bool alive() const { return alive_.load(); }
+  size_t Outstanding();
+  Dialect dialect() const { return dialect_; }
+  uint32_t msize() const { return msize_; }
+  std::chrono::milliseconds timeout() const { return opts_.timeout; }
+  uv_loop_t* loop() { return &loop_; }
+
+ private:
+  struct Slot {
+    uint64_t id = 0;  // CallId; 0 = free
+    uint8_t ttype = 0;
+    bool flushing = false;  // a Tflush for this tag is on the wire
+    bool answered = false;  // reply delivered; the tag waits for Rflush
+    bool is_flush = false;  // this slot is a Tflush ...
+    uint16_t oldtag = 0;    // ... of this tag
+    Handler h;
+  };
+  struct Failure {
+    Handler h;
+    Status st;
+  };
+
+  void Run();
+  void OnAsync();
+  void OnFrame(std::span<const uint8_t> frame);
+  void Die(const Status& why);
+  // Queues a frame for the loop thread (or writes it, on the loop thread).
+  // Called with mu_ held; returns whether the loop must be woken.
+  bool EnqueueLocked(std::vector<uint8_t> frame);
+  void SendNow(std::vector<std::vector<uint8_t>> frames);
+  Slot* SlotFor(uint16_t tag);
+  int AllocTagLocked();
+  void FreeTagLocked(uint16_t tag);
+  void Trace(const char* dir, const Message& m);
+
+  ClientOptions opts_;
+  Dialect dialect_;
+  uint32_t msize_;
+  uv_loop_t loop_{};
+  uv_async_t async_{};
+  bool loop_ready_ = false;
+  std::thread thread_;
+  std::atomic<std::thread::id> loop_tid_{};
+  std::unique_ptr<Conn> conn_;  // loop thread only (after Start)
+
+  std::mutex mu_;
+  std::vector<Slot> slots_;  // index = tag
+  std::vector<uint16_t> free_tags_;
+  Slot version_slot_;  // Tversion's NOTAG
+  uint64_t seq_ = 0;
+  size_t in_use_ = 0;
+  std::vector<std::vector<uint8_t>> outq_;
+  std::vector<Failure> failq_;
+  bool dead_ = false, stopping_ = false;
+  Status death_;
+  std::atomic<bool> alive_{true};
+
+  std::mutex fid_mu_;
+  std::vector<uint32_t> free_fids_;
+  uint32_t next_fid_ = 1;
+};
+
+}  // namespace ninep
+
+#endif  // NINEP_SRC_CLIENT_IMPL_H_
