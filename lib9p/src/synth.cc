@@ -277,9 +277,13 @@ void SynthTree::OpenNode(OpenReq r, SynthFid& f) {
   }
   const SynthFile& file = n.file_;
   if (acc == OEXEC && !(n.perm_ & 0111)) return r.Fail(Status(EACCES, "permission denied"));
-  if (wants_read && (!(n.perm_ & 0444) || (!file.read && !file.text)))
+  // Without an open callback the file must be able to do what is asked;
+  // with one (a clone that redirects, say) the callback decides.
+  bool can_read = file.open || file.read || file.text;
+  bool can_write = file.open || file.write;
+  if (wants_read && (!(n.perm_ & 0444) || !can_read))
     return r.Fail(Status(EACCES, "permission denied"));
-  if (wants_write && (!(n.perm_ & 0222) || !file.write))
+  if (wants_write && (!(n.perm_ & 0222) || !can_write))
     return r.Fail(Status(EACCES, "permission denied"));
   if (r.mode & ORCLOSE) return r.Fail(Status(EPERM, "cannot remove a synthetic file"));
   f.omode_ = r.mode;

@@ -165,6 +165,7 @@ int main(int argc, char** argv) {
   opts.trace_prefix = "ramfs";
   std::string addr, owner = getenv("USER") ? getenv("USER") : "none";
   bool stdio = false, usage = false;
+  opterr = 0;  // one usage line says it all
   for (int c; (c = getopt(argc, argv, "a:sm:Du:")) != -1;) {
     Result<uint32_t> msize = ParseSize(c == 'm' ? optarg : "0");
     if (c == 'a')
@@ -184,13 +185,13 @@ int main(int argc, char** argv) {
     return fprintf(stderr, "usage: ramfs [-a ADDR] [-s] [-m MSIZE] [-D] [-u OWNER]\n"), 2;
   if (addr.empty() && !stdio) addr = "tcp!127.0.0.1!564";
   auto die = [](const std::string& what, const Status& s) {
-    return fprintf(stderr, "ramfs: %s: %s\n", what.c_str(), s.message().c_str()), 1;
+    return fprintf(stderr, "ramfs: %s%s\n", what.c_str(), s.message().c_str()), 1;
   };
   Ramfs fs(owner);
   Server srv(&fs, opts);
   Result<std::string> bound = addr.empty() ? Result<std::string>("") : srv.Listen(addr);
-  if (!bound.ok()) return die("listen " + addr, bound.status());
-  if (Status s = stdio ? srv.ServeFds(0, 1) : Status::Ok(); !s.ok()) return die("serve stdin", s);
+  if (!bound.ok()) return die("", bound.status());  // it names the address
+  if (Status s = stdio ? srv.ServeFds(0, 1) : Status::Ok(); !s.ok()) return die("-s: ", s);
   if (!stdio) printf("%s\n", bound->c_str()), fflush(stdout);
   StopOnSignals(&srv);
   srv.Run();

@@ -67,8 +67,11 @@ using SynthNodeRef = std::shared_ptr<SynthNode>;
 // The callbacks of a file. Any may be empty; see each for its default.
 // Callbacks run on the loop thread and must not block.
 struct SynthFile {
-  // Open (after the tree's permission check and the text snapshot). Must
-  // answer r, normally with {fid's node qid, 0}. Default: answers at once.
+  // Open (after the permission-bit check and the text snapshot). Must
+  // answer r, normally with {fid's node qid, 0}. Without it, an open for
+  // reading needs `read` or `text` and one for writing needs `write`; with
+  // it, the callback decides (it may OpenAs another node, which is checked).
+  // Default: answers at once.
   std::function<void(OpenReq r, SynthFid& f)> open;
   // Read at r.offset into r.buf. Default: serve f.snapshot (text files), or
   // EACCES when there is no text either.
