@@ -3,7 +3,7 @@
 // A Status is an errno (Linux numbering) plus a message. OK is errno 0 and
 // holds no allocation, so returning OK costs nothing. 9P2000 peers see the
 // message (Rerror), 9P2000.L peers see the errno (Rlerror); the table in
-// errstr.cc maps between the two when only one side is known.
+// status.cc maps between the two when only one side is known.
 // Thread-safety: values; safe to copy and move between threads.
 #ifndef NINEP_STATUS_H_
 #define NINEP_STATUS_H_
@@ -43,13 +43,16 @@ class Status {
 
 // Builds an error Status from errno with the standard text.
 Status Errno(int err);
-// Builds an error Status from errno with context: "what: strerror".
+// Builds an error Status from errno with context: "what: " then the
+// errno's text (ErrnoToText). errno 0 becomes EIO in both forms.
 Status Errno(int err, std::string_view what);
 
 // Maps an errno to the text a 9P2000 Rerror carries (Plan 9 wording where
 // Plan 9 has one, e.g. ENOENT -> "file does not exist").
 std::string ErrnoToText(int err);
-// Maps an Rerror text back to an errno; unknown text gives EIO.
+// Maps an Rerror text back to an errno: every ErrnoToText text, strerror()
+// texts, "context: text" forms and texts containing a known one; unknown
+// text gives EIO.
 int TextToErrno(std::string_view text);
 
 // A value of T or an error Status (shaped like absl::StatusOr).

@@ -23,6 +23,9 @@ namespace ninep {
 
 // ---- Constants -------------------------------------------------------------
 
+// The tables below are laid out by hand, one message per line.
+// clang-format off
+
 inline constexpr uint16_t NOTAG = 0xFFFF;
 inline constexpr uint32_t NOFID = 0xFFFFFFFF;
 inline constexpr uint32_t NONUNAME = 0xFFFFFFFF;  // .L n_uname "use uname"
@@ -37,6 +40,11 @@ inline constexpr uint8_t OTRUNC = 0x10, ORCLOSE = 0x40;
 // Mode bits (Dir.mode, Tcreate.perm).
 inline constexpr uint32_t DMDIR = 0x80000000, DMAPPEND = 0x40000000, DMEXCL = 0x20000000,
                           DMAUTH = 0x08000000, DMTMP = 0x04000000;
+// 9P2000.u mode bits for Unix file kinds, used (as Linux v9fs and diod do)
+// to carry symlinks, devices, pipes and sockets through 9P2000 stat.
+inline constexpr uint32_t DMSYMLINK = 0x02000000, DMDEVICE = 0x00800000,
+                          DMNAMEDPIPE = 0x00200000, DMSOCKET = 0x00100000,
+                          DMSETUID = 0x00080000, DMSETGID = 0x00040000, DMSETVTX = 0x00010000;
 // Qid types.
 inline constexpr uint8_t QTDIR = 0x80, QTAPPEND = 0x40, QTEXCL = 0x20, QTAUTH = 0x08,
                          QTTMP = 0x04, QTSYMLINK = 0x02, QTFILE = 0;
@@ -102,6 +110,8 @@ enum MsgType : uint8_t {
   kTwstat = 126, kRwstat = 127,
 };
 
+// clang-format on
+
 // The protocol name of a message type ("Twalk"), or "T?<n>" when unknown.
 std::string_view MsgTypeName(uint8_t type);
 
@@ -152,6 +162,8 @@ struct WalkArray {
 };
 
 // ---- 9P2000 messages -------------------------------------------------------
+
+// clang-format off
 
 struct Tversion { static constexpr MsgType kType = kTversion; uint32_t msize = 0; std::string_view version; bool operator==(const Tversion&) const = default; };
 struct Rversion { static constexpr MsgType kType = kRversion; uint32_t msize = 0; std::string_view version; bool operator==(const Rversion&) const = default; };
@@ -249,6 +261,8 @@ using Body = std::variant<
     Treaddir, Rreaddir, Tfsync, Rfsync, Tlock, Rlock, Tgetlock, Rgetlock, Tlink, Rlink, Tmkdir,
     Rmkdir, Trenameat, Rrenameat, Tunlinkat, Runlinkat>;
 
+// clang-format on
+
 // One whole message: tag plus body. The type is the body's kType.
 struct Message {
   uint16_t tag = NOTAG;
@@ -264,25 +278,31 @@ struct Message {
 uint32_t PeekSize(const uint8_t* p);
 
 // Decodes one whole frame (size[4] included) into *out. Every length is
-// checked against the frame: a malformed frame (short, size mismatch,
-// trailing bytes, string or count past the end, nwname/nwqid > 16, unknown
-// type, a message not of `dialect`) returns EPROTO/EBADMSG with a reason and
-// leaves *out unspecified. Views in *out point into `frame`.
+// checked against the frame before it is read. A frame whose bytes do not
+// parse (short, size field != span length, trailing bytes, a string or count
+// past the end, nwname/nwqid > 16, stat sizes that disagree) gives EBADMSG;
+// a type that is unknown or not of `dialect` gives EPROTO. The message names
+// the message and field ("Twalk: nwname 17 > 16"). On error *out is
+// unspecified. Views in *out point into `frame`. Allocates nothing on
+// success. Rerror and Rlerror decode in either dialect.
 Status Decode(std::span<const uint8_t> frame, Dialect dialect, Message* out);
 
 // Number of bytes Encode will produce for m (whole frame, size[4] included).
 size_t EncodedSize(const Message& m, Dialect dialect);
 
-// Appends the frame of m to *out. Fails (EMSGSIZE) only when a field cannot
-// be represented: a string over 65535 bytes, more than 16 walk elements, a
-// frame over 4 GiB.
+// Appends the frame of m to *out (reserving once). Fails (EMSGSIZE, *out
+// unchanged) only when a field cannot be represented: a string over 65535
+// bytes, more than 16 walk elements, a stat over 65535 bytes, a frame over
+// 4 GiB. The dialect changes only Tauth/Tattach (n_uname is written in
+// 9P2000.L); any message is encoded as given, whatever the dialect.
 Status Encode(const Message& m, Dialect dialect, std::vector<uint8_t>* out);
 
 // Size of a Stat's wire form including its own size[2].
 size_t StatSize(const Stat& s);
 // Appends a Stat's wire form (size[2] first), as found in directory reads.
 void PutStat(const Stat& s, std::vector<uint8_t>* out);
-// Writes a Stat into [p, p+StatSize(s)); REQUIRES room.
+// Writes a Stat into [p, p+StatSize(s)); REQUIRES room, every string at
+// most 65535 bytes and StatSize(s) - 2 <= 65535.
 void PutStatAt(const Stat& s, uint8_t* p);
 
 // Iterates the stat entries of a 9P2000 directory read (an Rread's data).
@@ -315,7 +335,8 @@ struct Dirent {
 inline size_t DirentSize(std::string_view name) { return 13 + 8 + 1 + 2 + name.size(); }
 // Appends a Dirent's wire form.
 void PutDirent(const Dirent& d, std::vector<uint8_t>* out);
-// Writes a Dirent into [p, p+DirentSize(d.name)); REQUIRES room.
+// Writes a Dirent into [p, p+DirentSize(d.name)); REQUIRES room and a
+// name of at most 65535 bytes.
 void PutDirentAt(const Dirent& d, uint8_t* p);
 
 // Iterates the entries of an Rreaddir's data.
