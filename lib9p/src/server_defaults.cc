@@ -67,7 +67,10 @@ void FileServer::Write(WriteReq r) { r.Fail(Status(EACCES, "permission denied"))
 void FileServer::Clunk(ClunkReq r) { r.Respond(Empty{}); }
 void FileServer::Remove(RemoveReq r) { r.Fail(Status(EACCES, "permission denied")); }
 void FileServer::Wstat(WstatReq r) { r.Fail(Status(EACCES, "permission denied")); }
-void FileServer::Auth(AttachReq r) { r.Fail(Status(EOPNOTSUPP, "authentication not required")); }
+// ENOENT, because diod's clients (diodls, diodcat, diodload) take an
+// Rlerror of ENOENT (or 0) to Tauth as "no auth needed" and give up on any
+// other errno; 9P2000 peers see the Plan 9 text either way.
+void FileServer::Auth(AttachReq r) { r.Fail(Status(ENOENT, "authentication not required")); }
 
 void FileServer::Getattr(GetattrReq r) {
   auto p = std::make_shared<GetattrReq>(std::move(r));
