@@ -23,7 +23,7 @@ namespace exportfs {
 using ninep::Status;
 
 Status ExportFs::Chmod(const Node& n, uint32_t mode) {
-  if (n.IsLink()) return Status(EOPNOTSUPP, "cannot change the mode of a symbolic link");
+  if (n.IsLink()) return Err(EOPNOTSUPP);
   if (syscall(SYS_fchmodat2, n.fd->get(), "", mode, AT_EMPTY_PATH) == 0) return Status();
   if (errno != ENOSYS) return Err(errno);
   if (!n.IsReg() && !n.IsDir()) return Err(EOPNOTSUPP);
@@ -120,9 +120,9 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
     if (!s.ok()) return s;
   }
   int64_t u = -1, g = -1;
-  if (uid && (u = UserId(d.uid)) < 0) return Status(EINVAL, "unknown user");
-  if (gid && (g = GroupId(d.gid)) < 0) return Status(EINVAL, "unknown group");
-  if (length && n->IsDir()) return Status(EISDIR, "cannot set the length of a directory");
+  if (uid && (u = UserId(d.uid)) < 0) return Status(EINVAL, "unknown user: invalid argument");
+  if (gid && (g = GroupId(d.gid)) < 0) return Status(EINVAL, "unknown group: invalid argument");
+  if (length && n->IsDir()) return Err(EISDIR);
   struct statx st;
   if (int e = StatFd(n->fd->get(), &st)) return Err(e);
   if (uid || gid) {

@@ -110,7 +110,7 @@ void ExportFs::Symlink(ninep::SymlinkReq r) {
     // The target is only stored: exportfs never follows a symlink, so any
     // target, even "/etc/passwd", leads nowhere through us.
     if (r.in.symtgt.empty() || r.in.symtgt.find('\0') != std::string_view::npos)
-      return r.Fail(Status(EINVAL, "illegal symlink target"));
+      return r.Fail(Err(EINVAL));
     std::string name(r.in.name), target(r.in.symtgt);
     int dfd = x->node()->fd->get();
     if (symlinkat(target.c_str(), dfd, name.c_str()) != 0) return r.Fail(Err(errno));
@@ -136,10 +136,10 @@ void ExportFs::Mknod(ninep::MknodReq r) {
         break;
       case S_IFCHR:
       case S_IFBLK:
-        if (geteuid() != 0) return r.Fail(Status(EPERM, "devices only when serving as root"));
+        if (geteuid() != 0) return r.Fail(Err(EPERM));
         break;
       default:
-        return r.Fail(Status(EINVAL, "bad file type"));
+        return r.Fail(Err(EINVAL));
     }
     std::string name(r.in.name);
     int dfd = x->node()->fd->get();
@@ -157,7 +157,7 @@ void ExportFs::Readlink(ninep::ReadlinkReq r) {
   if (!x) return ctl_->Readlink(std::move(r));
   Off([r = std::move(r), x]() mutable {
     NodeRef n = x->node();
-    if (!n->IsLink()) return r.Fail(Status(EINVAL, "not a symbolic link"));
+    if (!n->IsLink()) return r.Fail(Err(EINVAL));
     std::string buf(PATH_MAX, '\0');
     ssize_t len = readlinkat(n->fd->get(), "", buf.data(), buf.size());
     if (len < 0) return r.Fail(Err(errno));
@@ -177,7 +177,7 @@ void ExportFs::Link(ninep::LinkReq r) {
     if (!s.ok()) return r.Fail(s);
     NodeRef d = dir->node(), f = file->node();
     if (!d->IsDir()) return r.Fail(Err(ENOTDIR));
-    if (f->IsDir()) return r.Fail(Status(EPERM, "cannot link a directory"));
+    if (f->IsDir()) return r.Fail(Err(EPERM));
     std::string name(r.in.name);
     // Linking the fid's own inode (AT_EMPTY_PATH) needs no name lookup;
     // without CAP_DAC_READ_SEARCH fall back to its name in its directory,
@@ -250,7 +250,7 @@ void ExportFs::Lock(ninep::LockReq r) {
   if (!x) return ctl_->Lock(std::move(r));
   Off([r = std::move(r), x]() mutable {
     FdRef io = x->io();
-    if (!io) return r.Fail(Status(EBADF, "fid not open"));
+    if (!io) return r.Fail(Err(EBADF));
     struct flock fl;
     if (!FillLock(r.in.type, r.in.start, r.in.length, &fl)) return r.Fail(Err(EINVAL));
     if (fcntl(io->get(), F_OFD_SETLK, &fl) == 0) return r.Respond(ninep::P9_LOCK_SUCCESS);
@@ -264,7 +264,7 @@ void ExportFs::Getlock(ninep::GetlockReq r) {
   if (!x) return ctl_->Getlock(std::move(r));
   Off([r = std::move(r), x]() mutable {
     FdRef io = x->io();
-    if (!io) return r.Fail(Status(EBADF, "fid not open"));
+    if (!io) return r.Fail(Err(EBADF));
     struct flock fl;
     if (!FillLock(r.in.type, r.in.start, r.in.length, &fl)) return r.Fail(Err(EINVAL));
     if (fcntl(io->get(), F_OFD_GETLK, &fl) != 0) return r.Fail(Err(errno));

@@ -127,7 +127,7 @@ void StreamWait(Req r, int fd, short events, Op op) {
     if (errno != EAGAIN) return r.Fail(Err(errno));
     pollfd p[2] = {{fd, events, 0}, {efd, POLLIN, 0}};
     if (poll(p, 2, -1) < 0 && errno != EINTR) return r.Fail(Err(errno));
-    if (p[1].revents) return r.Fail(Status(EINTR, "interrupted"));
+    if (p[1].revents) return r.Fail(Err(EINTR));
   }
 }
 
@@ -143,7 +143,7 @@ Result<NodeRef> ExportFs::NodeAt(const FdRef& dir, std::string_view name) const 
 
 Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string_view name,
                                   Qid* qid) const {
-  if (!cur->IsDir()) return Status(ENOTDIR, "not a directory");
+  if (!cur->IsDir()) return Err(ENOTDIR);
   if (name == "." || (name == ".." && cur->dev == t.dev && cur->ino == t.ino)) {
     auto q = QidOfNode(*cur);
     if (!q.ok()) return q.status();
@@ -184,7 +184,7 @@ Result<Qid> ExportFs::QidAt(int dirfd, std::string_view name) const {
 
 Result<NodeRef> ExportFs::WithParent(ExFid* x) const {
   NodeRef n = x->node();
-  if (n->is_root) return Status(EBUSY, "cannot change the root");
+  if (n->is_root) return Err(EBUSY);
   if (n->parent && !n->name.empty()) return n;
   // Reached by "..": only directories get here, and a directory's ".." is
   // its parent; look its name up there.
@@ -210,19 +210,19 @@ Result<NodeRef> ExportFs::WithParent(ExFid* x) const {
 // openat2 beneath their parent, then checked to be the same inode; an open
 // of a FIFO may block, which is fine on a worker.
 Result<FdRef> ExportFs::Reopen(const Node& n, int flags) const {
-  if (n.IsLink()) return Status(ELOOP, "is a symbolic link");
+  if (n.IsLink()) return Err(ELOOP);
   if (n.IsReg() || n.IsDir()) {
     int fd = open(ProcPath(n.fd->get()).c_str(), flags | O_CLOEXEC);
     if (fd < 0) return Err(errno);
     return MakeFdRef(fd);
   }
-  if (!n.parent || n.name.empty()) return Status(ESTALE, "stale file handle");
+  if (!n.parent || n.name.empty()) return Err(ESTALE);
   auto fd = OpenBeneath(n.parent->get(), n.name, flags | O_NOFOLLOW);
   if (!fd.ok()) return fd.status();
   FdRef f = MakeFdRef(*fd);
   struct statx st;
   if (int e = StatFd(*fd, &st)) return Err(e);
-  if (DevOf(st) != n.dev || st.stx_ino != n.ino) return Status(ESTALE, "file was replaced");
+  if (DevOf(st) != n.dev || st.stx_ino != n.ino) return Err(ESTALE);
   return f;
 }
 
@@ -238,7 +238,7 @@ void ExportFs::Attach(ninep::AttachReq r) {
         (rel == root_path_ || rel.starts_with(root_path_ + "/")))
       rel = rel.substr(root_path_.size());
     rel.erase(0, rel.find_first_not_of('/'));
-    if (rel.find('\0') != std::string::npos) return r.Fail(Status(EINVAL, "illegal aname"));
+    if (rel.find('\0') != std::string::npos) return r.Fail(Err(EINVAL));
     auto tree = root_;
     if (!rel.empty()) {
       // One openat2 for the whole path: RESOLVE_BENEATH refuses "..",
@@ -312,7 +312,7 @@ void ExportFs::Open(ninep::OpenReq r) {
   if (opts_.read_only && writes) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
     NodeRef n = x->node();
-    if (n->IsLink()) return r.Fail(Status(ELOOP, "is a symbolic link"));
+    if (n->IsLink()) return r.Fail(Err(ELOOP));
     uint8_t acc = r.mode & 3;
     int flags = AccessFlags(r.mode) | (r.lflags & kPassFlags);
     if ((r.mode & ninep::OTRUNC) || (r.lflags & O_TRUNC)) flags |= O_TRUNC;
@@ -346,14 +346,13 @@ void ExportFs::Create(ninep::CreateReq r) {
     Status s = CheckName(r.name, true);
     if (!s.ok()) return r.Fail(s);
     NodeRef dir = x->node();
-    if (!dir->IsDir()) return r.Fail(Status(ENOTDIR, "not a directory"));
+    if (!dir->IsDir()) return r.Fail(Err(ENOTDIR));
     std::string name(r.name);
     int dfd = dir->fd->get();
     FdRef io;
     int pathfd;
     if (r.perm & ninep::DMDIR) {
-      if ((r.mode & 3) != ninep::OREAD && (r.mode & 3) != ninep::OEXEC)
-        return r.Fail(Status(EISDIR, "is a directory"));
+      if ((r.mode & 3) != ninep::OREAD && (r.mode & 3) != ninep::OEXEC) return r.Fail(Err(EISDIR));
       if (mkdirat(dfd, name.c_str(), r.perm & 07777) != 0) return r.Fail(Err(errno));
       auto pfd = OpenBeneath(dfd, name, O_PATH | O_NOFOLLOW | O_DIRECTORY);
       if (!pfd.ok()) return r.Fail(pfd.status());
@@ -406,7 +405,7 @@ void ExportFs::Read(ninep::ReadReq r) {
       }
     }
     FdRef io = x->io();
-    if (!io) return r.Fail(Status(EBADF, "fid not open"));
+    if (!io) return r.Fail(Err(EBADF));
     if (x->stream()) return StreamIo(std::move(r), io);
     if (r.offset > static_cast<uint64_t>(INT64_MAX)) return r.Fail(Err(EINVAL));
     for (;;) {
@@ -424,18 +423,17 @@ void ExportFs::Write(ninep::WriteReq r) {
     {
       std::lock_guard<std::mutex> l(x->xmu);
       if (x->xkind == ExFid::Xattr::kWrite) {
-        if (r.offset > x->xsize || r.data.size() > x->xsize - r.offset)
-          return r.Fail(Status(ENOSPC, "write past the declared attribute size"));
+        if (r.offset > x->xsize || r.data.size() > x->xsize - r.offset) return r.Fail(Err(ENOSPC));
         if (x->xvalue.size() < r.offset + r.data.size()) x->xvalue.resize(r.offset + r.data.size());
         memcpy(x->xvalue.data() + r.offset, r.data.data(), r.data.size());
         x->xwritten = std::max<uint64_t>(x->xwritten, r.offset + r.data.size());
         return r.Respond(static_cast<uint32_t>(r.data.size()));
       }
-      if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Status(EBADF, "fid not open"));
+      if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Err(EBADF));
     }
     if (opts_.read_only) return r.Fail(Err(EROFS));
     FdRef io = x->io();
-    if (!io) return r.Fail(Status(EBADF, "fid not open"));
+    if (!io) return r.Fail(Err(EBADF));
     int f = io->get();
     if (x->stream()) {
       auto d = r.data;
@@ -455,7 +453,7 @@ void ExportFs::ReadDir(ninep::ReadDirReq r) {
   if (!x) return ctl_->ReadDir(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
     FdRef io = x->io();
-    if (!io) return r.Fail(Status(EBADF, "fid not open"));
+    if (!io) return r.Fail(Err(EBADF));
     int d = io->get();
     std::lock_guard<std::mutex> l(x->dir_mu);
     // Cookies are getdents64's d_off: lseek to one resumes right after the

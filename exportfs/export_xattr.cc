@@ -100,7 +100,7 @@ void ExportFs::Xattrcreate(ninep::XattrcreateReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Xattrcreate(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
-  if (!UserName(r.in.name)) return r.Fail(Status(EOPNOTSUPP, "only user.* attributes"));
+  if (!UserName(r.in.name)) return r.Fail(Err(EOPNOTSUPP));
   if (r.in.attr_size > kMaxXattrSize) return r.Fail(Err(E2BIG));
   if (r.in.flags & ~static_cast<uint32_t>(XATTR_CREATE | XATTR_REPLACE)) return r.Fail(Err(EINVAL));
   NodeRef n = x->node();
@@ -120,7 +120,7 @@ void ExportFs::Xattrcreate(ninep::XattrcreateReq r) {
 Status ExportFs::XattrClunk(ExFid* x) {
   std::lock_guard<std::mutex> l(x->xmu);
   std::string path = ProcPath(x->node()->fd->get());
-  if (x->xwritten != x->xsize) return Status(EINVAL, "attribute value incomplete");
+  if (x->xwritten != x->xsize) return Err(EINVAL);
   // Linux's removexattr arrives as Txattrcreate of size 0 with XATTR_REPLACE.
   if (x->xsize == 0 && x->xflags == XATTR_REPLACE) {
     if (removexattr(path.c_str(), x->xname.c_str()) != 0) return Err(errno);

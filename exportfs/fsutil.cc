@@ -41,9 +41,9 @@ Status Err(int e) { return ninep::Errno(e); }
 Status CheckName(std::string_view name, bool create) {
   if (name.empty() || name.find('/') != std::string_view::npos ||
       name.find('\0') != std::string_view::npos)
-    return Status(EINVAL, "illegal name");
-  if (create && (name == "." || name == "..")) return Status(EINVAL, "illegal name");
-  if (name.size() > 255) return Status(ENAMETOOLONG, "file name too long");
+    return Err(EINVAL);
+  if (create && (name == "." || name == "..")) return Err(EINVAL);
+  if (name.size() > 255) return Err(ENAMETOOLONG);
   return Status();
 }
 
