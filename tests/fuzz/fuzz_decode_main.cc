@@ -1,0 +1,9 @@
+// fuzz_decode_main.cc: the libFuzzer entry of fuzz_decode (see fuzz_targets.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return ninep::fuzz::FuzzDecode(data, size);
+}

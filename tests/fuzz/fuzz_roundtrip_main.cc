@@ -1,0 +1,9 @@
+// fuzz_roundtrip_main.cc: the libFuzzer entry of fuzz_roundtrip (see fuzz_targets.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return ninep::fuzz::FuzzRoundtrip(data, size);
+}
