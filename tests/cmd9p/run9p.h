@@ -1,0 +1,174 @@
+// run9p.h: helpers for the bin/9p tests: run a command with stdin from a
+// file and its output captured, with its exit status, wall time and peak
+// RSS; start the servers bin/9p is tested against (ramfs, exportfs, diod).
+// Thread-safety: one helper object per thread.
+#ifndef NINEP_TESTS_CMD9P_RUN9P_H_
+#define NINEP_TESTS_CMD9P_RUN9P_H_
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "testutil.h"
+
+namespace ninep::testing {
+
+// What a finished command did.
+struct RunResult {
+  int status = -1;       // exit status; -1 when killed or not started
+  std::string out, err;  // stdout (unless sent to a file) and stderr
+  double secs = 0;       // wall time
+  long maxrss_kb = 0;    // peak resident set of the child
+  bool timed_out = false;
+};
+
+// Runs argv with stdin from in_path ("" = /dev/null) and stdout to out_path
+// ("" = captured in .out); stderr is captured. `env` entries ("K=V") are
+// added to the environment; a "K=" entry removes K. Kills the child after
+// timeout_s.
+inline RunResult RunCmd(const std::vector<std::string>& argv, const std::string& in_path = "",
+                        const std::string& out_path = "", int timeout_s = 60,
+                        const std::vector<std::string>& env = {}) {
+  RunResult r;
+  char out_tmpl[] = "/tmp/ninep-9p-out-XXXXXX", err_tmpl[] = "/tmp/ninep-9p-err-XXXXXX";
+  int outfd = out_path.empty() ? mkstemp(out_tmpl)
+                               : open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  int errfd = mkstemp(err_tmpl);
+  int infd = open(in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY);
+  if (outfd < 0 || errfd < 0 || infd < 0) return r;
+  auto start = std::chrono::steady_clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(infd, 0);
+    dup2(outfd, 1);
+    dup2(errfd, 2);
+    for (const std::string& e : env) {
+      size_t eq = e.find('=');
+      if (eq == e.size() - 1) {
+        unsetenv(e.substr(0, eq).c_str());
+      } else {
+        putenv(const_cast<char*>(e.c_str()));
+      }
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(infd);
+  close(outfd);
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  pollfd p{pidfd, POLLIN, 0};
+  if (pidfd < 0 || poll(&p, 1, timeout_s * 1000) <= 0) {
+    kill(pid, SIGKILL);
+    r.timed_out = true;
+  }
+  if (pidfd >= 0) close(pidfd);
+  int st = 0;
+  struct rusage ru {};
+  while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
+  }
+  r.secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.maxrss_kb = ru.ru_maxrss;
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  if (out_path.empty()) {
+    r.out = ReadFile(out_tmpl);
+    unlink(out_tmpl);
+  }
+  r.err = ReadFile(err_tmpl);
+  close(errfd);
+  unlink(err_tmpl);
+  return r;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for diod, which
+// cannot report the port it bound).
+inline int FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(s);
+    return -1;
+  }
+  close(s);
+  return ntohs(a.sin_port);
+}
+
+// True once something accepts TCP connections on 127.0.0.1:port; polls for
+// at most timeout_ms.
+inline bool WaitForPort(int port, int timeout_ms = 10000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(s);
+    if (ok) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// A server for bin/9p to talk to: "ramfs", "exportfs" (serving a temp
+// directory) or "diod" (9P2000.L only, exporting a temp directory, which is
+// also its aname).
+class TestServer {
+ public:
+  // Starts the server; false on failure.
+  bool Start(const std::string& kind) {
+    kind_ = kind;
+    if (kind == "ramfs") {
+      addr_ = StartServer(&proc_, "ramfs", {});
+    } else if (kind == "exportfs") {
+      addr_ = StartServer(&proc_, "exportfs", {"-r", dir_.path()});
+    } else if (kind == "diod") {
+      int port = FreePort();
+      if (port < 0) return false;
+      aname_ = dir_.path();
+      std::string listen = "127.0.0.1:" + std::to_string(port);
+      if (!proc_.Start({"/usr/sbin/diod", "-f", "-n", "-c", "/dev/null", "-L", "/dev/null", "-l",
+                        listen, "-e", dir_.path()}))
+        return false;
+      if (!WaitForPort(port)) return false;
+      addr_ = "tcp!127.0.0.1!" + std::to_string(port);
+    }
+    return !addr_.empty();
+  }
+  const std::string& addr() const { return addr_; }
+  // The aname to attach ("" for ramfs and exportfs).
+  const std::string& aname() const { return aname_; }
+  // The exported directory (exportfs, diod), to check results directly.
+  const std::string& dir() const { return dir_.path(); }
+  const std::string& kind() const { return kind_; }
+  Process& proc() { return proc_; }
+
+ private:
+  std::string kind_, addr_, aname_;
+  TempDir dir_;
+  Process proc_;
+};
+
+}  // namespace ninep::testing
+
+#endif  // NINEP_TESTS_CMD9P_RUN9P_H_
