@@ -144,6 +144,8 @@ class SynthNode : public std::enable_shared_from_this<SynthNode> {
 // Per-fid state of a synthetic tree, reachable from any request through
 // SynthFid::Of(r.fid). Lives as long as the fid (and the requests holding
 // it), so a callback answering later may keep using it through the request.
+// It (with `state`) is destroyed on whichever thread drops the last
+// reference: a request answered and dropped on a worker may be the last.
 class SynthFid {
  public:
   // The node the fid is on (after a Redirect, the new node).
