@@ -61,6 +61,9 @@ class Conn {
   // 8 MiB until set; set it to the negotiated msize).
   virtual void SetMaxFrame(uint32_t max) = 0;
   // Queues one whole frame for writing; takes ownership of the bytes.
+  // Frames queued during one loop turn go out together in one writev
+  // before the loop next waits. Frames sent after the stream ended (or
+  // after Close) are dropped.
   virtual void Send(std::vector<uint8_t> frame) = 0;
   // Bytes queued for writing and not yet accepted by the kernel.
   virtual size_t QueuedBytes() const = 0;
@@ -78,12 +81,19 @@ class Conn {
   virtual std::string Peer() const = 0;
 };
 
-// Connects (blocking the calling thread for the connect only) and returns a
-// Conn bound to `loop`. Errors carry the dial string: "dial tcp!h!1: ...".
+// Connects (blocking the calling thread for the connect only, at most 15 s)
+// and returns a Conn bound to `loop`. Names resolve to IPv4 or IPv6; TCP
+// gets TCP_NODELAY. Errors carry the dial string: "dial tcp!h!1:
+// Connection refused".
+// Dial, ConnFromFds and Listen set SIGPIPE to ignored if it was left at its
+// default, so a peer that hangs up gives EPIPE instead of killing us.
 Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr);
 
 // A Conn reading from rfd and writing to wfd (they may be equal), such as
-// stdin/stdout for servers run by inetd, ssh or a test harness.
+// stdin/stdout for servers run by inetd, ssh or a test harness. Each fd must
+// be a pipe or a socket (a regular file, directory or terminal fails EINVAL
+// with the reason). On success the Conn owns the fds (and makes them
+// non-blocking); on failure the caller still does.
 Result<std::unique_ptr<Conn>> ConnFromFds(uv_loop_t* loop, int rfd, int wfd);
 
 // A listening socket; hands each accepted connection to a callback.
@@ -97,8 +107,10 @@ class Listener {
   virtual void Close() = 0;
 };
 
-// Binds and listens on `addr` (tcp "*" = all IPv4 addresses; unix: removes a
-// stale socket file first). Each accepted Conn goes to on_accept.
+// Binds and listens on `addr` (tcp "*" = all IPv4 addresses, port 0 = any
+// free port; unix: removes a stale socket file first, but refuses a file
+// that is not a socket or a socket someone still listens on; Close removes
+// the socket file). Each accepted Conn goes to on_accept, on the loop.
 Result<std::unique_ptr<Listener>> Listen(uv_loop_t* loop, const DialAddr& addr,
                                          Listener::AcceptFn on_accept);
 
