@@ -1,0 +1,69 @@
+// conn.cc: dialling and attaching, and the errno FUSE sees.
+#include "conn.h"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace ninep::mount9p {
+
+std::string DefaultUser() {
+  if (struct passwd* pw = getpwuid(getuid()); pw != nullptr && pw->pw_name != nullptr) {
+    return pw->pw_name;
+  }
+  if (const char* u = std::getenv("USER"); u != nullptr && *u != '\0') return u;
+  return "none";
+}
+
+Result<ConnPtr> Dial(const MountOptions& opts) {
+  ClientOptions co;
+  co.dialect = opts.dialect;
+  co.msize = opts.msize;
+  co.trace = opts.trace;
+  auto client = Client::Connect(opts.addr, co);
+  if (!client.ok()) return client.status();
+  auto conn = std::make_shared<Conn>();
+  conn->client = std::move(*client);
+  std::string uname = opts.uname.empty() ? DefaultUser() : opts.uname;
+  // 9P2000.L servers (diod) identify the user by n_uname: the invoking uid,
+  // or the named user's uid when -u names a local account.
+  uint32_t n_uname = NONUNAME;
+  if (opts.dialect == Dialect::k9P2000L) {
+    n_uname = getuid();
+    if (!opts.uname.empty()) {
+      struct passwd* pw = getpwnam(opts.uname.c_str());
+      n_uname = pw != nullptr ? pw->pw_uid : NONUNAME;
+    }
+  }
+  auto root = conn->client->Attach(uname, opts.aname, n_uname);
+  if (!root.ok()) {
+    return Status(root.status().err(), "attach " + opts.aname + ": " + root.status().message());
+  }
+  conn->root = std::move(*root);
+  return conn;
+}
+
+int ToErrno(const Status& s) {
+  int e = s.err();
+  switch (e) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ECONNREFUSED:
+    case EPIPE:
+    case ENOTCONN:
+    case ESHUTDOWN:
+    case EPROTO:
+    case EBADMSG:
+      return EIO;
+    case ECANCELED:
+      return EINTR;
+    default:
+      break;
+  }
+  if (e <= 0 || e >= 4096) return EIO;
+  return e;
+}
+
+}  // namespace ninep::mount9p

@@ -1,0 +1,56 @@
+// conn.h: one dialled 9P connection as mount9p uses it, and fids that keep
+// their connection alive.
+//
+// A Conn is a Client plus the root fid attached on it. An RFid pairs a Fid
+// with the Conn it was made on, so a fid is always released before its
+// client, and code holding an RFid keeps using the connection the fid
+// belongs to even after a reconnect made a newer one. Conns are never
+// destroyed while the mount runs (the Fs keeps every one it made): a Client
+// must not be destroyed from its own callbacks, where the last RFid of an
+// old connection may well be released.
+// Thread-safety: Conn and RFid are shared through shared_ptr; their Client
+// and Fid are thread-safe (client.h). ToErrno is pure.
+#ifndef NINEP_MOUNT9P_CONN_H_
+#define NINEP_MOUNT9P_CONN_H_
+
+#include <memory>
+#include <string>
+
+#include "ninep/client.h"
+#include "ninep/status.h"
+#include "options.h"
+
+namespace ninep::mount9p {
+
+// A connection and its attach.
+struct Conn {
+  std::unique_ptr<Client> client;
+  Fid root;  // declared after client: released first
+  ~Conn() { root = Fid(); }
+};
+using ConnPtr = std::shared_ptr<Conn>;
+
+// A fid and the connection it lives on.
+struct RFid {
+  RFid(ConnPtr c, Fid f) : conn(std::move(c)), fid(std::move(f)) {}
+  ConnPtr conn;
+  Fid fid;  // declared after conn: released first
+  // The client the fid number belongs to.
+  Client* client() const { return conn->client.get(); }
+};
+using FidPtr = std::shared_ptr<RFid>;
+
+// Dials opts.addr, negotiates, and attaches as opts.uname to opts.aname.
+// Errors say which step failed ("attach: ...").
+Result<ConnPtr> Dial(const MountOptions& opts);
+
+// The errno to hand to FUSE for a failed 9P call: the call's errno, with a
+// dead connection reported as EIO and a cancelled call as EINTR.
+int ToErrno(const Status& s);
+
+// The login name of the invoking user ("none" when it has none).
+std::string DefaultUser();
+
+}  // namespace ninep::mount9p
+
+#endif  // NINEP_MOUNT9P_CONN_H_

@@ -1,0 +1,183 @@
+// fs.h: the FUSE low-level filesystem that mount9p serves: each FUSE inode
+// holds a walked 9P fid, each open file a cloned and opened one.
+//
+// Inodes. A lookup walks the parent's fid to the name and stats the result;
+// files are keyed by qid.path, so a file looked up again (or under another
+// name) keeps its nodeid and the kernel keeps its page cache. The fresh fid
+// of the latest lookup replaces the node's older one: a name that now
+// refers to a new file with a recycled qid.path gets a fid for the new one.
+// FORGET drops the node and clunks its fid when the kernel's lookup count
+// reaches zero. Nodes remember their path from the root for -o direct= and
+// for re-walking after a reconnect.
+//
+// I/O. Reads and writes are sent with the client's async Call and answered
+// from its callbacks (fuse_reply_* may run on any thread), split into
+// msize-sized Treads/Twrites in flight together; nothing waits for a server
+// in a FUSE worker thread, so a read blocked on a pipe-like file stalls
+// nothing else. Metadata calls (lookup, getattr, mkdir ...) block their FUSE
+// worker (the session runs multi-threaded) but hold no lock while they wait.
+//
+// Thread-safety: every handler may run on any FUSE worker at once; the node
+// and handle tables are guarded by one mutex held only to copy pointers.
+#ifndef NINEP_MOUNT9P_FS_H_
+#define NINEP_MOUNT9P_FS_H_
+
+#ifndef FUSE_USE_VERSION
+#define FUSE_USE_VERSION 312
+#endif
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "conn.h"
+#include "ninep/dir.h"
+#include "options.h"
+
+namespace ninep::mount9p {
+
+// One FUSE inode.
+struct Node {
+  uint64_t ino = 0;
+  FidPtr fid;  // walked, never opened
+  Qid qid;
+  uint64_t nlookup = 0;
+  std::string path;  // from the root, no leading '/'; "" for the root
+  // Close-to-open: what the file looked like when last opened or closed
+  // after writing; the page cache is kept only if it still looks so.
+  bool have_sig = false;
+  uint64_t sig_version = 0, sig_mtime_ns = 0, sig_size = 0;
+};
+
+// One directory entry as readdir hands it to the kernel.
+struct DirItem {
+  std::string name;
+  uint64_t ino = 0;
+  uint32_t mode = 0;  // S_IFMT bits
+};
+
+// One open file or directory (fuse_file_info::fh is its id).
+struct Handle {
+  uint64_t ino = 0;
+  std::string path;
+  uint32_t lflags = 0;  // Linux flags as opened (re-opened with these)
+  bool dir = false;
+  bool direct = false;
+  std::atomic<bool> wrote{false};
+  uint32_t chunk = 0;  // largest Tread/Twrite payload for this fid
+  FidPtr fid;          // opened; guarded by Fs::mu_
+  std::mutex dmu;      // guards items/loaded
+  std::vector<DirItem> items;
+  bool loaded = false;
+};
+
+class Fs {
+ public:
+  // Serves the tree attached on `conn`.
+  Fs(MountOptions opts, ConnPtr conn);
+  ~Fs();
+  Fs(const Fs&) = delete;
+  Fs& operator=(const Fs&) = delete;
+
+  // The FUSE operations; their userdata must be this Fs.
+  static const fuse_lowlevel_ops& Ops();
+  // Sets the session (for notifications). REQUIRES: before the loop runs.
+  void set_session(fuse_session* se) { se_ = se; }
+
+  // True while the current connection is up.
+  bool Alive() const;
+  // Dials again and re-walks every node and re-opens every open file by
+  // path on the new connection. On failure nothing changes.
+  Status Reconnect();
+  // Async reads and writes whose FUSE request is not answered yet.
+  int64_t InFlight() const { return inflight_.load(); }
+  // Flushes every read and write still waiting on the server, so their
+  // callers get EINTR now (used when stopping).
+  void CancelAll();
+
+  // ---- FUSE handlers (called through Ops()) ----
+  void Init(fuse_conn_info* conn);
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void Forget(fuse_ino_t ino, uint64_t nlookup);
+  void Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi);
+  void Readlink(fuse_req_t req, fuse_ino_t ino);
+  void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev);
+  void Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir);
+  void Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char* name);
+  void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+              const char* newname, unsigned int flags);
+  void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname);
+  void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+  void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+  void Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+  void Release(fuse_req_t req, fuse_file_info* fi);
+  void Fsync(fuse_req_t req, int datasync, fuse_file_info* fi);
+  void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+  void Statfs(fuse_req_t req, fuse_ino_t ino);
+
+ private:
+  struct IoOp;
+  static void OnInterrupt(fuse_req_t req, void* data);
+  void FinishIo(const std::shared_ptr<IoOp>& op);
+
+  bool dotl() const { return opts_.dialect == Dialect::k9P2000L; }
+  // The node's fid (null when the nodeid is unknown); path/qid on request.
+  FidPtr NodeFid(uint64_t ino, std::string* path = nullptr, Qid* qid = nullptr);
+  std::shared_ptr<Handle> GetHandle(uint64_t fh);
+  FidPtr HandleFid(const Handle& h);
+  uint64_t AddHandle(std::shared_ptr<Handle> h);
+  // Walks `from` by a relative path to a new fid on the same connection.
+  static Result<FidPtr> WalkFrom(const FidPtr& from, std::string_view path);
+  // Clones `node` and opens the clone with Linux flags.
+  Result<FidPtr> CloneOpen(const FidPtr& node, uint32_t lflags, bool dir);
+  // Registers a looked-up file and answers req with its entry.
+  void ReplyEntry(fuse_req_t req, const std::string& path, FidPtr fid, const Dir& d);
+  // Walks parent/name, stats it, and answers req with the entry.
+  void WalkAndReply(fuse_req_t req, const FidPtr& parent, const std::string& ppath,
+                    const char* name);
+  uint64_t AddLookup(const std::string& path, FidPtr fid, const Qid& q);
+  void FillAttr(const Dir& d, struct stat* st);
+  uid_t UidOf(const std::string& name);
+  gid_t GidOf(const std::string& name);
+  // Remembers what an opened file looked like; true if unchanged since the
+  // last time (so the page cache may be kept).
+  bool RecordSig(uint64_t ino, const Dir& d);
+  void RefreshSigAsync(uint64_t ino, const FidPtr& fid);
+  void MovePaths(const std::string& from, const std::string& to);
+  Status RemoveByWalk(const FidPtr& parent, const char* name);
+
+  MountOptions opts_;
+  fuse_session* se_ = nullptr;
+  uint32_t max_io_ = 0;  // kernel max_write / read size, set at Init
+
+  mutable std::mutex mu_;                                      // guards everything below
+  ConnPtr conn_;                                               // current connection
+  std::vector<ConnPtr> conns_;                                 // every connection made (see conn.h)
+  std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;  // by nodeid
+  std::unordered_map<uint64_t, uint64_t> by_qid_;              // qid.path -> nodeid
+  uint64_t next_ino_ = FUSE_ROOT_ID + 1;
+  std::unordered_map<uint64_t, std::shared_ptr<Handle>> handles_;
+  uint64_t next_fh_ = 1;
+  std::unordered_map<std::string, uid_t> uids_;
+  std::unordered_map<std::string, gid_t> gids_;
+
+  std::atomic<int64_t> inflight_{0};
+  std::mutex io_mu_;  // guards live_io_
+  std::unordered_set<IoOp*> live_io_;
+};
+
+}  // namespace ninep::mount9p
+
+#endif  // NINEP_MOUNT9P_FS_H_

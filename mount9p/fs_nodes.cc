@@ -1,0 +1,511 @@
+// fs_nodes.cc: the node table, attributes, lookup/forget/getattr/setattr,
+// statfs, FUSE init, and reconnecting.
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <thread>
+
+#include "fs.h"
+
+namespace ninep::mount9p {
+namespace {
+
+// Files whose qid.type differs in kind are different files even with the
+// same qid.path (a server that recycles inode numbers).
+bool SameKind(const Qid& a, const Qid& b) { return (a.type & QTDIR) == (b.type & QTDIR); }
+
+uint64_t MtimeNs(const Rgetattr& a) { return a.mtime_sec * 1000000000ull + a.mtime_nsec; }
+
+}  // namespace
+
+Fs::Fs(MountOptions opts, ConnPtr conn) : opts_(std::move(opts)), conn_(std::move(conn)) {
+  conns_.push_back(conn_);
+  auto root = std::make_unique<Node>();
+  root->ino = FUSE_ROOT_ID;
+  root->qid = conn_->root.qid();
+  root->nlookup = 1;
+  auto clone = conn_->root.Walk("");
+  if (clone.ok()) root->fid = std::make_shared<RFid>(conn_, std::move(*clone));
+  by_qid_[root->qid.path] = FUSE_ROOT_ID;
+  nodes_[FUSE_ROOT_ID] = std::move(root);
+}
+
+Fs::~Fs() {
+  // Fids first (their destructors send Tclunk), then the connections, once
+  // the clunks are answered: a callback still pending would otherwise hold
+  // the last reference to its connection and destroy the client from the
+  // client's own thread.
+  std::unordered_map<uint64_t, std::shared_ptr<Handle>> handles;
+  std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes;
+  std::vector<ConnPtr> conns;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    handles.swap(handles_);
+    nodes.swap(nodes_);
+    conns.swap(conns_);
+    conn_.reset();
+  }
+  handles.clear();
+  nodes.clear();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& c : conns) {
+    while (c->client->alive() && c->client->Outstanding() > 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (c->client->Outstanding() > 0) {
+      new ConnPtr(c);  // deliberately leaked: see above
+    }
+  }
+}
+
+bool Fs::Alive() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return conn_->client->alive();
+}
+
+FidPtr Fs::NodeFid(uint64_t ino, std::string* path, Qid* qid) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return nullptr;
+  if (path) *path = it->second->path;
+  if (qid) *qid = it->second->qid;
+  return it->second->fid;
+}
+
+std::shared_ptr<Handle> Fs::GetHandle(uint64_t fh) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = handles_.find(fh);
+  return it == handles_.end() ? nullptr : it->second;
+}
+
+FidPtr Fs::HandleFid(const Handle& h) {
+  std::lock_guard<std::mutex> l(mu_);
+  return h.fid;
+}
+
+uint64_t Fs::AddHandle(std::shared_ptr<Handle> h) {
+  std::lock_guard<std::mutex> l(mu_);
+  uint64_t id = next_fh_++;
+  handles_[id] = std::move(h);
+  return id;
+}
+
+Result<FidPtr> Fs::WalkFrom(const FidPtr& from, std::string_view path) {
+  if (!from) return Status(ESTALE, "no fid");
+  auto f = from->fid.Walk(path);
+  if (!f.ok()) return f.status();
+  return std::make_shared<RFid>(from->conn, std::move(*f));
+}
+
+uint64_t Fs::AddLookup(const std::string& path, FidPtr fid, const Qid& q) {
+  FidPtr old;  // released after the lock: its destructor sends Tclunk
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = by_qid_.find(q.path);
+  if (it != by_qid_.end()) {
+    auto nit = nodes_.find(it->second);
+    if (nit != nodes_.end() && SameKind(nit->second->qid, q)) {
+      Node& n = *nit->second;
+      n.nlookup++;
+      if (fid) {
+        old = std::move(n.fid);
+        n.fid = std::move(fid);
+      }
+      if (n.ino != FUSE_ROOT_ID) n.path = path;
+      n.qid = q;
+      return n.ino;
+    }
+  }
+  auto n = std::make_unique<Node>();
+  n->ino = next_ino_++;
+  n->fid = std::move(fid);
+  n->qid = q;
+  n->nlookup = 1;
+  n->path = path;
+  uint64_t ino = n->ino;
+  by_qid_[q.path] = ino;
+  nodes_[ino] = std::move(n);
+  return ino;
+}
+
+void Fs::ReplyEntry(fuse_req_t req, const std::string& path, FidPtr fid, const Dir& d) {
+  fuse_entry_param e;
+  std::memset(&e, 0, sizeof e);
+  FillAttr(d, &e.attr);
+  e.ino = AddLookup(path, std::move(fid), d.qid);
+  e.attr_timeout = opts_.attr_timeout;
+  e.entry_timeout = opts_.entry_timeout;
+  if (fuse_reply_entry(req, &e) != 0) Forget(e.ino, 1);  // the kernel never saw it
+}
+
+void Fs::WalkAndReply(fuse_req_t req, const FidPtr& parent, const std::string& ppath,
+                      const char* name) {
+  auto child = WalkFrom(parent, name);
+  if (!child.ok()) return (void)fuse_reply_err(req, ToErrno(child.status()));
+  auto d = (*child)->fid.Stat();
+  if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
+  std::string path = ppath.empty() ? std::string(name) : ppath + "/" + name;
+  ReplyEntry(req, path, std::move(*child), *d);
+}
+
+uid_t Fs::UidOf(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = uids_.find(name);
+    if (it != uids_.end()) return it->second;
+  }
+  uid_t id = getuid();
+  char buf[4096];
+  struct passwd pw, *res = nullptr;
+  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+    id = static_cast<uid_t>(std::strtoul(name.c_str(), nullptr, 10));
+  } else if (getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr) {
+    id = res->pw_uid;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  uids_[name] = id;
+  return id;
+}
+
+gid_t Fs::GidOf(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = gids_.find(name);
+    if (it != gids_.end()) return it->second;
+  }
+  gid_t id = getgid();
+  char buf[4096];
+  struct group gr, *res = nullptr;
+  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+    id = static_cast<gid_t>(std::strtoul(name.c_str(), nullptr, 10));
+  } else if (getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res != nullptr) {
+    id = res->gr_gid;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  gids_[name] = id;
+  return id;
+}
+
+void Fs::FillAttr(const Dir& d, struct stat* st) {
+  Rgetattr a = d.ToGetattr();
+  std::memset(st, 0, sizeof *st);
+  st->st_ino = d.qid.path;
+  st->st_mode = a.mode;
+  if ((st->st_mode & S_IFMT) == 0) st->st_mode |= (d.qid.type & QTDIR) ? S_IFDIR : S_IFREG;
+  st->st_nlink = a.nlink != 0 ? a.nlink : 1;
+  if (d.l.valid != 0) {
+    st->st_uid = a.uid;
+    st->st_gid = a.gid;
+  } else {
+    st->st_uid = UidOf(d.uid);
+    st->st_gid = GidOf(d.gid);
+  }
+  st->st_rdev = a.rdev;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blocks = static_cast<blkcnt_t>(a.blocks);
+  // The I/O size hint programs such as cp size their buffers by.
+  uint32_t bs = 4096;
+  while (bs * 2 <= max_io_) bs *= 2;
+  st->st_blksize = bs;
+  st->st_atim.tv_sec = static_cast<time_t>(a.atime_sec);
+  st->st_atim.tv_nsec = static_cast<long>(a.atime_nsec);
+  st->st_mtim.tv_sec = static_cast<time_t>(a.mtime_sec);
+  st->st_mtim.tv_nsec = static_cast<long>(a.mtime_nsec);
+  st->st_ctim.tv_sec = static_cast<time_t>(a.ctime_sec);
+  st->st_ctim.tv_nsec = static_cast<long>(a.ctime_nsec);
+}
+
+bool Fs::RecordSig(uint64_t ino, const Dir& d) {
+  Rgetattr a = d.ToGetattr();
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return false;
+  Node& n = *it->second;
+  bool same = n.have_sig && n.sig_version == d.qid.version && n.sig_mtime_ns == MtimeNs(a) &&
+              n.sig_size == a.size;
+  n.have_sig = true;
+  n.sig_version = d.qid.version;
+  n.sig_mtime_ns = MtimeNs(a);
+  n.sig_size = a.size;
+  return same;
+}
+
+void Fs::RefreshSigAsync(uint64_t ino, const FidPtr& fid) {
+  Body t;
+  if (dotl()) {
+    Tgetattr g;
+    g.fid = fid->fid.num();
+    g.request_mask = P9_GETATTR_BASIC;
+    t = g;
+  } else {
+    Tstat s;
+    s.fid = fid->fid.num();
+    t = s;
+  }
+  // The callback holds the fid, so its Tclunk follows this reply.
+  fid->client()->Call(t, [this, ino, fid](Result<Reply> r) {
+    if (!r.ok()) return;
+    if (auto* s = std::get_if<Rstat>(&r->msg.body)) {
+      RecordSig(ino, DirFromStat(s->stat));
+    } else if (auto* g = std::get_if<Rgetattr>(&r->msg.body)) {
+      RecordSig(ino, DirFromGetattr(*g, ""));
+    }
+  });
+}
+
+void Fs::MovePaths(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::string prefix = from + "/";
+  for (auto& [ino, n] : nodes_) {
+    if (n->path == from) {
+      n->path = to;
+    } else if (n->path.compare(0, prefix.size(), prefix) == 0) {
+      n->path = to + n->path.substr(from.size());
+    }
+  }
+  for (auto& [id, h] : handles_) {
+    if (h->path == from) {
+      h->path = to;
+    } else if (h->path.compare(0, prefix.size(), prefix) == 0) {
+      h->path = to + h->path.substr(from.size());
+    }
+  }
+}
+
+// ---- FUSE handlers ----------------------------------------------------------
+
+void Fs::Init(fuse_conn_info* conn) {
+  uint32_t maxio;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    maxio = conn_->client->MaxIO();
+  }
+  // Whole pages, at most FUSE's 256 per request; then every FUSE read or
+  // write is one Tread or Twrite.
+  uint32_t pages = std::min<uint32_t>(256, maxio / 4096);
+  max_io_ = pages > 0 ? pages * 4096 : maxio;
+  conn->max_write = max_io_;
+  conn->max_readahead = opts_.readahead != 0 ? opts_.readahead : max_io_;
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  auto want = [conn](unsigned cap) {
+    if (conn->capable & cap) conn->want |= cap;
+  };
+  want(FUSE_CAP_ASYNC_READ);
+  want(FUSE_CAP_ATOMIC_O_TRUNC);
+  want(FUSE_CAP_PARALLEL_DIROPS);
+  want(FUSE_CAP_AUTO_INVAL_DATA);
+  if (opts_.writeback) want(FUSE_CAP_WRITEBACK_CACHE);
+  // Splicing would only add a pipe between our buffers and the kernel's.
+  conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+  conn->time_gran = dotl() ? 1 : 1000000000;
+}
+
+void Fs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  std::string ppath;
+  FidPtr pf = NodeFid(parent, &ppath);
+  if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  WalkAndReply(req, pf, ppath, name);
+}
+
+void Fs::Forget(fuse_ino_t ino, uint64_t nlookup) {
+  std::unique_ptr<Node> dead;  // destroyed after the lock (Tclunk)
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return;
+  Node& n = *it->second;
+  n.nlookup = nlookup >= n.nlookup ? 0 : n.nlookup - nlookup;
+  if (n.nlookup > 0 || ino == FUSE_ROOT_ID) return;
+  auto q = by_qid_.find(n.qid.path);
+  if (q != by_qid_.end() && q->second == ino) by_qid_.erase(q);
+  dead = std::move(it->second);
+  nodes_.erase(it);
+}
+
+void Fs::Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FidPtr f;
+  if (fi != nullptr) {
+    if (auto h = GetHandle(fi->fh)) f = HandleFid(*h);
+  }
+  if (!f) f = NodeFid(ino);
+  if (!f) return (void)fuse_reply_err(req, ESTALE);
+  auto d = f->fid.Stat();
+  if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
+  struct stat st;
+  FillAttr(*d, &st);
+  fuse_reply_attr(req, &st, opts_.attr_timeout);
+}
+
+void Fs::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+                 fuse_file_info* fi) {
+  FidPtr f;
+  Qid qid;
+  FidPtr nf = NodeFid(ino, nullptr, &qid);
+  if (fi != nullptr) {
+    if (auto h = GetHandle(fi->fh)) f = HandleFid(*h);
+  }
+  if (!f) f = nf;
+  if (!f) return (void)fuse_reply_err(req, ESTALE);
+  bool atime = to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
+  bool mtime = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
+  if (dotl()) {
+    Tsetattr t;
+    t.fid = f->fid.num();
+    if (to_set & FUSE_SET_ATTR_MODE) t.valid |= P9_SETATTR_MODE, t.mode = attr->st_mode & 07777;
+    if (to_set & FUSE_SET_ATTR_UID) t.valid |= P9_SETATTR_UID, t.uid = attr->st_uid;
+    if (to_set & FUSE_SET_ATTR_GID) t.valid |= P9_SETATTR_GID, t.gid = attr->st_gid;
+    if (to_set & FUSE_SET_ATTR_SIZE) t.valid |= P9_SETATTR_SIZE, t.size = attr->st_size;
+    if (atime) {
+      t.valid |= P9_SETATTR_ATIME;
+      if (!(to_set & FUSE_SET_ATTR_ATIME_NOW)) {
+        t.valid |= P9_SETATTR_ATIME_SET;
+        t.atime_sec = attr->st_atim.tv_sec;
+        t.atime_nsec = attr->st_atim.tv_nsec;
+      }
+    }
+    if (mtime) {
+      t.valid |= P9_SETATTR_MTIME;
+      if (!(to_set & FUSE_SET_ATTR_MTIME_NOW)) {
+        t.valid |= P9_SETATTR_MTIME_SET;
+        t.mtime_sec = attr->st_mtim.tv_sec;
+        t.mtime_nsec = attr->st_mtim.tv_nsec;
+      }
+    }
+    if (to_set & FUSE_SET_ATTR_CTIME) t.valid |= P9_SETATTR_CTIME;
+    auto r = f->client()->CallSync(t);
+    if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
+  } else {
+    Dir d = DirFromStat(NullStat());
+    bool any = false;
+    if (to_set & FUSE_SET_ATTR_MODE) {
+      uint32_t kind = 0;
+      if (qid.type & QTAPPEND) kind |= DMAPPEND;
+      if (qid.type & QTEXCL) kind |= DMEXCL;
+      d.mode = DMFromUnixMode(attr->st_mode) | kind;
+      any = true;
+    }
+    if (to_set & FUSE_SET_ATTR_UID) {
+      struct passwd* pw = getpwuid(attr->st_uid);
+      d.uid = pw ? pw->pw_name : std::to_string(attr->st_uid);
+      any = true;
+    }
+    if (to_set & FUSE_SET_ATTR_GID) {
+      struct group* gr = getgrgid(attr->st_gid);
+      d.gid = gr ? gr->gr_name : std::to_string(attr->st_gid);
+      any = true;
+    }
+    if (to_set & FUSE_SET_ATTR_SIZE) d.length = attr->st_size, any = true;
+    time_t now = time(nullptr);
+    if (atime) {
+      d.atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim.tv_sec;
+      any = true;
+    }
+    if (mtime) {
+      d.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim.tv_sec;
+      any = true;
+    }
+    if (any) {
+      Status s = f->fid.Wstat(d);
+      if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
+    }
+  }
+  auto d = f->fid.Stat();
+  if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
+  struct stat st;
+  FillAttr(*d, &st);
+  fuse_reply_attr(req, &st, opts_.attr_timeout);
+}
+
+void Fs::Statfs(fuse_req_t req, fuse_ino_t ino) {
+  struct statvfs sv;
+  std::memset(&sv, 0, sizeof sv);
+  sv.f_bsize = sv.f_frsize = 4096;
+  sv.f_namemax = 255;
+  if (dotl()) {
+    FidPtr f = NodeFid(ino);
+    if (!f) f = NodeFid(FUSE_ROOT_ID);
+    if (!f) return (void)fuse_reply_err(req, ESTALE);
+    Tstatfs t;
+    t.fid = f->fid.num();
+    auto r = f->client()->CallSync(t);
+    if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
+    if (auto* s = std::get_if<Rstatfs>(&r->msg.body)) {
+      sv.f_bsize = sv.f_frsize = s->bsize != 0 ? s->bsize : 4096;
+      sv.f_blocks = s->blocks;
+      sv.f_bfree = s->bfree;
+      sv.f_bavail = s->bavail;
+      sv.f_files = s->files;
+      sv.f_ffree = s->ffree;
+      sv.f_favail = s->ffree;
+      sv.f_fsid = s->fsid;
+      if (s->namelen != 0) sv.f_namemax = s->namelen;
+    }
+  }
+  fuse_reply_statfs(req, &sv);
+}
+
+// ---- Reconnecting -----------------------------------------------------------
+
+Status Fs::Reconnect() {
+  auto c = Dial(opts_);
+  if (!c.ok()) return c.status();
+  ConnPtr conn = *c;
+  auto rootclone = conn->root.Walk("");
+  if (!rootclone.ok()) return rootclone.status();
+  FidPtr root = std::make_shared<RFid>(conn, std::move(*rootclone));
+
+  struct Want {
+    uint64_t id;
+    std::string path;
+    uint32_t lflags;
+    bool dir;
+  };
+  std::vector<Want> nodes, handles;
+  FidPtr old_root;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    conns_.push_back(conn);
+    conn_ = conn;
+    old_root = std::move(nodes_[FUSE_ROOT_ID]->fid);
+    nodes_[FUSE_ROOT_ID]->fid = root;
+    for (auto& [ino, n] : nodes_) {
+      if (ino != FUSE_ROOT_ID) nodes.push_back({ino, n->path, 0, false});
+    }
+    for (auto& [id, h] : handles_) handles.push_back({id, h->path, h->lflags, h->dir});
+  }
+  // Files that vanished while we were away keep their dead fids: their
+  // operations fail with EIO until the kernel forgets them.
+  for (const Want& w : nodes) {
+    auto f = WalkFrom(root, w.path);
+    if (!f.ok()) continue;
+    FidPtr old;
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = nodes_.find(w.id);
+    if (it == nodes_.end()) continue;
+    old = std::move(it->second->fid);
+    it->second->fid = std::move(*f);
+  }
+  for (const Want& w : handles) {
+    auto nf = WalkFrom(root, w.path);
+    if (!nf.ok()) continue;
+    auto f = CloneOpen(*nf, w.lflags & ~(O_TRUNC | O_CREAT | O_EXCL), w.dir);
+    if (!f.ok()) continue;
+    FidPtr old;
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = handles_.find(w.id);
+    if (it == handles_.end()) continue;
+    old = std::move(it->second->fid);
+    it->second->fid = std::move(*f);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ninep::mount9p

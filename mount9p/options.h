@@ -1,0 +1,71 @@
+// options.h: mount9p's command line: flags, the -o list, and the glob rule
+// of direct=.
+//
+// ParseArgs turns argv into MountOptions or a usage error; it touches
+// nothing outside its arguments (the environment is read for $NINEP_ADDR).
+// Thread-safety: plain values and pure functions.
+#ifndef NINEP_MOUNT9P_OPTIONS_H_
+#define NINEP_MOUNT9P_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ninep/status.h"
+#include "ninep/wire.h"
+
+namespace ninep::mount9p {
+
+// How much the kernel may cache.
+enum class CacheMode {
+  kDefault,  // page cache, kept across opens only while the file is unchanged
+  kNone,     // direct I/O everywhere, no attribute or entry caching
+  kLoose,    // page cache always kept; long attribute and entry timeouts
+};
+
+// Everything the command line says.
+struct MountOptions {
+  std::string addr;        // dial string of the server
+  std::string mountpoint;  // absolute path once Resolve ran
+  Dialect dialect = Dialect::k9P2000;
+  std::string aname;
+  std::string uname;  // empty: the invoking user's login name
+  uint32_t msize = 512 * 1024;
+  bool foreground = false;  // -f
+  bool trace = false;       // -D
+  CacheMode cache = CacheMode::kDefault;
+  double attr_timeout = 1.0;   // seconds
+  double entry_timeout = 1.0;  // seconds
+  bool attr_timeout_set = false, entry_timeout_set = false;
+  std::vector<std::string> direct_globs;  // -o direct=GLOB (repeatable)
+  bool reconnect = false;
+  bool writeback = false;
+  uint32_t readahead = 0;  // bytes of kernel readahead (0: as large as I/O)
+  // Options handed to FUSE as -o (allow_other, default_permissions, ro ...).
+  std::vector<std::string> fuse_opts;
+  // `mount9p -u MOUNTPOINT`: unmount this and do nothing else.
+  std::string unmount;
+};
+
+// The usage line printed on a usage error.
+inline constexpr std::string_view kUsage =
+    "usage: mount9p [-fDL] [-a addr] [-A aname] [-u user] [-m msize] [-o opt,...] addr "
+    "mountpoint\n"
+    "       mount9p -u mountpoint\n";
+
+// Parses argv (argv[0] is the program). EINVAL with the reason on a usage
+// error. `mount9p -u X` with no address or mountpoint means "unmount X".
+Result<MountOptions> ParseArgs(int argc, char** argv);
+
+// Applies one -o list ("cache=none,allow_other,direct=*/ctl") to *o.
+Status ParseOptionList(std::string_view list, MountOptions* o);
+
+// True when the file at `path` (relative to the mount root, no leading
+// slash) matches `glob`: a glob without '/' is matched against the last
+// name only, one with '/' against the whole path (leading '/' ignored).
+bool GlobMatches(std::string_view glob, std::string_view path);
+
+}  // namespace ninep::mount9p
+
+#endif  // NINEP_MOUNT9P_OPTIONS_H_

@@ -1,0 +1,223 @@
+// mount9p_test.cc: mount9p's behaviour as a process: synthetic ctl/data
+// files, reads that block on the server, the server dying, signals,
+// daemon mode and `mount9p -u`, and -o reconnect. The synthetic server is
+// tests/mount9p/ctlsrv.cc.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <string>
+
+#include "mount_util.h"
+
+namespace ninep::testing {
+namespace {
+
+// Starts ctlsrv with extra arguments; returns its address.
+std::string StartCtlsrv(Process* p, std::vector<std::string> args = {}) {
+  std::vector<std::string> argv{CTLSRV};
+  if (args.empty()) args = {"-a", "tcp!127.0.0.1!0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (!p->Start(argv)) return "";
+  return p->ReadLine(10000);
+}
+
+// True when `dir` is an ordinary directory again: not a mount point, and
+// on the same device as its parent.
+bool PlainDir(const std::string& dir) {
+  struct stat a, b;
+  if (stat(dir.c_str(), &a) != 0 || stat((dir + "/..").c_str(), &b) != 0) return false;
+  return S_ISDIR(a.st_mode) && a.st_dev == b.st_dev && !IsMounted(dir);
+}
+
+class CtlTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    addr_ = StartCtlsrv(&server_);
+    ASSERT_FALSE(addr_.empty());
+    std::vector<std::string> args;
+    if (GetParam()) args.push_back("-L");
+    ASSERT_TRUE(mount_.Start(addr_, args));
+    m_ = mount_.path();
+  }
+  Process server_;
+  Mount mount_;
+  std::string addr_, m_;
+};
+
+TEST_P(CtlTest, EchoCtlThenCatData) {
+  int st;
+  std::string out = Sh("echo hello world > '" + m_ + "/ctl' && cat '" + m_ + "/data'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out, "reply: hello world\n");
+  // No stale cache: the next command's reply, not the first one's.
+  out = Sh("echo second > '" + m_ + "/ctl' && cat '" + m_ + "/data'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out, "reply: second\n");
+  // An ordinary file of the same tree reads as usual.
+  EXPECT_EQ(Sh("cat '" + m_ + "/hello'"), "hello\n");
+  EXPECT_EQ(Sh("ls '" + m_ + "'"), "block\nctl\ndata\nhello\n");
+}
+
+TEST_P(CtlTest, BlockedReadDoesNotBlockOthers) {
+  Child reader;
+  ASSERT_TRUE(reader.Start({"/bin/cat", m_ + "/block"}));
+  // The read is outstanding at the server: nothing comes and cat runs on.
+  EXPECT_EQ(reader.ReadAll(300), "");
+  ASSERT_TRUE(reader.Running());
+  auto t0 = std::chrono::steady_clock::now();
+  struct stat st;
+  EXPECT_EQ(stat((m_ + "/hello").c_str(), &st), 0);
+  EXPECT_EQ(st.st_size, 6);
+  int rc;
+  EXPECT_EQ(Sh("echo during > '" + m_ + "/ctl' && cat '" + m_ + "/data' && ls '" + m_ + "'", &rc),
+            "reply: during\nblock\nctl\ndata\nhello\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  // SIGTERM interrupts the blocked read (FUSE interrupt -> Tflush).
+  reader.Signal(SIGTERM);
+  EXPECT_NE(reader.WaitExit(5000), -1) << "cat stayed blocked after SIGTERM";
+}
+
+INSTANTIATE_TEST_SUITE_P(Dialects, CtlTest, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "L" : "9P2000"; });
+
+TEST(Mount9pTest, ServerKilledMidReadFailsQuicklyAndUnmounts) {
+  Process server;
+  std::string addr = StartCtlsrv(&server);
+  ASSERT_FALSE(addr.empty());
+  Mount mount;
+  ASSERT_TRUE(mount.Start(addr));
+  Child reader;
+  ASSERT_TRUE(
+      reader.Start({"/bin/sh", "-c", "cat '" + mount.path() + "/block' 2>&1; echo status=$?"}));
+  EXPECT_EQ(reader.ReadAll(300), "");
+  auto t0 = std::chrono::steady_clock::now();
+  server.Kill(SIGKILL);
+  std::string out = reader.ReadAll(5000);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_NE(out.find("status=1"), std::string::npos) << out;
+  EXPECT_TRUE(out.find("Input/output error") != std::string::npos ||
+              out.find("Transport endpoint") != std::string::npos ||
+              out.find("Interrupted") != std::string::npos)
+      << out;
+  // mount9p notices the dead connection, unmounts and exits by itself.
+  EXPECT_NE(mount.proc().WaitExit(5000), -1);
+  EXPECT_TRUE(WaitFor([&] { return PlainDir(mount.path()); }, 5000));
+  int st;
+  Sh("ls '" + mount.path() + "' >/dev/null", &st);
+  EXPECT_EQ(st, 0);
+}
+
+TEST(Mount9pTest, SigtermUnmountsCleanly) {
+  Process server;
+  std::string addr = StartCtlsrv(&server);
+  ASSERT_FALSE(addr.empty());
+  Mount mount;
+  ASSERT_TRUE(mount.Start(addr, {"-L"}));
+  EXPECT_EQ(Sh("cat '" + mount.path() + "/hello'"), "hello\n");
+  mount.proc().Signal(SIGTERM);
+  int st = mount.proc().WaitExit(5000);
+  ASSERT_NE(st, -1);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_TRUE(PlainDir(mount.path()));
+}
+
+TEST(Mount9pTest, SigintWithBusyReaderStillUnmounts) {
+  Process server;
+  std::string addr = StartCtlsrv(&server);
+  ASSERT_FALSE(addr.empty());
+  Mount mount;
+  ASSERT_TRUE(mount.Start(addr));
+  Child reader;
+  ASSERT_TRUE(reader.Start({"/bin/cat", mount.path() + "/block"}));
+  EXPECT_EQ(reader.ReadAll(300), "");
+  mount.proc().Signal(SIGINT);
+  EXPECT_NE(mount.proc().WaitExit(8000), -1);
+  EXPECT_TRUE(PlainDir(mount.path()));
+  EXPECT_NE(reader.WaitExit(5000), -1) << "reader hung after mount9p stopped";
+}
+
+// Finds processes whose command line names `word` (for the daemon test).
+int CountProcsWith(const std::string& word) {
+  int n = 0;
+  DIR* d = opendir("/proc");
+  if (d == nullptr) return 0;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::string cmd = ReadFile(std::string("/proc/") + e->d_name + "/cmdline");
+    for (char& c : cmd) c = c == '\0' ? ' ' : c;
+    if (cmd.find("mount9p") != std::string::npos && cmd.find(word) != std::string::npos) n++;
+  }
+  closedir(d);
+  return n;
+}
+
+TEST(Mount9pTest, DaemonReturnsWhenReadyAndDashUUnmounts) {
+  Process server;
+  std::string addr = StartCtlsrv(&server);
+  ASSERT_FALSE(addr.empty());
+  TempDir dir;
+  std::string mnt = dir.path() + "/m";
+  mkdir(mnt.c_str(), 0755);
+  struct Guard {  // unmounts whatever happens
+    std::string mnt;
+    ~Guard() {
+      if (IsMounted(mnt)) Sh("fusermount3 -u '" + mnt + "' 2>/dev/null || umount -l '" + mnt + "'");
+    }
+  } guard{mnt};
+  int st;
+  // The very next command sees the tree.
+  std::string out =
+      Sh(Bin("mount9p") + " '" + addr + "' '" + mnt + "' && cat '" + mnt + "/hello'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out, "hello\n");
+  EXPECT_TRUE(IsMounted(mnt));
+  EXPECT_EQ(CountProcsWith(mnt), 1);
+  Sh(Bin("mount9p") + " -u '" + mnt + "'", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_TRUE(PlainDir(mnt));
+  EXPECT_TRUE(WaitFor([&] { return CountProcsWith(mnt) == 0; }, 5000)) << "daemon still runs";
+}
+
+TEST(Mount9pTest, ErrorsAndUsage) {
+  int st;
+  std::string out = Sh(Bin("mount9p") + " 2>&1", &st);
+  EXPECT_EQ(st, 2);
+  EXPECT_NE(out.find("usage: mount9p"), std::string::npos);
+  TempDir dir;
+  out = Sh(Bin("mount9p") + " 'tcp!127.0.0.1!1' '" + dir.path() + "' 2>&1", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_EQ(out.rfind("mount9p: ", 0), 0u) << out;
+  EXPECT_FALSE(IsMounted(dir.path()));
+  out = Sh(Bin("mount9p") + " 'tcp!127.0.0.1!1' /nonexistent/dir 2>&1", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_NE(out.find("No such file or directory"), std::string::npos) << out;
+  out = Sh(Bin("mount9p") + " -o cache=bogus x y 2>&1", &st);
+  EXPECT_EQ(st, 2);
+}
+
+TEST(Mount9pTest, ReconnectAfterServerRestart) {
+  Process server;
+  std::string addr = StartCtlsrv(&server);
+  ASSERT_FALSE(addr.empty());
+  Mount mount;
+  ASSERT_TRUE(mount.Start(addr, {"-o", "reconnect"}));
+  std::string m = mount.path();
+  EXPECT_EQ(Sh("cat '" + m + "/hello'"), "hello\n");
+  server.Kill(SIGKILL);
+  // Same address again (the listener sets SO_REUSEADDR).
+  Process again;
+  ASSERT_EQ(StartCtlsrv(&again, {"-a", addr}), addr);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Sh("{ echo back > '" + m + "/ctl' && cat '" + m + "/data'; } 2>/dev/null") ==
+               "reply: back\n";
+      },
+      10000));
+  EXPECT_TRUE(IsMounted(m));
+  EXPECT_TRUE(mount.proc().Running());
+}
+
+}  // namespace
+}  // namespace ninep::testing

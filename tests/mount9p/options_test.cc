@@ -1,0 +1,95 @@
+// options_test.cc: mount9p's command-line parsing and direct= globs.
+#include "options.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace ninep::mount9p {
+namespace {
+
+Result<MountOptions> Parse(std::vector<std::string> args) {
+  std::vector<char*> argv{const_cast<char*>("mount9p")};
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return ParseArgs(static_cast<int>(argv.size() - 1), argv.data());
+}
+
+TEST(OptionsTest, AddressAndMountpoint) {
+  auto o = Parse({"-L", "-A", "/srv", "-m", "64k", "tcp!h!564", "/mnt/x"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->addr, "tcp!h!564");
+  EXPECT_EQ(o->mountpoint, "/mnt/x");
+  EXPECT_EQ(o->dialect, Dialect::k9P2000L);
+  EXPECT_EQ(o->aname, "/srv");
+  EXPECT_EQ(o->msize, 64u * 1024);
+  EXPECT_FALSE(o->foreground);
+  EXPECT_EQ(o->attr_timeout, 1.0);
+  EXPECT_EQ(o->cache, CacheMode::kDefault);
+}
+
+TEST(OptionsTest, DashUIsUserOrUnmount) {
+  auto o = Parse({"-u", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->unmount, "/mnt/x");
+  o = Parse({"-u", "glenda", "tcp!h!1", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->unmount.empty());
+  EXPECT_EQ(o->uname, "glenda");
+  EXPECT_EQ(o->mountpoint, "/mnt/x");
+}
+
+TEST(OptionsTest, OptionList) {
+  auto o = Parse({"-o", "cache=none,allow_other,direct=*/ctl,direct=data", "-o",
+                  "reconnect,msize=8192,attr_timeout=2.5,default_permissions", "a", "m"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->cache, CacheMode::kNone);
+  EXPECT_EQ(o->attr_timeout, 2.5);
+  EXPECT_EQ(o->entry_timeout, 0.0);  // cache=none's default
+  EXPECT_TRUE(o->reconnect);
+  EXPECT_EQ(o->msize, 8192u);
+  EXPECT_EQ(o->direct_globs, (std::vector<std::string>{"*/ctl", "data"}));
+  EXPECT_EQ(o->fuse_opts, (std::vector<std::string>{"allow_other", "default_permissions"}));
+  o = Parse({"-o", "cache=loose", "a", "m"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->attr_timeout, 60.0);
+}
+
+TEST(OptionsTest, UsageErrors) {
+  EXPECT_FALSE(Parse({}).ok());
+  EXPECT_FALSE(Parse({"onlyone"}).ok());
+  EXPECT_FALSE(Parse({"a", "b", "c"}).ok());
+  EXPECT_FALSE(Parse({"-o", "cache=sometimes", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-o", "attr_timeout=-1", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-o", "direct=", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-m", "12", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-x", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-A"}).ok());
+}
+
+TEST(OptionsTest, AddressFromFlagOrEnvironment) {
+  auto o = Parse({"-a", "unix!/tmp/s", "m"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->addr, "unix!/tmp/s");
+  setenv("NINEP_ADDR", "tcp!e!1", 1);
+  o = Parse({"m"});
+  unsetenv("NINEP_ADDR");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->addr, "tcp!e!1");
+  EXPECT_EQ(o->mountpoint, "m");
+}
+
+TEST(OptionsTest, Globs) {
+  EXPECT_TRUE(GlobMatches("ctl", "ctl"));
+  EXPECT_TRUE(GlobMatches("ctl", "cmd/3/ctl"));
+  EXPECT_FALSE(GlobMatches("ctl", "cmd/3/ctl2"));
+  EXPECT_TRUE(GlobMatches("*.log", "a/b/x.log"));
+  EXPECT_TRUE(GlobMatches("cmd/*/data", "cmd/7/data"));
+  EXPECT_TRUE(GlobMatches("/cmd/*/data", "cmd/7/data"));
+  EXPECT_FALSE(GlobMatches("cmd/*/data", "cmd/7/8/data"));
+  EXPECT_FALSE(GlobMatches("cmd/*/data", "x/cmd/7/data"));
+}
+
+}  // namespace
+}  // namespace ninep::mount9p
