@@ -193,7 +193,9 @@ std::string ErrnoToText(int err) {
     if (e.err == err) return e.text;
   const char* d = err > 0 ? strerrordesc_np(err) : nullptr;
   if (d != nullptr) return Lower(d);
-  return "error " + std::to_string(err);
+  std::string t = "error ";
+  t += std::to_string(err);
+  return t;
 }
 
 int TextToErrno(std::string_view text) {

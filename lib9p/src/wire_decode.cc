@@ -137,7 +137,11 @@ class Reader {
   // "field: what" for the first failure.
   std::string Reason() const {
     std::string f = field_;
-    if (idx_ >= 0) f += "[" + std::to_string(idx_) + "]";
+    if (idx_ >= 0) {
+      f += '[';
+      f += std::to_string(idx_);
+      f += ']';
+    }
     const char* fc = f.c_str();
     switch (kind_) {
       case kNone:
@@ -230,8 +234,11 @@ Status Decode(std::span<const uint8_t> frame, Dialect dialect, Message* out) {
   const DecodeFn fn = kDecoders[type];
   if (fn == nullptr) [[unlikely]]
     return Status(EPROTO, Printf("unknown message type %u", type));
-  if (dialect != Dialect::k9P2000L && internal::DotLOnly(type)) [[unlikely]]
-    return Status(EPROTO, "message type " + std::string(MsgTypeName(type)) + " not in 9P2000");
+  if (dialect != Dialect::k9P2000L && internal::DotLOnly(type)) [[unlikely]] {
+    const std::string_view name = MsgTypeName(type);
+    return Status(EPROTO, Printf("message type %.*s not in 9P2000", static_cast<int>(name.size()),
+                                 name.data()));
+  }
   out->tag = LoadLE<uint16_t>(p + 5);
   Reader r(p + HDRSZ, p + frame.size(), dialect == Dialect::k9P2000L);
   return fn(r, out);

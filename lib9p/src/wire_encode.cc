@@ -59,8 +59,15 @@ class Writer {
     m += ": ";
     if (bad_ != nullptr) {
       m += bad_;
-      if (bad_idx_ >= 0) m += "[" + std::to_string(bad_idx_) + "]";
-      m += " " + std::to_string(bad_val_) + " > " + std::to_string(bad_max_);
+      if (bad_idx_ >= 0) {
+        m += '[';
+        m += std::to_string(bad_idx_);
+        m += ']';
+      }
+      m += ' ';
+      m += std::to_string(bad_val_);
+      m += " > ";
+      m += std::to_string(bad_max_);
       return Status(EMSGSIZE, std::move(m));
     }
     m += overflow_ ? "encoder overflow (size mismatch, a bug)" : "encoder underfill (a bug)";
