@@ -160,6 +160,13 @@ int Main(int argc, char** argv) {
     c.root = &*root;
     c.dotl = (*client)->dialect() == Dialect::k9P2000L;
     rc = RunVerb(c, o.rest());
+    // Fid destructors clunk without waiting for the reply. Hang up only
+    // once every reply is in, so the server never writes into a closed
+    // socket (diod logs that, and can die of the SIGPIPE); bounded, since
+    // a server that stops answering must not keep us.
+    (void)root->Clunk();
+    for (int i = 0; i < 1000 && (*client)->alive() && (*client)->Outstanding() > 0; i++)
+      usleep(1000);
   }
   return rc;
 }

@@ -68,7 +68,7 @@ copy_in() {
     fi
   done
 }
-copy_in "$work/src" ""
+SECONDS=0; copy_in "$work/src" ""; echo "copy_tree: in: ${SECONDS}s"
 
 # Out, in 9P2000.L: one ls -l per directory gives kinds and names (the
 # name is what follows the three words of the date, spaces and all).
@@ -85,7 +85,7 @@ copy_out() {
   done <"$dir.list"
   rm "$dir.list"
 }
-copy_out "" "$work/out"
+SECONDS=0; copy_out "" "$work/out"; echo "copy_tree: out: ${SECONDS}s"
 
 sums() {
   local f files=()
