@@ -280,7 +280,7 @@ void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   bool unchanged = RecordSig(ino, *d);
   fi->direct_io = direct;
   fi->keep_cache = !direct && (unchanged || opts_.cache == CacheMode::kLoose);
-  if (!direct && !unchanged && se_ != nullptr) {
+  if (!direct && !unchanged && opts_.cache == CacheMode::kDefault && se_ != nullptr) {
     // Changed since we last looked: make the kernel fetch the size anew
     // rather than trust attributes cached before the change.
     fuse_lowlevel_notify_inval_inode(se_, ino, -1, 0);

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# bench/mount9p_bench.sh: mount9p throughput and metadata speed, one run.
+#
+# Starts bin/exportfs on 127.0.0.1 (port 0) over a temporary directory and
+# mounts it with mount9p -L. In the same run it measures:
+#   - sequential write of SIZE_MB through the mount (dd bs=1M conv=fsync),
+#   - sequential read of that same file through a fresh mount (the FUSE page
+#     cache empty, the server's warm), again on the same mount (warm), and
+#     after `echo 3 > /proc/sys/vm/drop_caches` (cold from disk, root only),
+#   - the same file read directly from the local disk, warm and cold,
+#   - iperf3 over loopback (bounded by IPERF_SECONDS) as the ceiling,
+#   - `find` + stat of every file of a FILES-file tree, through a fresh
+#     mount and locally.
+# Prints a markdown section (ratios included) and appends it, with the
+# commands, to RESULTS (bench/RESULTS.md). Kills what it starts by PID and
+# unmounts what it mounts, also on failure.
+#
+# Environment: BIN_DIR (default build-bench/bin), SIZE_MB (1024), FILES
+# (10000), IPERF_SECONDS (3), RESULTS (bench/RESULTS.md; /dev/null to only
+# print), MOUNT_OPTS (extra mount9p flags, e.g. "-o writeback").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN_DIR=${BIN_DIR:-build-bench/bin}
+SIZE_MB=${SIZE_MB:-1024}
+FILES=${FILES:-10000}
+IPERF_SECONDS=${IPERF_SECONDS:-3}
+RESULTS=${RESULTS:-bench/RESULTS.md}
+MOUNT_OPTS=${MOUNT_OPTS:-}
+
+die() { echo "mount9p_bench: $*" >&2; exit 1; }
+[[ -x $BIN_DIR/mount9p ]] || die "$BIN_DIR/mount9p is not built"
+[[ -x $BIN_DIR/exportfs ]] || die "$BIN_DIR/exportfs is not built"
+command -v iperf3 >/dev/null || die "iperf3 is missing (apt-get install iperf3)"
+
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+W=$(mktemp -d /tmp/mount9p-bench-XXXXXX)
+PIDS=()
+MNT=$W/mnt
+cleanup() {
+  if mountpoint -q "$MNT" 2>/dev/null; then
+    "$BIN_DIR/mount9p" -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
+  fi
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ROOT=0
+[[ $(id -u) == 0 ]] && ROOT=1
+drop_caches() { ((ROOT)) && sync && echo 3 >/proc/sys/vm/drop_caches; }
+
+# timed CMD...: runs CMD, sets SECS to its wall time.
+timed() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  "$@"
+  t1=$(date +%s.%N)
+  SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+}
+rate() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1.048576 / s }'; }  # MB/s
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+EXPORT=$W/export
+mkdir -p "$EXPORT" "$MNT"
+"$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$EXPORT" >"$W/addr" 2>"$W/exportfs.log" &
+PIDS+=($!)
+for ((i = 0; i < 100; i++)); do
+  [[ -s $W/addr ]] && break
+  sleep 0.1
+done
+ADDR=$(head -n1 "$W/addr")
+[[ -n $ADDR ]] || die "exportfs printed no address: $(cat "$W/exportfs.log")"
+
+mount_it() {
+  # shellcheck disable=SC2086  # MOUNT_OPTS is words
+  "$BIN_DIR/mount9p" -L $MOUNT_OPTS "$ADDR" "$MNT" || die "mount9p failed"
+}
+unmount_it() { "$BIN_DIR/mount9p" -u "$MNT"; }
+
+# ---- sequential I/O -------------------------------------------------------
+F=big
+mount_it
+echo "mount9p_bench: write $SIZE_MB MiB" >&2
+timed dd if=/dev/zero of="$MNT/$F" bs=1M count="$SIZE_MB" conv=fsync status=none
+WRITE=$(rate "$SECS")
+unmount_it
+
+mount_it
+echo "mount9p_bench: read, fresh mount" >&2
+timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
+READ_FRESH=$(rate "$SECS")
+timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
+READ_WARM=$(rate "$SECS")
+READ_DISK=n/a
+if ((ROOT)); then
+  drop_caches
+  timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
+  READ_DISK=$(rate "$SECS")
+fi
+unmount_it
+
+echo "mount9p_bench: local reads" >&2
+cat "$EXPORT/$F" >/dev/null
+timed dd if="$EXPORT/$F" of=/dev/null bs=1M status=none
+LOCAL_WARM=$(rate "$SECS")
+LOCAL_COLD=n/a
+if ((ROOT)); then
+  drop_caches
+  timed dd if="$EXPORT/$F" of=/dev/null bs=1M status=none
+  LOCAL_COLD=$(rate "$SECS")
+fi
+
+# ---- iperf3 ceiling ----------------------------------------------------------
+echo "mount9p_bench: iperf3" >&2
+IPORT=
+for try in 1 2 3 4 5; do
+  p=$((20000 + RANDOM % 40000))
+  ss -Htln "sport = :$p" | grep -q . && continue
+  iperf3 -s -1 -B 127.0.0.1 -p "$p" >/dev/null 2>&1 &
+  PIDS+=($!)
+  for ((i = 0; i < 50; i++)); do
+    ss -Htln "sport = :$p" | grep -q . && { IPORT=$p; break; }
+    sleep 0.1
+  done
+  [[ -n $IPORT ]] && break
+done
+[[ -n $IPORT ]] || die "iperf3 server would not start"
+IPERF_BPS=$(iperf3 -c 127.0.0.1 -p "$IPORT" -t "$IPERF_SECONDS" -f m 2>/dev/null |
+  awk '/receiver/ { for (i = 1; i <= NF; i++) if ($(i) == "Mbits/sec") print $(i - 1) }')
+IPERF=$(awk -v m="${IPERF_BPS:-0}" 'BEGIN { printf "%.0f", m / 8 }')  # MB/s
+
+# ---- find + stat over a tree ---------------------------------------------------
+echo "mount9p_bench: $FILES-file tree" >&2
+TREE=$EXPORT/tree
+DIRS=$(((FILES + 99) / 100))
+for ((d = 0; d < DIRS; d++)); do
+  mkdir -p "$TREE/d$d"
+  (cd "$TREE/d$d" && for ((f = 0; f < 100 && d * 100 + f < FILES; f++)); do : >"f$f"; done)
+done
+FINDSTAT=(find . -printf '%s %m %u %TY\n')
+timed bash -c "cd '$TREE' && ${FINDSTAT[*]@Q} >/dev/null"
+FIND_LOCAL=$SECS
+mount_it
+timed bash -c "cd '$MNT/tree' && ${FINDSTAT[*]@Q} >/dev/null"
+FIND_MOUNT=$SECS
+N=$(cd "$MNT/tree" && find . | wc -l)
+unmount_it
+
+# ---- report ---------------------------------------------------------------------
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+goal() { awk -v a="$1" -v g="$2" 'BEGIN { print (a + 0 >= g) ? "met" : "not met" }'; }
+SECTION="## $(date '+%Y-%m-%d %H:%M %Z'): mount9p over exportfs (9P2000.L, 127.0.0.1)
+
+Machine: $(nproc) cores ($CPU), Linux $(uname -r), load average at start
+$LOAD; commit $COMMIT; mount9p -L $MOUNT_OPTS (default msize 512 KiB).
+One run; MB/s = 10^6 bytes per second; $SIZE_MB MiB file.
+
+| case | MB/s | vs local warm | vs iperf3 |
+| --- | ---: | ---: | ---: |
+| write through mount9p (dd bs=1M conv=fsync) | $WRITE | $(ratio "$WRITE" "$LOCAL_WARM") | $(ratio "$WRITE" "$IPERF") |
+| read, fresh mount (FUSE cache cold, server cache warm) | $READ_FRESH | $(ratio "$READ_FRESH" "$LOCAL_WARM") | $(ratio "$READ_FRESH" "$IPERF") |
+| read again, same mount (page cache warm) | $READ_WARM | $(ratio "$READ_WARM" "$LOCAL_WARM") | $(ratio "$READ_WARM" "$IPERF") |
+| read after drop_caches (cold from disk) | $READ_DISK | $(ratio "$READ_DISK" "$LOCAL_COLD") (vs local cold) | $(ratio "$READ_DISK" "$IPERF") |
+| local read, page cache warm | $LOCAL_WARM | 1.00 | $(ratio "$LOCAL_WARM" "$IPERF") |
+| local read after drop_caches | $LOCAL_COLD | | |
+| iperf3 over loopback, ${IPERF_SECONDS} s | $IPERF | | 1.00 |
+
+find + stat of $N entries ($FILES files): local ${FIND_LOCAL} s, through a
+fresh mount ${FIND_MOUNT} s ($(ratio "$FIND_MOUNT" "$FIND_LOCAL")x the local time).
+
+Goals (issue 4): cold read >= 1500 MB/s and >= 35% of iperf3:
+$(goal "$READ_FRESH" 1500) ($READ_FRESH MB/s), $(goal "$(ratio "$READ_FRESH" "$IPERF")" 0.35)
+($(ratio "$READ_FRESH" "$IPERF") of iperf3); write >= 1000 MB/s: $(goal "$WRITE" 1000) ($WRITE MB/s).
+
+Commands:
+- \`exportfs -a 'tcp!127.0.0.1!0' -r EXPORT\` -> $ADDR
+- \`mount9p -L $MOUNT_OPTS '$ADDR' MNT\`; \`mount9p -u MNT\` between cases
+- \`dd if=/dev/zero of=MNT/big bs=1M count=$SIZE_MB conv=fsync\`
+- \`dd if=MNT/big of=/dev/null bs=1M\` (fresh mount, then again, then after \`echo 3 > /proc/sys/vm/drop_caches\`)
+- \`dd if=EXPORT/big of=/dev/null bs=1M\` (warm, then after drop_caches)
+- \`iperf3 -s -1 -B 127.0.0.1 -p PORT\`; \`iperf3 -c 127.0.0.1 -p PORT -t $IPERF_SECONDS\`
+- \`cd TREE && find . -printf '%s %m %u %TY\\\\n'\` (local, then through a fresh mount)
+"
+echo "$SECTION"
+if [[ $RESULTS != /dev/null ]]; then
+  [[ -f $RESULTS ]] || printf '# ninefold benchmark results\n\nAppended by `make bench` (bench/run.sh), newest last.\n' >"$RESULTS"
+  printf '\n%s' "$SECTION" >>"$RESULTS"
+  echo "mount9p_bench: appended to $RESULTS" >&2
+fi
