@@ -254,3 +254,8 @@ if [[ $RESULTS != /dev/null ]]; then
   printf '\n%s' "$SECTION" >>"$RESULTS"
   echo "bench: appended to $RESULTS" >&2
 fi
+
+# mount9p through FUSE over exportfs: its own section in $RESULTS.
+if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
+fi
