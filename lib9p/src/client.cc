@@ -1,12 +1,19 @@
 // client.cc: the client core. Tags, the send queue, the loop thread, version
 // negotiation, flush, and failing everything when the connection dies.
 //
-// A call is encoded on the caller's thread, given a tag under mu_, and
-// queued; one uv_async wakes the loop thread, which hands every queued frame
-// to the Conn (which batches them into one write). A call made on the loop
-// thread itself (from a reply callback) skips the queue and the wake-up.
+// A call is encoded on the caller's thread and given a tag under mu_. Then
+// the caller writes the frame to the socket itself when nothing is queued
+// ahead of it (the common case for blocking calls: no thread hop on the way
+// out); otherwise it joins a queue that one uv_async hands to the loop
+// thread, whose Conn batches it into one write. A call made on the loop
+// thread itself (from a reply callback) goes to the Conn directly, so
+// pipelined callback-driven callers get batching and no wake-up at all.
 #include "ninep/client.h"
 
+#include <linux/futex.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,17 +25,52 @@
 namespace ninep {
 namespace {
 
+using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kVersionTimeout{10000};
 
 std::string Str(std::string_view v) { return std::string(v); }
 
 const char* DialectName(Dialect d) { return d == Dialect::k9P2000L ? "9P2000.L" : "9P2000"; }
 
+// A one-shot event for one waiting thread, on a futex: Set costs no system
+// call when nobody sleeps, and waking costs one (a mutex and condition
+// variable cost a second, as glibc marks the re-taken mutex contended).
+class Event {
+ public:
+  void Set() {
+    if (state_.exchange(kSet, std::memory_order_release) == kSleeping)
+      syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
+  // Waits for Set, until `deadline` when given; true once set.
+  bool Wait(const Clock::time_point* deadline) {
+    for (;;) {
+      uint32_t s = state_.load(std::memory_order_acquire);
+      if (s == kSet) return true;
+      if (s == kIdle && !state_.compare_exchange_weak(s, kSleeping, std::memory_order_acquire))
+        continue;
+      timespec ts, *tp = nullptr;
+      if (deadline) {
+        auto left = *deadline - Clock::now();
+        if (left <= Clock::duration::zero()) return state_.load(std::memory_order_acquire) == kSet;
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        ts.tv_sec = ns / 1000000000;
+        ts.tv_nsec = ns % 1000000000;
+        tp = &ts;
+      }
+      syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, kSleeping, tp, nullptr, 0);
+    }
+  }
+
+ private:
+  static constexpr uint32_t kIdle = 0, kSleeping = 1, kSet = 2;
+  std::atomic<uint32_t> state_{kIdle};
+};
+
 // The waiter of one blocking call. Shared by the caller and the reply
 // handler (refs), so a caller that gives up (timeout) leaves it safely.
 struct Waiter {
-  std::mutex mu;
-  std::condition_variable cv;
+  std::mutex mu;  // orders a late reply against the caller giving up
+  Event ev;
   bool done = false;
   bool abandoned = false;  // the caller left; extract must not run
   Status st;
@@ -71,6 +113,10 @@ void Client::Impl::Start(std::unique_ptr<Conn> conn) {
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->OnAsync(); });
   async_.data = this;
   conn_->SetMaxFrame(opts_.msize);
+  conn_->OnDrain([this] { OnDrained(); });
+  wfd_ = conn_->WriteFd();
+  struct stat st;
+  wfd_socket_ = wfd_ >= 0 && fstat(wfd_, &st) == 0 && S_ISSOCK(st.st_mode);
   conn_->Start([this](std::span<const uint8_t> f) { OnFrame(f); },
                [this](const Status& s) {
                  Die(s.ok() ? Status(ECONNRESET, "server closed the connection") : s);
@@ -143,17 +189,45 @@ void Client::Impl::Trace(const char* dir, const Message& m) {
   fwrite(line.data(), 1, line.size(), stderr);
 }
 
-bool Client::Impl::EnqueueLocked(std::vector<uint8_t> frame) {
+void Client::Impl::Write(std::vector<uint8_t> frame) {
   if (OnLoopThread()) {
-    // Frames queued by other threads go first: a Tflush must never overtake
-    // the request it flushes.
-    for (auto& f : outq_) conn_->Send(std::move(f));
-    outq_.clear();
+    // The Conn batches what the loop thread sends in one turn; frames other
+    // threads queued go first, so a Tflush never overtakes its request.
+    std::vector<std::vector<uint8_t>> q;
+    {
+      std::lock_guard<std::mutex> lk(wmu_);
+      backlog_ = true;
+      q.swap(outq_);
+    }
+    if (!conn_) return;  // dead: the call has been failed already
+    for (auto& f : q) conn_->Send(std::move(f));
     conn_->Send(std::move(frame));
-    return false;
+    return;
   }
-  outq_.push_back(std::move(frame));
-  return outq_.size() == 1;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> lk(wmu_);
+    if (!backlog_ && wfd_ >= 0) {
+      ssize_t n;
+      do {
+        n = wfd_socket_ ? send(wfd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
+                        : write(wfd_, frame.data(), frame.size());
+      } while (n < 0 && errno == EINTR);
+      if (n == static_cast<ssize_t>(frame.size())) return;
+      // A full socket or an error: the loop writes the rest, and its Conn
+      // reports any error (which fails the calls).
+      if (n > 0) frame.erase(frame.begin(), frame.begin() + n);
+    }
+    backlog_ = true;
+    outq_.push_back(std::move(frame));
+    wake = outq_.size() == 1;
+  }
+  if (wake) uv_async_send(&async_);
+}
+
+void Client::Impl::OnDrained() {
+  std::lock_guard<std::mutex> lk(wmu_);
+  if (outq_.empty()) backlog_ = false;  // else OnAsync is on its way with more
 }
 
 Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
@@ -164,7 +238,6 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
   std::vector<uint8_t> frame;
   frame.reserve(EncodedSize(m, dialect_));
   Status es = Encode(m, dialect_, &frame);
-  bool wake = false;
   CallId id = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -186,7 +259,6 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
     }
     if (!fail.ok()) {
       failq_.push_back(Failure{std::move(h), std::move(fail)});
-      wake = true;
     } else {
       Slot* s = SlotFor(static_cast<uint16_t>(tag));
       id = (++seq_ << 16) | static_cast<uint64_t>(tag);
@@ -200,17 +272,21 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
         m.tag = static_cast<uint16_t>(tag);
         Trace("->", m);
       }
-      wake = EnqueueLocked(std::move(frame));
     }
   }
-  if (wake) uv_async_send(&async_);
+  // The slot exists before the frame leaves: the reply may be quick.
+  if (id != 0) {
+    Write(std::move(frame));
+  } else {
+    uv_async_send(&async_);  // the failure is delivered on the loop thread
+  }
   return id;
 }
 
 void Client::Impl::Cancel(CallId id) {
   uint16_t tag = static_cast<uint16_t>(id & 0xFFFF);
   if (id == 0 || tag == NOTAG) return;
-  bool wake = false;
+  std::vector<uint8_t> frame;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (dead_ || stopping_ || tag >= slots_.size()) return;
@@ -230,12 +306,12 @@ void Client::Impl::Cancel(CallId id) {
     Message m;
     m.tag = static_cast<uint16_t>(ft);
     m.body = Tflush{tag};
-    std::vector<uint8_t> frame;
     (void)Encode(m, dialect_, &frame);
     if (opts_.trace) Trace("->", m);
-    wake = EnqueueLocked(std::move(frame));
   }
-  if (wake) uv_async_send(&async_);
+  // The flushed request was written before its id was returned, so this
+  // Tflush cannot overtake it.
+  Write(std::move(frame));
 }
 
 Status Client::Impl::SyncCall(const Body& t, const Extract& extract,
@@ -256,33 +332,37 @@ Status Client::Impl::SyncCall(const Body& t, const Extract& extract,
         w->done = true;
       }
     }
-    w->cv.notify_one();
+    w->ev.Set();
     w->Unref();
   });
   if (timeout.count() == 0) timeout = opts_.timeout;
-  std::unique_lock<std::mutex> lk(w->mu);
-  auto done = [w] { return w->done; };
   if (timeout.count() == 0) {
-    w->cv.wait(lk, done);
-  } else if (!w->cv.wait_for(lk, timeout, done)) {
-    lk.unlock();
-    Cancel(id);
-    lk.lock();
-    // The flush normally answers at once; a server that ignores it too is
-    // not waited for longer than this.
-    auto grace =
-        std::clamp(timeout, std::chrono::milliseconds(200), std::chrono::milliseconds(1000));
-    std::string why = "9P " + Str(MsgTypeName(Message{0, t}.type())) + " timed out after " +
-                      std::to_string(timeout.count()) + " ms";
-    if (!w->cv.wait_for(lk, grace, done)) {
-      w->abandoned = true;
-      w->st = Status(ETIMEDOUT, why + " (and its flush was not answered)");
-    } else if (w->st.err() == ECANCELED) {
-      w->st = Status(ETIMEDOUT, why);
+    w->ev.Wait(nullptr);
+  } else {
+    auto deadline = Clock::now() + timeout;
+    if (!w->ev.Wait(&deadline)) {
+      Cancel(id);
+      // The flush normally answers at once; a server that ignores it too is
+      // not waited for longer than this.
+      deadline = Clock::now() + std::clamp(timeout, std::chrono::milliseconds(200),
+                                           std::chrono::milliseconds(1000));
+      w->ev.Wait(&deadline);
+      std::string why = "9P " + Str(MsgTypeName(Message{0, t}.type())) + " timed out after " +
+                        std::to_string(timeout.count()) + " ms";
+      std::lock_guard<std::mutex> lk(w->mu);
+      if (!w->done) {
+        w->abandoned = true;
+        w->st = Status(ETIMEDOUT, why + " (and its flush was not answered)");
+      } else if (w->st.err() == ECANCELED) {
+        w->st = Status(ETIMEDOUT, why);
+      }
     }
   }
-  Status st = std::move(w->st);
-  lk.unlock();
+  Status st;
+  {
+    std::lock_guard<std::mutex> lk(w->mu);  // uncontended: the reply is in
+    st = std::move(w->st);
+  }
   w->Unref();
   return st;
 }
@@ -292,8 +372,11 @@ void Client::Impl::OnAsync() {
   std::vector<Failure> fails;
   bool stop;
   {
+    std::lock_guard<std::mutex> lk(wmu_);
+    out.swap(outq_);  // backlog_ stays set until the Conn has drained them
+  }
+  {
     std::lock_guard<std::mutex> lk(mu_);
-    out.swap(outq_);
     fails.swap(failq_);
     stop = stopping_;
   }
@@ -318,6 +401,14 @@ void Client::Impl::OnAsync() {
 }
 
 void Client::Impl::Die(const Status& why) {
+  {
+    // No more direct writes: the fd is about to be closed (and its number
+    // reused by whoever opens a file next).
+    std::lock_guard<std::mutex> lk(wmu_);
+    wfd_ = -1;
+    backlog_ = true;
+    outq_.clear();
+  }
   std::vector<Handler> hs;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -333,7 +424,6 @@ void Client::Impl::Die(const Status& why) {
     free_tags_.clear();
     version_slot_ = Slot{};
     in_use_ = 0;
-    outq_.clear();
   }
   if (conn_) {
     conn_->Close();

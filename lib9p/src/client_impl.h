@@ -2,9 +2,9 @@
 // loop thread), shared by client.cc and client_fid.cc. Internal to lib9p.
 //
 // Thread-safety: Submit, Cancel, SyncCall, AllocFid and FreeFid may be called
-// from any thread; everything touching conn_ runs on the loop thread. One
-// mutex (mu_) guards the tag table and the queues; it is never held while a
-// handler runs, so handlers may submit more calls.
+// from any thread; everything touching conn_ runs on the loop thread. mu_
+// guards the tag table and failures, wmu_ the writing side; neither is held
+// while a handler runs, so handlers may submit more calls.
 #ifndef NINEP_SRC_CLIENT_IMPL_H_
 #define NINEP_SRC_CLIENT_IMPL_H_
 
@@ -87,10 +87,10 @@ class Client::Impl {
   void OnAsync();
   void OnFrame(std::span<const uint8_t> frame);
   void Die(const Status& why);
-  // Queues a frame for the loop thread (or writes it, on the loop thread).
-  // Called with mu_ held; returns whether the loop must be woken.
-  bool EnqueueLocked(std::vector<uint8_t> frame);
-  void SendNow(std::vector<std::vector<uint8_t>> frames);
+  // Writes a frame: straight to the socket when nothing is queued ahead of
+  // it, else through the loop thread. REQUIRES: mu_ not held.
+  void Write(std::vector<uint8_t> frame);
+  void OnDrained();
   Slot* SlotFor(uint16_t tag);
   int AllocTagLocked();
   void FreeTagLocked(uint16_t tag);
@@ -112,11 +112,19 @@ class Client::Impl {
   Slot version_slot_;  // Tversion's NOTAG
   uint64_t seq_ = 0;
   size_t in_use_ = 0;
-  std::vector<std::vector<uint8_t>> outq_;
   std::vector<Failure> failq_;
   bool dead_ = false, stopping_ = false;
   Status death_;
   std::atomic<bool> alive_{true};
+
+  // Writing. A caller thread writes its frame to wfd_ itself (no hop to the
+  // loop) unless `backlog_`: bytes handed to the Conn or waiting in outq_
+  // that must go first. Everything under wmu_ so frames never interleave.
+  std::mutex wmu_;
+  int wfd_ = -1;  // -1 once the connection is dying, or when not allowed
+  bool wfd_socket_ = false;
+  bool backlog_ = false;
+  std::vector<std::vector<uint8_t>> outq_;
 
   std::mutex fid_mu_;
   std::vector<uint32_t> free_fids_;

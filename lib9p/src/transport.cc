@@ -162,6 +162,11 @@ class ConnCore {
     BeginShutdown(true);
   }
   const std::string& Peer() const { return peer_; }
+  int WriteFd() const {
+    uv_os_fd_t fd = -1;
+    if (closing_handles_ || uv_fileno(&ws_->handle, &fd) != 0) return -1;
+    return fd;
+  }
   // The front is gone: close if not yet, and free once libuv is done.
   void Release() {
     Close();
@@ -389,10 +394,12 @@ class ConnCore {
     if (dead_) return;
     dead_ = true;
     StopReading();
-    // After EOF, replies already queued still go out (best effort): a peer
-    // that half-closed may be waiting for them.
-    BeginShutdown(s.ok());
+    // The owner hears first, before the fd is closed: it may be writing to
+    // WriteFd() from another thread and must stop before the number is
+    // reused. After EOF, replies already queued still go out (best effort):
+    // a peer that half-closed may be waiting for them.
     if (!owner_closed_ && on_close_) on_close_(s);
+    BeginShutdown(s.ok());
   }
 
   void BeginShutdown(bool flush) {
@@ -482,6 +489,7 @@ class UvConn final : public Conn {
   void ResumeReading() override { c_->ResumeReading(); }
   void Close() override { c_->Close(); }
   std::string Peer() const override { return c_->Peer(); }
+  int WriteFd() const override { return c_->WriteFd(); }
 
  private:
   ConnCore* c_;

@@ -79,6 +79,13 @@ class Conn {
   virtual void Close() = 0;
   // The peer, as a dial string ("tcp!127.0.0.1!5555", "unix", "fd").
   virtual std::string Peer() const = 0;
+  // The fd frames are written to, or -1 when the transport cannot allow
+  // writes that bypass it (TLS). A client may write whole frames to it from
+  // another thread, non-blocking, but only while QueuedBytes() is 0 and it
+  // has itself stopped calling Send until OnDrain: the bytes then go out in
+  // order. The fd is closed when the Conn ends (after the close callback or
+  // Close), so the writer must stop first.
+  virtual int WriteFd() const { return -1; }
 };
 
 // Connects (blocking the calling thread for the connect only, at most 15 s)
