@@ -1,8 +1,10 @@
 // cgroup.cc: per-command cgroups (see cgroup.h).
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +72,35 @@ std::string Join(const Mount& m, std::string path) {
   return m.point + path;
 }
 
+// Removes cmdfs-<pid>/ groups (and their empty cmd-<N>/ groups) left in
+// parent by a cmdfs that died without cleaning up (SIGKILL).
+void RemoveStale(const std::string& parent) {
+  DIR* d = opendir(parent.c_str());
+  if (!d) return;
+  std::vector<std::string> stale;
+  while (dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name.rfind("cmdfs-", 0) != 0) continue;
+    char* end = nullptr;
+    long pid = strtol(name.c_str() + 6, &end, 10);
+    if (pid <= 0 || *end != '\0' || pid == getpid()) continue;
+    if (kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    stale.push_back(parent + "/" + name);
+  }
+  closedir(d);
+  for (const auto& dir : stale) {
+    if (DIR* sd = opendir(dir.c_str())) {
+      std::vector<std::string> subs;
+      while (dirent* e = readdir(sd)) {
+        if (std::string(e->d_name).rfind("cmd-", 0) == 0) subs.push_back(dir + "/" + e->d_name);
+      }
+      closedir(sd);
+      for (const auto& sub : subs) rmdir(sub.c_str());
+    }
+    rmdir(dir.c_str());
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<CgroupManager> CgroupManager::Detect() {
@@ -109,6 +140,7 @@ std::unique_ptr<CgroupManager> CgroupManager::Detect() {
       pids = pids && sub.find("pids") != std::string::npos;
       mem = mem && sub.find("memory") != std::string::npos;
       if (!pids && !mem) continue;
+      RemoveStale(base);
       std::string dir = base + "/" + tag;
       if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) continue;
       WriteFile(dir + "/cgroup.subtree_control", want);
@@ -131,6 +163,7 @@ std::unique_ptr<CgroupManager> CgroupManager::Detect() {
           }
         }
         if (seen) break;
+        RemoveStale(Join(m, path));
         if (mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) break;
         Hier h{dir, false, false, false};
         (std::string(ctrl) == "pids" ? h.pids : h.memory) = true;

@@ -113,10 +113,9 @@ int main(int argc, char** argv) {
     }
   }
   if (optind != argc) Usage("unexpected argument");
-  if (stdio && !addr.empty()) Usage("-a and -s exclude each other");
   if (!stdio && addr.empty()) addr = "tcp!127.0.0.1!564";
 
-  if (!stdio) {
+  if (!addr.empty()) {
     auto d = ninep::ParseDial(addr);
     if (!d.ok()) Fatal("listen " + addr, d.status().message());
     if (d->kind == ninep::DialAddr::kTcp && !insecure && !IsLoopback(d->host)) {
@@ -131,26 +130,34 @@ int main(int argc, char** argv) {
   o.default_time_ms = timeout_ms;
   o.trace = trace;
   cmdfs::CmdFs fs(o);
-  ninep::Status s = fs.Init();
-  if (!s.ok()) Fatal("init", s.message());
-
   ninep::ServerOptions so;
   if (msize) so.max_msize = msize;
   so.trace = trace;
   so.trace_prefix = "cmdfs";
   ninep::Server srv(&fs, so);
   ninep::StopOnSignals(&srv);
+  std::string bound;
+  ninep::Status s;
   if (stdio) {
     s = srv.ServeFds(0, 1);
     if (!s.ok()) Fatal("serve stdin", s.message());
-  } else {
-    auto bound = srv.Listen(addr);
-    if (!bound.ok()) Fatal("listen " + addr, bound.status().message());
-    auto d = ninep::ParseDial(addr);
-    if (d.ok() && d->kind == ninep::DialAddr::kTcp && d->port == 0) {
-      printf("%s\n", bound->c_str());
-      fflush(stdout);
-    }
+  }
+  if (!addr.empty()) {
+    auto b = srv.Listen(addr);
+    if (!b.ok()) Fatal("listen " + addr, b.status().message());
+    bound = *b;
+  }
+  // Last, as it makes cgroups that an early exit would leave behind.
+  s = fs.Init();
+  if (!s.ok()) {
+    fprintf(stderr, "cmdfs: %s\n", s.message().c_str());  // "audit log PATH: why"
+    return 1;
+  }
+  auto d = ninep::ParseDial(addr);
+  // With -s, standard output is the client's connection: print nothing.
+  if (!stdio && d.ok() && d->kind == ninep::DialAddr::kTcp && d->port == 0) {
+    printf("%s\n", bound.c_str());
+    fflush(stdout);
   }
   srv.Run();
   fs.Shutdown();
