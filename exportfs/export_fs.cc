@@ -456,30 +456,59 @@ void ExportFs::ReadDir(ninep::ReadDirReq r) {
     if (!io) return r.Fail(Err(EBADF));
     int d = io->get();
     std::lock_guard<std::mutex> l(x->dir_mu);
+    auto& win = x->dir_win;
     // Cookies are getdents64's d_off: lseek to one resumes right after the
     // entry it came with, even in a directory that changed meanwhile.
-    if (lseek(d, static_cast<off_t>(r.cookie), SEEK_SET) < 0) return r.Fail(Err(errno));
+    size_t at = win.size() + 1;
+    if (r.cookie == x->dir_start) {
+      at = 0;
+    } else {
+      for (size_t k = 0; k < win.size(); k++) {
+        if (win[k].off == r.cookie) {
+          at = k + 1;
+          break;
+        }
+      }
+    }
+    if (at > win.size()) {
+      if (lseek(d, static_cast<off_t>(r.cookie), SEEK_SET) < 0) return r.Fail(Err(errno));
+      win.clear();
+      x->dir_eof = false;
+      at = 0;
+    }
+    win.erase(win.begin(), win.begin() + static_cast<ptrdiff_t>(at));
+    x->dir_start = r.cookie;
     std::vector<ninep::DirEntry> out;
     // Produce about as many entries as fit: DirentSize is the smaller of
     // the two dialects' entry sizes, so this never falls short.
     size_t want = r.count, est = 0;
-    std::vector<char> buf(std::clamp<size_t>(want * 2, 1024, 65536));
-    while (est < want) {
-      ssize_t n = getdents64(d, buf.data(), buf.size());
-      if (n < 0) return r.Fail(Err(errno));
-      if (n == 0) break;
-      for (ssize_t off = 0; off < n && est < want;) {
-        auto* e = reinterpret_cast<dirent64*>(buf.data() + off);
-        off += e->d_reclen;
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        struct statx st;
-        if (StatAt(d, e->d_name, &st) != 0) continue;  // removed since: skip it
-        ninep::DirEntry de;
-        de.dir = DirOf(st, e->d_name, root_dev_);
-        de.next = static_cast<uint64_t>(e->d_off);
-        est += ninep::DirentSize(de.dir.name);
-        out.push_back(std::move(de));
+    std::vector<char> buf;
+    for (size_t k = 0; est < want;) {
+      if (k == win.size()) {
+        if (x->dir_eof) break;
+        buf.resize(std::clamp<size_t>(want * 2, 2048, 65536));
+        ssize_t n = getdents64(d, buf.data(), buf.size());
+        if (n < 0) return r.Fail(Err(errno));
+        if (n == 0) {
+          x->dir_eof = true;
+          break;
+        }
+        for (ssize_t off = 0; off < n;) {
+          auto* e = reinterpret_cast<dirent64*>(buf.data() + off);
+          off += e->d_reclen;
+          if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            win.push_back({e->d_name, static_cast<uint64_t>(e->d_off)});
+        }
+        continue;
       }
+      const ExFid::DirEnt& e = win[k++];
+      struct statx st;
+      if (StatAt(d, e.name.c_str(), &st) != 0) continue;  // removed since: skip it
+      ninep::DirEntry de;
+      de.dir = DirOf(st, e.name, root_dev_);
+      de.next = e.off;
+      est += ninep::DirentSize(de.dir.name);
+      out.push_back(std::move(de));
     }
     r.Respond(std::move(out));
   });

@@ -13,6 +13,7 @@
 #define NINEFOLD_EXPORTFS_EXPORT_FS_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -86,8 +87,19 @@ class ExFid {
     return stream_;
   }
 
-  // Directory reads: lseek+getdents must not interleave on one fd.
+  // Directory reads (under dir_mu: lseek+getdents must not interleave on
+  // one fd). dir_win holds the entries getdents gave after cookie
+  // dir_start, in order, so a read resuming at any of their cookies, as
+  // small-count reads do, needs no lseek (which costs a hash-tree lookup on
+  // ext4) and no second getdents.
+  struct DirEnt {
+    std::string name;
+    uint64_t off;  // d_off: the cookie after this entry
+  };
   std::mutex dir_mu;
+  uint64_t dir_start = ~0ULL;
+  std::deque<DirEnt> dir_win;
+  bool dir_eof = false;  // the fd is at the end after dir_win
 
   // Extended attributes: an xattr fid (Txattrwalk's newfid, or a fid after
   // Txattrcreate) reads or writes `xvalue` instead of the file.
