@@ -3,6 +3,7 @@
 // Results are checked both through bin/9p and on the exported directory.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <string>
 #include <vector>
@@ -98,6 +99,20 @@ TEST_F(Cmd9pDiodTest, MvRenamesWithinAndAcrossDirectories) {
   Ok({"mv", "/into/m2", "/m3"});
   EXPECT_EQ(Ok({"read", "/m3"}), "moved");
   EXPECT_EQ(Run({"mv", "/nope", "/x"}).status, 1);
+}
+
+// Regression: bin/9p used to hang up with clunks unanswered; diod then
+// wrote into a closed socket, logged it, and could die of the SIGPIPE.
+TEST_F(Cmd9pDiodTest, HangsUpOnlyAfterEveryReply) {
+  for (int i = 0; i < 20; i++) WriteFile(Local("f" + std::to_string(i)), "x");
+  for (int i = 0; i < 5; i++) {
+    EXPECT_EQ(Ok({"ls", "-l", "/"}).size() > 0, true);
+    EXPECT_EQ(Ok({"read", "/f3"}), "x");
+  }
+  EXPECT_EQ(waitpid(srv_.proc().pid(), nullptr, WNOHANG), 0) << "diod died";
+  std::string log = ReadFile(srv_.log());
+  EXPECT_EQ(log.find("unclunked"), std::string::npos) << log;
+  EXPECT_EQ(log.find("reset"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -147,8 +147,9 @@ class TestServer {
       if (port < 0) return false;
       aname_ = dir_.path();
       std::string listen = "127.0.0.1:" + std::to_string(port);
-      if (!proc_.Start({"/usr/sbin/diod", "-f", "-n", "-c", "/dev/null", "-L", "/dev/null", "-l",
-                        listen, "-e", dir_.path()}))
+      log_ = logdir_.path() + "/diod.log";
+      if (!proc_.Start({"/usr/sbin/diod", "-f", "-n", "-c", "/dev/null", "-L", log_, "-l", listen,
+                        "-e", dir_.path()}))
         return false;
       if (!WaitForPort(port)) return false;
       addr_ = "tcp!127.0.0.1!" + std::to_string(port);
@@ -161,11 +162,13 @@ class TestServer {
   // The exported directory (exportfs, diod), to check results directly.
   const std::string& dir() const { return dir_.path(); }
   const std::string& kind() const { return kind_; }
+  // diod's log file ("" for the others).
+  const std::string& log() const { return log_; }
   Process& proc() { return proc_; }
 
  private:
-  std::string kind_, addr_, aname_;
-  TempDir dir_;
+  std::string kind_, addr_, aname_, log_;
+  TempDir dir_, logdir_;
   Process proc_;
 };
 
