@@ -15,6 +15,34 @@ namespace {
 
 using internal::StoreLE;
 
+// Copies a payload. glibc's forward copy (rep movsb on this AMD hardware)
+// runs 10-50x slower when dst is a few bytes past src modulo 4 KiB: loads
+// falsely wait on the stores just made to the same page offset. That is
+// the usual layout here (a read buffer, then the reply buffer allocated
+// right after it, the payload at offset 11), so such copies go backward in
+// 64-byte blocks, where no load follows a store it could alias.
+void CopyPayload(uint8_t* dst, const uint8_t* src, size_t n) {
+  const uintptr_t delta =
+      (reinterpret_cast<uintptr_t>(dst) - reinterpret_cast<uintptr_t>(src)) & 4095;
+  if (n < 256 || delta == 0 || delta >= 64) {
+    std::memcpy(dst, src, n);
+    return;
+  }
+  size_t i = n;
+  while (i >= 64) {
+    i -= 64;
+    std::memcpy(dst + i, src + i, 64);
+  }
+  std::memcpy(dst, src, i);
+}
+
+// True when CopyPayload would copy backward (see there).
+bool AliasesForward(const uint8_t* dst, const uint8_t* src, size_t n) {
+  const uintptr_t delta =
+      (reinterpret_cast<uintptr_t>(dst) - reinterpret_cast<uintptr_t>(src)) & 4095;
+  return n >= 256 && delta != 0 && delta < 64;
+}
+
 // Counts the bytes a message's fields take (the visitor of wire_fields.h).
 // Walk arrays are clamped to MAXWELEM here so the count never reads past
 // the array; Encode rejects such arrays.
@@ -129,7 +157,7 @@ class Writer {
     U32(static_cast<uint32_t>(d.size()), "count");
     if (defer_data_ || d.empty()) return;
     if (Room(d.size())) {
-      std::memcpy(p_, d.data(), d.size());
+      CopyPayload(p_, d.data(), d.size());
       p_ += d.size();
     }
   }
@@ -206,7 +234,16 @@ Status EncodeBody(const T& b, uint16_t tag, bool dotl, std::vector<uint8_t>* out
     out->resize(old);
     return w.Error(MsgTypeName(T::kType));
   }
-  if (!tail.empty()) out->insert(out->end(), tail.begin(), tail.end());
+  if (!tail.empty()) {
+    // Capacity is reserved, so the payload lands at dst whichever way.
+    uint8_t* dst = out->data() + out->size();
+    if (AliasesForward(dst, tail.data(), tail.size())) {
+      out->resize(out->size() + tail.size());
+      CopyPayload(dst, tail.data(), tail.size());
+    } else {
+      out->insert(out->end(), tail.begin(), tail.end());  // no zero-fill first
+    }
+  }
   return Status();
 }
 

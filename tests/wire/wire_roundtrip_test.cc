@@ -3,6 +3,7 @@
 // limits and the dialect rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <string>
@@ -171,6 +172,30 @@ TEST(WireRoundTrip, BigPayload) {
   EXPECT_EQ(got, m);
   // The decoded payload is a view into the frame, not a copy.
   EXPECT_EQ(std::get<Rread>(got.body).data.data(), buf.data() + 11);
+}
+
+// The encoder copies payloads backward when the destination sits a few
+// bytes past the source modulo 4 KiB (a slow case of forward copies); the
+// bytes must come out the same whatever the layout and length.
+TEST(WireRoundTrip, PayloadCopyAtEveryPageOffset) {
+  std::vector<uint8_t> pool(3 * 8192 + 4096);
+  for (size_t i = 0; i < pool.size(); i++) pool[i] = static_cast<uint8_t>(i * 13 + 5);
+  std::vector<uint8_t> out;
+  out.reserve(8192 + 64);
+  for (size_t len : {255, 256, 257, 1000, 4096, 8192}) {
+    for (size_t delta : {0, 1, 11, 27, 63, 64, 100}) {
+      // Pick the source so that (payload destination - source) % 4096 == delta.
+      const uintptr_t dst = reinterpret_cast<uintptr_t>(out.data()) + 11;
+      const uintptr_t base = reinterpret_cast<uintptr_t>(pool.data()) + 4096;
+      const size_t off = (dst - delta - base) & 4095;
+      std::span<const uint8_t> data(pool.data() + 4096 + off, len);
+      out.clear();
+      ASSERT_TRUE(Encode(Message{1, Rread{data}}, Dialect::k9P2000, &out).ok());
+      ASSERT_EQ(out.size(), 11 + len);
+      EXPECT_TRUE(std::equal(data.begin(), data.end(), out.begin() + 11))
+          << "len " << len << " delta " << delta;
+    }
+  }
 }
 
 TEST(WireRoundTrip, PayloadEqualityComparesBytes) {
