@@ -286,6 +286,37 @@ TEST_P(Cmd9pTest, TraceAndMsizeAndAddressFromEnvironment) {
   EXPECT_EQ(r.status, 2);
 }
 
+// The most requests of one kind outstanding at once in a -D trace.
+size_t MaxInFlight(const std::string& trace, const std::string& t, const std::string& r) {
+  size_t now = 0, most = 0;
+  for (size_t p = 0, nl; (nl = trace.find('\n', p)) != std::string::npos; p = nl + 1) {
+    std::string line = trace.substr(p, nl - p);
+    if (line.find("-> " + t + " ") != std::string::npos) most = std::max(most, ++now);
+    if (line.find("<- " + r + " ") != std::string::npos && now > 0) now--;
+  }
+  return most;
+}
+
+TEST_P(Cmd9pTest, ReadAndWritePipelineWhileReadfdAndWritefdDoOneAtATime) {
+  std::string data(3 << 20, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>(i % 251);
+  RunResult w = Run({"write", "/p"}, data, {"-D", "-m", "64k"});
+  ASSERT_EQ(w.status, 0);
+  EXPECT_GT(MaxInFlight(w.err, "Twrite", "Rwrite"), 1u);
+  RunResult r = Run({"read", "/p"}, "", {"-D", "-m", "64k"});
+  ASSERT_EQ(r.status, 0);
+  EXPECT_TRUE(r.out == data);
+  EXPECT_GT(MaxInFlight(r.err, "Tread", "Rread"), 1u);
+  RunResult rf = Run({"readfd", "/p"}, "", {"-D", "-m", "64k"});
+  ASSERT_EQ(rf.status, 0);
+  EXPECT_TRUE(rf.out == data);
+  EXPECT_EQ(MaxInFlight(rf.err, "Tread", "Rread"), 1u);
+  RunResult wf = Run({"writefd", "/p"}, data, {"-D", "-m", "64k"});
+  ASSERT_EQ(wf.status, 0);
+  EXPECT_EQ(MaxInFlight(wf.err, "Twrite", "Rwrite"), 1u);
+  EXPECT_TRUE(Ok({"read", "/p"}) == data);
+}
+
 // 200 MiB in and out through pipes at msize 1 MiB: the bytes survive and
 // bin/9p's memory stays bounded whatever the file's size.
 TEST_P(Cmd9pTest, StreamsLargeFilesInConstantMemory) {
