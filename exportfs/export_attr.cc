@@ -162,6 +162,10 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
 void ExportFs::Getattr(ninep::GetattrReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Getattr(std::move(r));
+  if (NodeRef n = x->node(); Inline(*n)) {  // a fast path: see export_fs.cc
+    struct statx st;
+    if (StatFd(n->fd->get(), &st, true) == 0) return r.Respond(GetattrOf(st, root_dev_));
+  }
   Off([this, r = std::move(r), x]() mutable {
     struct statx st;
     if (int e = StatFd(x->node()->fd->get(), &st)) return r.Fail(Err(e));

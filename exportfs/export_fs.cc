@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -48,6 +49,7 @@ Result<std::unique_ptr<ExportFs>> ExportFs::Open(const ExportOptions& opts) {
   tree->ino = st.stx_ino;
   fs->root_ = tree;
   fs->root_dev_ = tree->dev;
+  fs->local_ = LocalFs(fd);
   if (char* rp = realpath(opts.root.c_str(), nullptr)) {
     fs->root_path_ = rp;
     free(rp);
@@ -71,10 +73,10 @@ namespace {
 
 // A Node for an fd just opened (taken over), found as `name` in `parent`.
 Result<NodeRef> MakeNode(int fd, FdRef parent, std::string name, const Tree& tree,
-                         uint64_t root_dev, Qid* qid) {
+                         uint64_t root_dev, Qid* qid, bool cached_only = false) {
   FdRef f = MakeFdRef(fd);
   struct statx st;
-  if (int e = StatFd(fd, &st)) return Err(e);
+  if (int e = StatFd(fd, &st, cached_only)) return Err(e);
   auto n = std::make_shared<Node>();
   n->fd = std::move(f);
   n->parent = std::move(parent);
@@ -142,7 +144,7 @@ Result<NodeRef> ExportFs::NodeAt(const FdRef& dir, std::string_view name) const 
 }
 
 Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string_view name,
-                                  Qid* qid) const {
+                                  Qid* qid, bool cached_only) const {
   if (!cur->IsDir()) return Err(ENOTDIR);
   if (name == "." || (name == ".." && cur->dev == t.dev && cur->ino == t.ino)) {
     auto q = QidOfNode(*cur);
@@ -151,6 +153,7 @@ Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string
     return cur;
   }
   if (name == "..") {
+    if (cached_only) return Err(EAGAIN);  // IsBeneath walks up: a worker's job
     // RESOLVE_BENEATH refuses ".." outright, so ".." is opened plainly and
     // then proven to be inside the tree: a directory moved out of the root
     // by a local process must not become a way out.
@@ -164,9 +167,9 @@ Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string
   }
   Status s = CheckName(name, false);
   if (!s.ok()) return s;
-  auto fd = OpenBeneath(cur->fd->get(), name, O_PATH | O_NOFOLLOW);
+  auto fd = OpenBeneath(cur->fd->get(), name, O_PATH | O_NOFOLLOW, 0, cached_only);
   if (!fd.ok()) return fd.status();
-  return MakeNode(*fd, cur->fd, std::string(name), t, root_dev_, qid);
+  return MakeNode(*fd, cur->fd, std::string(name), t, root_dev_, qid, cached_only);
 }
 
 Result<Qid> ExportFs::QidOfNode(const Node& n) const {
@@ -266,31 +269,52 @@ void ExportFs::Attach(ninep::AttachReq r) {
   });
 }
 
+// Fast paths. A request whose answer is in the kernel's caches is answered
+// on the loop thread, saving two thread hand-offs: a walk whose lookups
+// all hit the dentry cache (openat2 RESOLVE_CACHED, EAGAIN otherwise), a
+// getattr or stat of a file on a local filesystem (the fid's O_PATH fd pins
+// the inode in memory), a read of a regular file from the page cache
+// (preadv2 RWF_NOWAIT, EAGAIN otherwise). Anything else, or any EAGAIN,
+// goes to a worker as usual, so the loop never waits on a disk.
+
+bool ExportFs::DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only) {
+  auto tree = x->tree;
+  NodeRef cur = x->node();
+  std::vector<Qid> qids;
+  for (size_t i = 0; i < r.names.size(); i++) {
+    Qid q;
+    auto nx = WalkOne(*tree, cur, r.names[i], &q, cached_only);
+    if (!nx.ok()) {
+      if (cached_only && nx.status().err() == EAGAIN) return false;
+      if (i == 0) {
+        r.Fail(nx.status());
+        return true;
+      }
+      break;
+    }
+    cur = *nx;
+    qids.push_back(q);
+  }
+  if (qids.size() == r.names.size()) r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur);
+  r.Respond(std::move(qids));
+  return true;
+}
+
 void ExportFs::Walk(ninep::WalkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Walk(std::move(r));
-  Off([this, r = std::move(r), x]() mutable {
-    auto tree = x->tree;
-    NodeRef cur = x->node();
-    std::vector<Qid> qids;
-    for (size_t i = 0; i < r.names.size(); i++) {
-      Qid q;
-      auto nx = WalkOne(*tree, cur, r.names[i], &q);
-      if (!nx.ok()) {
-        if (i == 0) return r.Fail(nx.status());
-        break;
-      }
-      cur = *nx;
-      qids.push_back(q);
-    }
-    if (qids.size() == r.names.size()) r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur);
-    r.Respond(std::move(qids));
-  });
+  if (Inline(*x->node()) && DoWalk(r, x, true)) return;
+  Off([this, r = std::move(r), x]() mutable { DoWalk(r, x, false); });
 }
 
 void ExportFs::Stat(ninep::StatReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Stat(std::move(r));
+  if (NodeRef n = x->node(); Inline(*n) && !n->name.empty()) {
+    struct statx st;
+    if (StatFd(n->fd->get(), &st, true) == 0 && NamesCached(st.stx_uid, st.stx_gid))
+      return r.Respond(DirOf(st, n->is_root ? "/" : n->name, root_dev_));
+  }
   Off([this, r = std::move(r), x]() mutable {
     NodeRef n = x->node();
     if (n->name.empty()) {
@@ -393,6 +417,20 @@ void ExportFs::StreamIo(ninep::ReadReq r, FdRef fd) {
 void ExportFs::Read(ninep::ReadReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Read(std::move(r));
+  if (FdRef io = x->io(); io && local_ && !x->stream() && r.offset <= INT64_MAX) {
+    bool plain;
+    {
+      std::lock_guard<std::mutex> l(x->xmu);
+      plain = x->xkind == ExFid::Xattr::kNone;
+    }
+    iovec iov{r.buf.data(), r.buf.size()};
+    ssize_t n = plain ? preadv2(io->get(), &iov, 1, static_cast<off_t>(r.offset), RWF_NOWAIT) : -1;
+    if (n == static_cast<ssize_t>(r.buf.size())) return r.Respond(static_cast<uint32_t>(n));
+    // Short: the end of the file, or only part of the range is cached.
+    struct statx st;
+    if (n >= 0 && StatFd(io->get(), &st, true) == 0 && r.offset + n >= st.stx_size)
+      return r.Respond(static_cast<uint32_t>(n));
+  }
   Off([this, r = std::move(r), x]() mutable {
     {
       std::lock_guard<std::mutex> l(x->xmu);

@@ -199,7 +199,13 @@ class ExportFs : public ninep::FileServer {
 
   // Helpers run on workers (export_fs.cc).
   ninep::Result<NodeRef> WalkOne(const Tree& t, const NodeRef& cur, std::string_view name,
-                                 ninep::Qid* qid) const;
+                                 ninep::Qid* qid, bool cached_only) const;
+  // Walks all of r's names; false (r untouched) when cached_only and
+  // something was not in the kernel's caches.
+  bool DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only);
+  // True when requests on n may run on the loop thread using the kernel's
+  // caches only (see "Fast paths" in export_fs.cc).
+  bool Inline(const Node& n) const { return local_ && n.dev == root_dev_; }
   ninep::Result<NodeRef> NodeAt(const FdRef& dir, std::string_view name) const;
   ninep::Result<NodeRef> WithParent(ExFid* x) const;
   ninep::Result<ninep::Qid> QidAt(int dirfd, std::string_view name) const;
@@ -218,6 +224,7 @@ class ExportFs : public ninep::FileServer {
   std::shared_ptr<const Tree> root_;  // the exported directory
   std::string root_path_;             // its absolute path (for diod-style anames)
   uint64_t root_dev_ = 0;             // qids are relative to this device
+  bool local_ = false;                // the root's filesystem is a local one (LocalFs)
   mutable FidRegistry reg_;
   ninep::Server* srv_ = nullptr;
   std::unique_ptr<ninep::SynthTree> ctl_;

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/openat2.h>
 #include <pwd.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -47,17 +48,20 @@ Status CheckName(std::string_view name, bool create) {
   return Status();
 }
 
-Result<int> OpenBeneath(int dirfd, std::string_view name, uint64_t flags, mode_t mode) {
+Result<int> OpenBeneath(int dirfd, std::string_view name, uint64_t flags, mode_t mode,
+                        bool cached_only) {
   std::string n(name);
   open_how how{};
   how.flags = flags | O_CLOEXEC;
   // openat2 rejects a mode without O_CREAT/O_TMPFILE.
   how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? mode : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  if (cached_only) how.resolve |= RESOLVE_CACHED;
   for (;;) {
     long fd = syscall(SYS_openat2, dirfd, n.c_str(), &how, sizeof how);
     if (fd >= 0) return static_cast<int>(fd);
-    if (errno == EINTR || errno == EAGAIN) continue;  // EAGAIN: a rename raced the lookup
+    if (errno == EAGAIN && cached_only) return Err(EAGAIN);  // not in the dentry cache
+    if (errno == EINTR || errno == EAGAIN) continue;         // EAGAIN: a rename raced the lookup
     // EXDEV is RESOLVE_BENEATH refusing an escape: to a client it is simply
     // not permitted.
     if (errno == EXDEV) return Status(EACCES, "permission denied");
@@ -65,10 +69,25 @@ Result<int> OpenBeneath(int dirfd, std::string_view name, uint64_t flags, mode_t
   }
 }
 
-int StatFd(int fd, struct statx* st) {
-  if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, st) != 0)
-    return errno;
+int StatFd(int fd, struct statx* st, bool cached_only) {
+  int flags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW | (cached_only ? AT_STATX_DONT_SYNC : 0);
+  if (statx(fd, "", flags, STATX_BASIC_STATS | STATX_BTIME, st) != 0) return errno;
   return 0;
+}
+
+bool LocalFs(int fd) {
+  struct statfs sf;
+  if (fstatfs(fd, &sf) != 0) return false;
+  switch (static_cast<unsigned long>(sf.f_type)) {
+    case 0xEF53:      // ext2/3/4
+    case 0x58465342:  // xfs
+    case 0x9123683E:  // btrfs
+    case 0x01021994:  // tmpfs
+    case 0xF2F52010:  // f2fs
+      return true;
+    default:
+      return false;
+  }
 }
 
 int StatAt(int dirfd, const char* name, struct statx* st) {
@@ -212,6 +231,12 @@ std::string GroupName(uint32_t gid) {
   std::lock_guard<std::mutex> l(c.mu);
   c.groups.emplace(gid, n);
   return n;
+}
+
+bool NamesCached(uint32_t uid, uint32_t gid) {
+  auto& c = Cache();
+  std::lock_guard<std::mutex> l(c.mu);
+  return c.users.count(uid) && c.groups.count(gid);
 }
 
 int64_t UserId(std::string_view name) {

@@ -69,12 +69,17 @@ ninep::Status CheckName(std::string_view name, bool create);
 // openat2(dirfd, name, flags, mode) confined beneath dirfd: no "..", no
 // symlinks (a trailing symlink with O_PATH|O_NOFOLLOW gives the link
 // itself), no magic links. Returns the fd or a Status (escapes come back
-// as EACCES, symlinks in the way as ELOOP).
-ninep::Result<int> OpenBeneath(int dirfd, std::string_view name, uint64_t flags, mode_t mode = 0);
+// as EACCES, symlinks in the way as ELOOP). With cached_only the lookup
+// uses only the kernel's dentry cache (RESOLVE_CACHED) and fails EAGAIN
+// where it would have to read a directory from disk: safe on the loop thread.
+ninep::Result<int> OpenBeneath(int dirfd, std::string_view name, uint64_t flags, mode_t mode = 0,
+                               bool cached_only = false);
 
 // statx of the file an fd refers to (O_PATH fds too), never following a
-// symlink. Returns 0 or an errno.
-int StatFd(int fd, struct statx* st);
+// symlink. Returns 0 or an errno. With cached_only, a network filesystem
+// answers from its attribute cache (AT_STATX_DONT_SYNC); a local one from
+// the inode the fd pins in memory, so neither does I/O.
+int StatFd(int fd, struct statx* st, bool cached_only = false);
 // statx of `name` in dirfd without following a trailing symlink.
 int StatAt(int dirfd, const char* name, struct statx* st);
 
@@ -103,6 +108,11 @@ ninep::Result<std::string> FindName(int dirfd, uint64_t dev, uint64_t ino);
 // Cached, thread-safe uid/gid -> name lookups ("1000" when unknown).
 std::string UserName(uint32_t uid);
 std::string GroupName(uint32_t gid);
+// True when UserName(uid) and GroupName(gid) answer from the cache.
+bool NamesCached(uint32_t uid, uint32_t gid);
+// True when the filesystem of fd is a local one whose getattr and lookups
+// from cache never wait (ext4, xfs, btrfs, tmpfs, f2fs).
+bool LocalFs(int fd);
 // Name -> id lookups (numeric strings accepted); -1 when unknown.
 int64_t UserId(std::string_view name);
 int64_t GroupId(std::string_view name);
