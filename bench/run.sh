@@ -259,4 +259,4 @@ fi
 if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
 fi
-[[ -x $BIN_DIR/exportfs ]] && BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh  # exportfs vs diod: reads, iperf3 ceiling, small ops
+if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
