@@ -106,11 +106,14 @@ void TuneReadahead(dev_t dev, uint32_t bytes) {
   close(fd);
 }
 
+// What the signal and watchdog threads share with the main thread.
 struct Supervisor {
   std::mutex mu;
   std::condition_variable cv;
-  bool loop_done = false;
-  std::atomic<bool> stop_thread{false};
+  bool loop_done = false;                 // guarded by mu
+  std::atomic<bool> stop_thread{false};   // the helper threads should end
+  std::atomic<bool> stopping{false};      // stop() has begun
+  std::atomic<bool> reconnecting{false};  // the watchdog is dialling
   std::atomic<int> status{0};
 };
 
@@ -141,7 +144,7 @@ int Run(MountOptions o) {
     setsid();
   }
 
-  // Signals go to the supervisor alone: every thread started from here on
+  // Signals go to the signal thread alone: every thread started from here on
   // inherits this mask.
   sigset_t sigs;
   sigemptyset(&sigs);
@@ -214,6 +217,7 @@ int Run(MountOptions o) {
   // a few seconds (a worker stuck on a server that does not answer, a shell
   // whose cwd is in the mount) leave anyway: exiting aborts the connection.
   auto stop = [&](int status) {
+    if (sup.stopping.exchange(true)) return;
     sup.status = status;
     Detach(o.mountpoint);
     // Readers blocked on the server would keep the detached mount busy:
@@ -227,13 +231,22 @@ int Run(MountOptions o) {
       _exit(status);
     }
   };
-  std::thread supervisor([&] {
-    auto last_try = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  // Signals: a thread of their own, so a slow dial never delays them.
+  std::thread signals([&] {
     while (!sup.stop_thread) {
       timespec ts{0, 100 * 1000 * 1000};
-      int sig = sigtimedwait(&sigs, nullptr, &ts);
-      if (sup.stop_thread) return;
-      if (sig > 0) return stop(0);
+      if (sigtimedwait(&sigs, nullptr, &ts) > 0) return stop(0);
+    }
+  });
+  // The connection: unmount when it dies, or dial again with -o reconnect.
+  std::thread watchdog([&] {
+    auto last_try = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> l(sup.mu);
+        sup.cv.wait_for(l, std::chrono::milliseconds(100), [&] { return sup.loop_done; });
+      }
+      if (sup.stop_thread || sup.stopping) return;
       if (fs->Alive()) continue;
       if (!o.reconnect) {
         std::fprintf(stderr, "mount9p: %s: connection lost\n", o.addr.c_str());
@@ -242,7 +255,13 @@ int Run(MountOptions o) {
       auto now = std::chrono::steady_clock::now();
       if (now - last_try < std::chrono::seconds(1)) continue;
       last_try = now;
+      sup.reconnecting = true;
+      if (sup.stop_thread) {  // pairs with main's stop_thread-then-reconnecting
+        sup.reconnecting = false;
+        return;
+      }
       Status s = fs->Reconnect();
+      sup.reconnecting = false;
       if (o.trace || !s.ok()) {
         std::fprintf(stderr, "mount9p: %s: reconnect: %s\n", o.addr.c_str(),
                      s.ok() ? "ok" : s.message().c_str());
@@ -259,18 +278,19 @@ int Run(MountOptions o) {
     std::lock_guard<std::mutex> l(sup.mu);
     sup.loop_done = true;
   }
-  sup.cv.notify_all();
   sup.stop_thread = true;
-  supervisor.join();
+  sup.cv.notify_all();
+  signals.join();
   ready.join();
   fuse_session_unmount(se);
   int status = sup.status != 0 ? sup.status.load() : (err < 0 ? 1 : 0);
-  if (fs->InFlight() != 0) {
-    // A reply may still arrive for a request of this session: do not free
-    // what its callback would touch.
+  if (sup.reconnecting || fs->InFlight() != 0) {
+    // A dial that may take minutes, or a reply that may still arrive for a
+    // request of this session: do not free what they would touch.
     std::fflush(stderr);
     _exit(status);
   }
+  watchdog.join();
   fuse_session_destroy(se);
   fs.reset();
   return status;

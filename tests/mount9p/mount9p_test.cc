@@ -205,6 +205,14 @@ TEST(Mount9pTest, ReconnectAfterServerRestart) {
   ASSERT_TRUE(mount.Start(addr, {"-o", "reconnect"}));
   std::string m = mount.path();
   EXPECT_EQ(Sh("cat '" + m + "/hello'"), "hello\n");
+  // A file held open across the restart: it must be reopened, not dead.
+  std::string fifo = mount.scratch() + "/go";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  Child holder;
+  ASSERT_TRUE(holder.Start({"/bin/sh", "-c",
+                            "exec 3<'" + m + "/data' && echo opened && read go <'" + fifo +
+                                "' && cat <&3; echo status=$?"}));
+  ASSERT_EQ(holder.ReadLine(5000), "opened");
   server.Kill(SIGKILL);
   // Same address again (the listener sets SO_REUSEADDR).
   Process again;
@@ -217,6 +225,10 @@ TEST(Mount9pTest, ReconnectAfterServerRestart) {
       10000));
   EXPECT_TRUE(IsMounted(m));
   EXPECT_TRUE(mount.proc().Running());
+  WriteFile(fifo, "go\n");
+  std::string out = holder.ReadAll(5000);
+  EXPECT_EQ(out.rfind("reply: ", 0), 0u) << out;
+  EXPECT_NE(out.find("status=0"), std::string::npos) << out;
 }
 
 }  // namespace

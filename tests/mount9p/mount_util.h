@@ -110,6 +110,7 @@ class Child {
   std::string ReadAll(int timeout_ms) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     std::string out;
+    out.swap(buf_);
     for (;;) {
       int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                       deadline - std::chrono::steady_clock::now())
@@ -123,9 +124,32 @@ class Child {
       out.append(b, n);
     }
   }
+  // Reads one line of stdout (without the newline); "" on timeout or EOF.
+  std::string ReadLine(int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      size_t nl = buf_.find('\n');
+      if (nl != std::string::npos) {
+        std::string line = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return line;
+      }
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
+      if (left <= 0) return "";
+      pollfd p{out_, POLLIN, 0};
+      if (poll(&p, 1, left) <= 0) return "";
+      char b[4096];
+      ssize_t n = read(out_, b, sizeof b);
+      if (n <= 0) return "";
+      buf_.append(b, n);
+    }
+  }
   pid_t pid() const { return pid_; }
 
  private:
+  std::string buf_;
   pid_t pid_ = -1;
   int out_ = -1;
   bool reaped_ = false;
