@@ -41,14 +41,30 @@ define configure_and_build
 	cmake --build $(1) -j $(JOBS)
 endef
 
-.PHONY: all deps test asan-test fuzz bench install run clean help
-
-all:
-	$(call configure_and_build,$(BUILD),RelWithDebInfo,)
+# ./bin is a link to build/bin (only for the default build directory).
+define link_bin
 	@if [ "$(BUILD)" = build ]; then \
 	  if [ -L bin ] || [ ! -e bin ]; then ln -sfn build/bin bin; \
 	  else echo "make: ./bin exists and is not a symlink; left alone" >&2; fi; \
 	fi
+endef
+
+.PHONY: all commands deps test asan-test fuzz bench install run clean help
+
+all:
+	$(call configure_and_build,$(BUILD),RelWithDebInfo,)
+	$(link_bin)
+
+# Only the commands (what `make run` and `make install` need), not the tests:
+# the targets of COMMANDS that this tree defines so far.
+commands:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER)
+	@targets=$$(cmake --build $(BUILD) --target help | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p' | \
+	  grep -xF -f <(printf '%s\n' $(COMMANDS)) | tr '\n' ' '); \
+	  [ -n "$$targets" ] || { echo "make: no command targets defined yet" >&2; exit 1; }; \
+	  echo "cmake --build $(BUILD) -j $(JOBS) --target $$targets"; \
+	  cmake --build $(BUILD) -j $(JOBS) --target $$targets
+	$(link_bin)
 
 deps:
 	@bash scripts/deps.sh
@@ -74,7 +90,7 @@ bench: deps
 	$(call configure_and_build,build-bench,Release,-DNINEP_WERROR=OFF)
 	BUILD_DIR=build-bench bash bench/run.sh
 
-install: all
+install: commands
 	install -d '$(DESTDIR)$(PREFIX)/bin'
 	@for c in $(COMMANDS); do \
 	  if [ -x '$(BUILD)/bin/'$$c ]; then \
@@ -91,7 +107,7 @@ install: all
 	  done; \
 	done
 
-run: deps all
+run: deps commands
 	@BIN_DIR='$(BUILD)/bin' ADDR='$(ADDR)' ROOT='$(ROOT)' DEMO_DIR='$(BUILD)/demo' \
 	  exec bash scripts/run-demo.sh
 
@@ -101,6 +117,7 @@ clean:
 
 help:
 	@echo "make            build everything into build/ (commands in ./bin)"
+	@echo "make commands   build only the commands, not the tests"
 	@echo "make run        build, then serve a demo tree on $(ADDR)"
 	@echo "make test       install missing packages, build, run all tests"
 	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
