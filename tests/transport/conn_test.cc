@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -359,8 +360,12 @@ TEST_F(ConnTest, FromFdsOverTwoPipes) {
   }
   WriteAll(in[1], all);
   Bytes got;
-  std::thread rd([&] { got = ReadN(out[0], all.size()); });
-  ASSERT_TRUE(RunUntil([&] { return c->QueuedBytes() == 0 && got.size() == all.size(); }));
+  std::atomic<bool> read_all{false};
+  std::thread rd([&] {
+    got = ReadN(out[0], all.size());
+    read_all = true;
+  });
+  ASSERT_TRUE(RunUntil([&] { return c->QueuedBytes() == 0 && read_all.load(); }));
   rd.join();
   EXPECT_TRUE(got == all);
   close(in[1]);
