@@ -3,9 +3,14 @@
 //
 // The client runs its own libuv loop on a private thread. Call() and every
 // Fid method may be used from any thread at once; callbacks run on the
-// client's loop thread and must not block (they may call Call()). A dead
-// connection fails every pending and later call with ECONNRESET/EPIPE
-// promptly: nothing waits forever.
+// client's loop thread and must not block (they may call Call(), which then
+// costs no thread switch at all and is batched with other writes of that
+// loop turn). A blocking call writes its request from the calling thread
+// when nothing is queued ahead of it, so its only thread switch is the
+// wake-up by the reply. A dead connection fails every pending call with
+// ECONNRESET and every later one with EPIPE, promptly: nothing waits
+// forever. -D style tracing (ClientOptions::trace) prints "-> Tmsg ..." and
+// "<- Rmsg ..." lines (FormatMessage) to stderr.
 // Thread-safety: Client and Fid methods are thread-safe; a single Fid
 // object must not be moved or destroyed while another thread uses it.
 #ifndef NINEP_CLIENT_H_
