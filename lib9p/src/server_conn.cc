@@ -34,7 +34,7 @@ Connection::Connection(Server::Impl* srv, std::unique_ptr<Conn> c)
   cs_->peer = conn_->Peer();
   id_ = srv_->stats.connections_total.load();
   if (srv_->opts.trace)
-    fprintf(stderr, "%sconnection %llu from %s\n", srv_->opts.trace_prefix.c_str(),
+    fprintf(stderr, "%sconnection %llu from %s\n", Prefix().c_str(),
             static_cast<unsigned long long>(id_), cs_->peer.c_str());
 }
 
@@ -44,6 +44,11 @@ Connection::~Connection() {
     Reset();
     conn_->Close();
   }
+}
+
+std::string Connection::Prefix() const {
+  const std::string& p = srv_->opts.trace_prefix;
+  return p.empty() ? p : p + " ";
 }
 
 void Connection::Start() {
@@ -63,8 +68,7 @@ void Connection::Shutdown() {
 
 void Connection::OnClosed(const Status& s) {
   if (srv_->opts.trace && !s.ok())
-    fprintf(stderr, "%s: %s: %s\n", srv_->opts.trace_prefix.c_str(), cs_->peer.c_str(),
-            s.message().c_str());
+    fprintf(stderr, "%s%s: %s\n", Prefix().c_str(), cs_->peer.c_str(), s.message().c_str());
   Shutdown();
 }
 
@@ -114,8 +118,8 @@ void Connection::CheckPressure() {
 void Connection::SendBytes(std::vector<uint8_t> bytes, const Message* for_trace) {
   if (closed_) return;
   if (srv_->opts.trace && for_trace)
-    fprintf(stderr, "%s-%llu-> %s\n", srv_->opts.trace_prefix.c_str(),
-            static_cast<unsigned long long>(id_), FormatMessage(*for_trace).c_str());
+    fprintf(stderr, "%s-%llu-> %s\n", Prefix().c_str(), static_cast<unsigned long long>(id_),
+            FormatMessage(*for_trace).c_str());
   srv_->stats.bytes_out += bytes.size();
   conn_->Send(std::move(bytes));
 }
@@ -208,8 +212,8 @@ void Connection::OnFrame(std::span<const uint8_t> frame) {
   Status s = Decode(st->frame, dialect_, &st->in);
   if (!s.ok()) {
     if (srv_->opts.trace)
-      fprintf(stderr, "%s-%s<- bad frame: %s\n", srv_->opts.trace_prefix.c_str(), cs_->peer.c_str(),
-              s.message().c_str());
+      fprintf(stderr, "%s<-%llu- bad frame: %s\n", Prefix().c_str(),
+              static_cast<unsigned long long>(id_), s.message().c_str());
     // The header is sound (the transport checked the size), so the tag can
     // carry the error; the session goes on.
     uint16_t tag = frame.size() >= 7 ? (frame[5] | (frame[6] << 8)) : NOTAG;
@@ -217,8 +221,8 @@ void Connection::OnFrame(std::span<const uint8_t> frame) {
     return;
   }
   if (srv_->opts.trace)
-    fprintf(stderr, "%s<-%llu- %s\n", srv_->opts.trace_prefix.c_str(),
-            static_cast<unsigned long long>(id_), FormatMessage(st->in).c_str());
+    fprintf(stderr, "%s<-%llu- %s\n", Prefix().c_str(), static_cast<unsigned long long>(id_),
+            FormatMessage(st->in).c_str());
   Dispatch(st);
 }
 
@@ -402,7 +406,10 @@ void Connection::Flush(const StatePtr& st, const Tflush& t) {
 void Connection::Walk(const StatePtr& st, const Twalk& t) {
   FidRef f = GetFid(st, t.fid);
   if (!f) return;
-  if (f->omode != -1) return Finish(st.get(), Status(EBUSY, "cannot clone open fid"), nullptr);
+  // Plan 9 forbids walking from an open fid; Linux v9fs and diod allow it in
+  // 9P2000.L (diodls -l walks from the directory it is reading).
+  if (f->omode != -1 && dialect_ == Dialect::k9P2000)
+    return Finish(st.get(), Status(EBUSY, "cannot clone open fid"), nullptr);
   if (t.wname.size() > 0 && !f->IsDir())
     return Finish(st.get(), Status(ENOTDIR, "walk in non-directory"), nullptr);
   if (t.newfid != t.fid && fids_.count(t.newfid))
@@ -705,7 +712,11 @@ void Connection::WstatFid(const StatePtr& st, uint32_t fid, const ninep::Stat& d
   if (sa) {
     r.setattr = *sa;
     ninep::Stat& s = r.d;
-    if (sa->valid & P9_SETATTR_MODE) s.mode = (f->IsDir() ? DMDIR : 0) | (sa->mode & 0777);
+    if (sa->valid & P9_SETATTR_MODE) {
+      // Keep the bits a Unix mode cannot say (directory, append-only, exclusive).
+      s.mode = (f->IsDir() ? DMDIR : 0) | ((f->qid.type & QTAPPEND) ? DMAPPEND : 0) |
+               ((f->qid.type & QTEXCL) ? DMEXCL : 0) | (sa->mode & 0777);
+    }
     if (sa->valid & P9_SETATTR_SIZE) s.length = sa->size;
     if (sa->valid & P9_SETATTR_MTIME)
       s.mtime =

@@ -43,6 +43,8 @@ class Connection {
   // Drops every request and fid (Tversion and the end of the session).
   void Reset();
   void CheckPressure();
+  // The trace prefix with its separator ("exportfs "), or "".
+  std::string Prefix() const;
 
   // Looks up a fid; sends an error and returns null when unknown.
   FidRef GetFid(const StatePtr& st, uint32_t num);

@@ -543,6 +543,8 @@ TEST_F(ServerTest, DotlDefaultsBuiltFromBaseCalls) {
     }
   }
   EXPECT_EQ((std::vector<std::string>{"block", "slow", "sub"}), names);
+  // 9P2000.L allows walking from an open directory fid (diodls -l does).
+  EXPECT_EQ(kRwalk, WalkTo(7, 10, {"slow"}).type());
   // Statfs default and unsupported hooks.
   EXPECT_EQ(kRstatfs, Rpc(9, Tstatfs{0}).type());
   r = Rpc(9, Tsymlink{0, "l", "target", 0});

@@ -295,7 +295,8 @@ class FileServer {
   virtual void Clunk(ClunkReq r);      // default: OK
   virtual void Remove(RemoveReq r);    // default: EACCES
   virtual void Wstat(WstatReq r);      // default: EACCES
-  // Tauth: default fails "authentication not required" (ENOTSUP... plan 9).
+  // Tauth: default fails ENOENT "authentication not required" (diod's
+  // clients read ENOENT as "no authentication needed").
   virtual void Auth(AttachReq r);
 
   // Optional 9P2000.L hooks.
