@@ -72,6 +72,10 @@ seconds_of() {
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
 }
+# CPU seconds a process has used (user + system): a figure the machine's
+# load skews far less than elapsed time.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
 mbps() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1048576 / s / 1e6 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
@@ -84,8 +88,9 @@ head -c "${SIZE_MB}M" /dev/urandom >"$EXPORT/big"
 for ((i = 0; i < 100; i++)); do echo "small $i" >"$EXPORT/f$i"; done
 cat "$EXPORT/big" >/dev/null  # both servers read from the page cache
 
-"$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$EXPORT" >"$WORK/exportfs.addr" 2>"$WORK/exportfs.log" &
+"$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -m 1m -r "$EXPORT" >"$WORK/exportfs.addr" 2>"$WORK/exportfs.log" &
 PIDS+=($!)
+EX_PID=$!
 for ((i = 0; i < 100; i++)); do [[ -s $WORK/exportfs.addr ]] && break; sleep 0.1; done
 EX_ADDR=$(head -n1 "$WORK/exportfs.addr")
 [[ -n $EX_ADDR ]] || die "exportfs printed no address: $(cat "$WORK/exportfs.log")"
@@ -94,6 +99,7 @@ EX_PORT=${EX_ADDR##*!}
 DIOD_PORT=$(free_port)
 "$DIOD" -f -n -l "127.0.0.1:$DIOD_PORT" -e "$EXPORT" -L stderr 2>"$WORK/diod.log" &
 PIDS+=($!)
+DIOD_PID=$!
 wait_listen "$DIOD_PORT" $! diod
 DIOD_ADDR="tcp!127.0.0.1!$DIOD_PORT"
 
@@ -112,11 +118,15 @@ fi
 
 # ---- Sequential reads, servers interleaved, best of ROUNDS -------------------
 declare -A BEST=([cat_ex]=0 [cat_diod]=0 [read_ex]=0 [read_diod]=0)
+declare -A CPU=([ex]="" [diod]="")
 for ((r = 1; r <= ROUNDS; r++)); do
   for srv in ex diod; do
-    if [[ $srv == ex ]]; then port=$EX_PORT addr=$EX_ADDR; else port=$DIOD_PORT addr=$DIOD_ADDR; fi
+    if [[ $srv == ex ]]; then port=$EX_PORT addr=$EX_ADDR pid=$EX_PID; else port=$DIOD_PORT addr=$DIOD_ADDR pid=$DIOD_PID; fi
     echo "exportfs_bench: round $r: diodcat and $READER from $srv" >&2
+    c0=$(cpu_of "$pid")
     s=$(seconds_of "$DIODCAT" -s "127.0.0.1:$port" -a "$EXPORT" big)
+    c1=$(cpu_of "$pid")
+    CPU[$srv]=$(min "$(awk -v a="$c0" -v b="$c1" -v mb="$SIZE_MB" 'BEGIN { printf "%.2f", (b - a) * 1024 / mb }')" "${CPU[$srv]}")
     BEST[cat_$srv]=$(max "${BEST[cat_$srv]}" "$(mbps "$s")")
     # shellcheck disable=SC2046  # the command is words by construction
     s=$(seconds_of $(read_cmd "$addr"))
@@ -161,6 +171,7 @@ $OPS_COUNT chains.
 | measure | exportfs | diod | exportfs / diod | goal |
 | --- | ---: | ---: | ---: | --- |
 | diodcat, default msize (64 KiB), MB/s | ${BEST[cat_ex]} | ${BEST[cat_diod]} | $R_CAT | >= 1.2x: $(goal "$R_CAT" 1.2) |
+| server CPU s per GiB served to diodcat (lower is better) | ${CPU[ex]} | ${CPU[diod]} | $(ratio "${CPU[ex]}" "${CPU[diod]}") | |
 | $READER, msize 1 MiB, MB/s | ${BEST[read_ex]} | ${BEST[read_diod]} | $(ratio "${BEST[read_ex]}" "${BEST[read_diod]}") | >= 75% of iperf3: $(goal "$R_READ" 0.75) ($(awk -v r="$R_READ" 'BEGIN { printf "%.0f%%", r * 100 }')) |
 | walk+getattr+clunk /s, 1 client | ${OPS[ex1]} | ${OPS[diod1]} | $R_OPS1 | >= 2x: $(goal "$R_OPS1" 2) |
 | walk+getattr+clunk /s, 16 clients | ${OPS[ex16]} | ${OPS[diod16]} | $R_OPS16 | >= 2x: $(goal "$R_OPS16" 2) |
@@ -169,7 +180,7 @@ iperf3 over loopback (one stream, ${IPERF_SECONDS} s): $IPERF MB/s. diod
 caps msize below 1 MiB, so its \`9p read\` row runs at the msize it agreed.
 
 Commands (\$EXPORT = the exported directory, in $BIN_DIR):
-- \`exportfs -a 'tcp!127.0.0.1!0' -r \$EXPORT\`
+- \`exportfs -a 'tcp!127.0.0.1!0' -m 1m -r \$EXPORT\` (its default msize cap is 512 KiB)
 - \`diod -f -n -l 127.0.0.1:PORT -e \$EXPORT -L stderr\`
 - \`diodcat -s 127.0.0.1:PORT -a \$EXPORT big >/dev/null\`
 - \`$(q "$(read_cmd 'tcp!127.0.0.1!PORT')" | sed "s|$EXPORT|\$EXPORT|g; s|$BIN_DIR/||") >/dev/null\`
