@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "client_impl.h"
@@ -92,6 +93,11 @@ Client::Impl::Impl(const ClientOptions& opts)
 }
 
 Client::Impl::~Impl() {
+  if (OnLoopThread()) {
+    // A broken caller contract that would otherwise deadlock in join().
+    fprintf(stderr, "ninep: Client destroyed from one of its own callbacks\n");
+    abort();
+  }
   if (thread_.joinable()) {
     {
       std::lock_guard<std::mutex> lk(mu_);
