@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -61,7 +62,8 @@ struct Node {
 struct DirItem {
   std::string name;
   uint64_t ino = 0;
-  uint32_t mode = 0;  // S_IFMT bits
+  uint32_t mode = 0;       // S_IFMT bits
+  std::optional<Dir> dir;  // the whole stat, when the listing gave one (9P2000)
 };
 
 // One open file or directory (fuse_file_info::fh is its id).
@@ -125,6 +127,7 @@ class Fs {
   void Fsync(fuse_req_t req, int datasync, fuse_file_info* fi);
   void Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+  void Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
   void Statfs(fuse_req_t req, fuse_ino_t ino);
 
  private:
@@ -157,6 +160,17 @@ class Fs {
   void RefreshSigAsync(uint64_t ino, const FidPtr& fid);
   void MovePaths(const std::string& from, const std::string& to);
   Status RemoveByWalk(const FidPtr& parent, const char* name);
+  // Reads the whole listing of an open directory into h.items.
+  Status LoadDir(Handle& h, const FidPtr& f);
+  // One entry of a readdirplus batch: a fid walked to it and its attributes.
+  struct Resolved {
+    FidPtr fid;
+    std::optional<Dir> dir;
+  };
+  // Walks dir to each of items[win[k]] and stats it, all calls in flight at
+  // once; waits for them. Failed entries are left empty.
+  void ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,
+                      const std::vector<size_t>& win, std::vector<Resolved>* out);
 
   MountOptions opts_;
   fuse_session* se_ = nullptr;

@@ -424,6 +424,28 @@ void Fs::Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
 }
 
+Status Fs::LoadDir(Handle& h, const FidPtr& f) {
+  auto list = f->fid.ReadDir();
+  if (!list.ok()) return list.status();
+  Qid self;
+  NodeFid(h.ino, nullptr, &self);
+  h.items.clear();
+  h.items.push_back({".", self.path, S_IFDIR, std::nullopt});
+  h.items.push_back({"..", 1, S_IFDIR, std::nullopt});  // glibc hides d_ino 0
+  for (Dir& d : *list) {
+    if (d.name.empty() || d.name == "." || d.name == "..") continue;
+    uint64_t ino = d.qid.path;
+    uint32_t mode = ModeOfQid(d.qid, d.mode);
+    std::string name = d.name;
+    // A 9P2000 listing holds whole stat entries: readdirplus needs no more.
+    std::optional<Dir> full;
+    if (!dotl()) full = std::move(d);
+    h.items.push_back({std::move(name), ino, mode, std::move(full)});
+  }
+  h.loaded = true;
+  return Status::Ok();
+}
+
 void Fs::Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
   auto h = GetHandle(fi->fh);
   FidPtr f = h ? HandleFid(*h) : nullptr;
@@ -432,18 +454,8 @@ void Fs::Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
   if (off == 0 || !h->loaded) {
     // Read the whole listing at the start (and on rewinddir); the kernel's
     // offsets are then indexes into it.
-    auto list = f->fid.ReadDir();
-    if (!list.ok()) return (void)fuse_reply_err(req, ToErrno(list.status()));
-    Qid self;
-    NodeFid(h->ino, nullptr, &self);
-    h->items.clear();
-    h->items.push_back({".", self.path, S_IFDIR});
-    h->items.push_back({"..", 1, S_IFDIR});  // glibc hides d_ino 0
-    for (const Dir& d : *list) {
-      if (d.name.empty() || d.name == "." || d.name == "..") continue;
-      h->items.push_back({d.name, d.qid.path, ModeOfQid(d.qid, d.mode)});
-    }
-    h->loaded = true;
+    Status s = LoadDir(*h, f);
+    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   }
   std::vector<char> buf(size);
   size_t pos = 0;

@@ -303,6 +303,9 @@ void Fs::Init(fuse_conn_info* conn) {
   want(FUSE_CAP_ATOMIC_O_TRUNC);
   want(FUSE_CAP_PARALLEL_DIROPS);
   want(FUSE_CAP_AUTO_INVAL_DATA);
+  // Attributes with listings, when the kernel sees lookups follow them.
+  want(FUSE_CAP_READDIRPLUS);
+  want(FUSE_CAP_READDIRPLUS_AUTO);
   if (opts_.writeback) want(FUSE_CAP_WRITEBACK_CACHE);
   // Splicing would only add a pipe between our buffers and the kernel's.
   conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);

@@ -120,6 +120,10 @@ void OpReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_inf
   Guard(req, [&] { FsOf(req)->Readdir(req, size, off, fi); });
 }
 
+void OpReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  Guard(req, [&] { FsOf(req)->Readdirplus(req, size, off, fi); });
+}
+
 void OpFsyncdir(fuse_req_t req, fuse_ino_t, int, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t ino) {
@@ -155,6 +159,7 @@ fuse_lowlevel_ops MakeOps() {
   o.fsync = OpFsync;
   o.opendir = OpOpendir;
   o.readdir = OpReaddir;
+  o.readdirplus = OpReaddirplus;
   o.releasedir = OpRelease;
   o.fsyncdir = OpFsyncdir;
   o.statfs = OpStatfs;

@@ -1,0 +1,160 @@
+// fs_plus.cc: readdirplus. The kernel gets each entry's attributes with the
+// listing, so `ls -l` and `find` need no lookup per file; we walk to every
+// entry of a batch and stat it with all calls in flight at once, which
+// turns two round trips per file into two per batch.
+#include <errno.h>
+
+#include <condition_variable>
+#include <cstring>
+
+#include "fs.h"
+
+namespace ninep::mount9p {
+namespace {
+
+bool IsDot(const std::string& n) { return n == "." || n == ".."; }
+
+// Counts down outstanding calls; Wait returns when all have answered.
+class Latch {
+ public:
+  explicit Latch(size_t n) : left_(n) {}
+  void Done() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (--left_ == 0) cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return left_ == 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  size_t left_;
+};
+
+}  // namespace
+
+void Fs::ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,
+                        const std::vector<size_t>& win, std::vector<Resolved>* out) {
+  Client* c = dir->client();
+  Latch latch(win.size());
+  for (size_t k = 0; k < win.size(); k++) {
+    const DirItem& it = items[win[k]];
+    if (IsDot(it.name)) {
+      latch.Done();
+      continue;
+    }
+    uint32_t nf = c->AllocFid();
+    Twalk t;
+    t.fid = dir->fid.num();
+    t.newfid = nf;
+    t.wname.push_back(it.name);
+    // Callbacks run on the client's loop thread; `out`, `items` and the
+    // latch outlive them because we wait for every one below.
+    c->Call(t, [this, c, dir, nf, k, &it, out, &latch](Result<Reply> r) {
+      const Rwalk* w = r.ok() ? std::get_if<Rwalk>(&r->msg.body) : nullptr;
+      if (w == nullptr || w->wqid.size() != 1) {
+        if (!r.ok() || w != nullptr) c->FreeFid(nf);  // no newfid was made
+        latch.Done();
+        return;
+      }
+      Qid q = w->wqid[0];
+      (*out)[k].fid = std::make_shared<RFid>(dir->conn, c->Adopt(nf, q));
+      if (it.dir) {
+        (*out)[k].dir = *it.dir;
+        (*out)[k].dir->qid = q;
+        latch.Done();
+        return;
+      }
+      Body g;
+      if (dotl()) {
+        Tgetattr ga;
+        ga.fid = nf;
+        ga.request_mask = P9_GETATTR_ALL;
+        g = ga;
+      } else {
+        Tstat st;
+        st.fid = nf;
+        g = st;
+      }
+      c->Call(g, [k, &it, out, &latch](Result<Reply> r2) {
+        if (r2.ok()) {
+          if (auto* a = std::get_if<Rgetattr>(&r2->msg.body)) {
+            (*out)[k].dir = DirFromGetattr(*a, it.name);
+          } else if (auto* s = std::get_if<Rstat>(&r2->msg.body)) {
+            (*out)[k].dir = DirFromStat(s->stat);
+          }
+        }
+        latch.Done();
+      });
+    });
+  }
+  latch.Wait();
+}
+
+void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+  auto h = GetHandle(fi->fh);
+  FidPtr f = h ? HandleFid(*h) : nullptr;
+  if (!f) return (void)fuse_reply_err(req, EBADF);
+  std::lock_guard<std::mutex> l(h->dmu);
+  if (off == 0 || !h->loaded) {
+    Status s = LoadDir(*h, f);
+    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
+  }
+  // Walks start from the directory's own (unopened) fid: an open fid
+  // cannot be walked.
+  std::string dpath;
+  FidPtr dirnode = NodeFid(h->ino, &dpath);
+  if (!dirnode) return (void)fuse_reply_err(req, ESTALE);
+
+  // The entries that fit; their size depends only on their names.
+  std::vector<size_t> win;
+  size_t total = 0;
+  for (size_t i = static_cast<size_t>(off); i < h->items.size(); i++) {
+    size_t need = fuse_add_direntry_plus(req, nullptr, 0, h->items[i].name.c_str(), nullptr, 0);
+    if (total + need > size) break;
+    total += need;
+    win.push_back(i);
+  }
+  std::vector<Resolved> res(win.size());
+  ResolveEntries(dirnode, h->items, win, &res);
+
+  std::vector<char> buf(size);
+  size_t pos = 0;
+  std::vector<uint64_t> counted;  // lookups the kernel will owe us a FORGET for
+  for (size_t k = 0; k < win.size(); k++) {
+    size_t i = win[k];
+    const DirItem& it = h->items[i];
+    fuse_entry_param e;
+    std::memset(&e, 0, sizeof e);
+    if (!IsDot(it.name) && res[k].fid && res[k].dir) {
+      FillAttr(*res[k].dir, &e.attr);
+      std::string path = dpath.empty() ? it.name : dpath + "/" + it.name;
+      e.ino = AddLookup(path, std::move(res[k].fid), res[k].dir->qid);
+      e.attr_timeout = opts_.attr_timeout;
+      e.entry_timeout = opts_.entry_timeout;
+      counted.push_back(e.ino);
+    } else {
+      // Nodeid 0: a plain entry without attributes (the kernel looks it up
+      // if it needs more).
+      e.attr.st_ino = it.ino;
+      e.attr.st_mode = it.mode;
+    }
+    size_t need = fuse_add_direntry_plus(req, buf.data() + pos, size - pos, it.name.c_str(), &e,
+                                         static_cast<off_t>(i + 1));
+    if (need > size - pos) {
+      if (e.ino != 0) {
+        Forget(e.ino, 1);
+        counted.pop_back();
+      }
+      break;
+    }
+    pos += need;
+  }
+  if (fuse_reply_buf(req, buf.data(), pos) != 0) {
+    for (uint64_t ino : counted) Forget(ino, 1);
+  }
+}
+
+}  // namespace ninep::mount9p
