@@ -8,9 +8,9 @@
 # the machine and the exact commands, to bench/RESULTS.md. Everything it
 # starts it kills by PID on exit.
 #
-# Other parts add their own benchmarks as bench/*-bench.sh: each is run with
-# BIN_DIR and WORK in its environment and whatever it prints (markdown) is
-# added to the same section of RESULTS.md.
+# Then the other parts' benchmarks run, each appending its own section:
+# bench/mount9p_bench.sh (FUSE throughput) and bench/exportfs_bench.sh
+# (exportfs vs diod), when their binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
@@ -165,13 +165,6 @@ if [[ -x $BIN_DIR/codec_bench ]]; then
   echo "$CODEC" >&2
 fi
 
-EXTRA=
-for f in bench/*-bench.sh; do
-  [[ -f $f ]] || continue
-  echo "bench: $f" >&2
-  EXTRA+=$'\n'$(BIN_DIR=$BIN_DIR WORK=$WORK bash "$f") || die "$f failed"
-done
-
 # ---- The table ----------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 D1=${BEST[diod 9P2000.L Tgetattr|async|1]:-0}
@@ -245,7 +238,6 @@ $CODEC
 \`\`\`
 "
 fi
-[[ -n $EXTRA ]] && SECTION+="$EXTRA"$'\n'
 
 echo
 echo "$SECTION"
