@@ -15,7 +15,8 @@
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
 # runs that many times, servers interleaved, and the best rate counts),
-# RESULTS (default bench/RESULTS.md; RESULTS=/dev/null to only print).
+# RESULTS (default bench/RESULTS.md; RESULTS=/dev/null to only print),
+# RTT_ONLY=1 (skip the part benchmarks that follow the round trips).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -197,13 +198,27 @@ fi
 DIOD_VERSION=$(dpkg-query -W -f='${Version}' diod 2>/dev/null || echo '?')
 SERVERS+=$'\n'"- \`$DIOD_CMD\` (diod $DIOD_VERSION, 16 worker threads by default)"
 
+BUILD_TYPE=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null)
+BUILD_TYPE=${BUILD_TYPE:-unknown}
+
+# At 1 in flight the mean rate hides what one round trip costs when the
+# machine is busy (a few calls wait milliseconds for a core): give the rate
+# a median round trip implies next to it.
+MEDIANS=
+for c in "${CASES[@]}"; do
+  label=${c%%|*}
+  p50=${BEST[$label|async|1|p50]:-0}
+  MEDIANS+=$(awk -v l="$label" -v p="$p50" \
+    'BEGIN { if (p > 0) printf "- %s: median %.1f us at 1 in flight, i.e. %.0f/s\n", l, p, 1e6 / p }')$'\n'
+done
+
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 SECTION="## $(date '+%Y-%m-%d %H:%M %Z'): stat round trips on one connection
 
 Machine: $(nproc) cores ($CPU), Linux $(uname -r), load average at start
-$LOAD; commit $COMMIT$DIRTY; \`make bench\` (Release build in $BUILD_DIR).
+$LOAD; commit $COMMIT$DIRTY; $BUILD_TYPE build in $BUILD_DIR.
 Each case is bounded by $CALLS calls or ${SECONDS_PER_CASE} s; best of $ROUNDS
 round(s). \"1 in flight\" and \"64 in flight\" drive the async Call API (each
 reply's callback sends the next request); \"sync 1\" is the blocking CallSync
@@ -214,6 +229,9 @@ $TABLE
 Goals (issue 2):
 $GOALS
 
+Rate implied by the median round trip at 1 in flight (what an idle machine
+approaches; compare the load average above):
+$MEDIANS
 Servers:
 $SERVERS
 
@@ -246,6 +264,12 @@ if [[ $RESULTS != /dev/null ]]; then
   printf '\n%s' "$SECTION" >>"$RESULTS"
   echo "bench: appended to $RESULTS" >&2
 fi
+
+# The round-trip servers are done: stop them before the part benchmarks.
+cleanup
+PIDS=()
+WORK=$(mktemp -d /tmp/ninefold-bench-XXXXXX)
+[[ ${RTT_ONLY:-0} == 1 ]] && exit 0
 
 # mount9p through FUSE over exportfs: its own section in $RESULTS.
 if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
