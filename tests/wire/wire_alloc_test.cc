@@ -15,13 +15,19 @@ namespace {
 std::atomic<long> g_allocs{0};
 }  // namespace
 
-void* operator new(std::size_t n) {
+// Kept out of line: once inlined, GCC (-Wmismatched-new-delete) sees
+// free() on a pointer from a new-expression and cannot know that this
+// operator new is malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+__attribute__((noinline)) void* operator new(std::size_t n) {
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n != 0 ? n : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p) noexcept { std::free(p); }
+__attribute__((noinline)) void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace ninep {
 namespace {
