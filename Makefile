@@ -6,7 +6,9 @@
 #   make run        build and serve a demo tree on tcp!127.0.0.1!5640
 #
 # Variables: BUILD (build directory, default build), JOBS, CTEST_JOBS,
-# TEST_TIMEOUT, FUZZ_SECONDS, PREFIX, DESTDIR, ROOT and ADDR (make run).
+# TEST_TIMEOUT, FUZZ_SECONDS, PREFIX, DESTDIR, ROOT and ADDR (make run);
+# TARGETS (build only these) and CTEST_ARGS (e.g. "-R Conformance") narrow
+# a run: make asan-test TARGETS="ramfs conformance_test" CTEST_ARGS="-R Ramfs".
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
@@ -31,14 +33,14 @@ COMMANDS     ?= 9p exportfs mount9p cmdfs ramfs ns storefs chunkd
 
 CCACHE   := $(shell command -v ccache 2>/dev/null)
 LAUNCHER := $(if $(CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-CTEST     = ctest --output-on-failure -j$(CTEST_JOBS) --timeout $(TEST_TIMEOUT)
+CTEST     = ctest --output-on-failure -j$(CTEST_JOBS) --timeout $(TEST_TIMEOUT) $(CTEST_ARGS)
 
 # $(call configure_and_build,DIR,BUILD_TYPE,EXTRA_CMAKE_FLAGS)
 # Configures every time: cheap, and it picks up parts whose CMakeLists.txt
 # appeared since the last run (the top level adds only folders that exist).
 define configure_and_build
 	cmake -S . -B $(1) -DCMAKE_BUILD_TYPE=$(2) $(LAUNCHER) $(3)
-	cmake --build $(1) -j $(JOBS)
+	cmake --build $(1) -j $(JOBS) $(if $(TARGETS),--target $(TARGETS))
 endef
 
 # ./bin is a link to build/bin (only for the default build directory).
