@@ -41,6 +41,10 @@ class CtlTest : public ::testing::TestWithParam<bool> {
     ASSERT_TRUE(mount_.Start(addr_, args));
     m_ = mount_.path();
   }
+  void TearDown() override {
+    int st = mount_.Unmount();
+    EXPECT_TRUE(Mount::CleanExit(st)) << "mount9p wait status " << st << " after unmount";
+  }
   Process server_;
   Mount mount_;
   std::string addr_, m_;

@@ -166,6 +166,9 @@ class Mount {
   Mount(const Mount&) = delete;
   Mount& operator=(const Mount&) = delete;
   ~Mount() { Unmount(); }
+  // True when a wait status says "exited 0" (sanitizer reports at exit
+  // make it nonzero).
+  static bool CleanExit(int st) { return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0; }
 
   // Starts `mount9p -f ARGS... ADDR MNT` and waits until the mount is up.
   bool Start(const std::string& addr, std::vector<std::string> args = {}) {
@@ -178,15 +181,21 @@ class Mount {
     return up && IsMounted(mnt_);
   }
 
-  // Unmounts (if mounted) and stops mount9p. Safe to call twice.
-  void Unmount() {
+  // Unmounts (if mounted) and waits for mount9p to exit (killing it after
+  // 5 s). Returns its wait status, -1 if it had to be killed. Safe to call
+  // twice.
+  int Unmount() {
     if (IsMounted(mnt_)) {
       int st;
       Sh("fusermount3 -u '" + mnt_ + "' 2>/dev/null", &st);
       if (st != 0 || IsMounted(mnt_)) Sh("umount -l '" + mnt_ + "' 2>/dev/null");
     }
-    if (proc_.WaitExit(5000) == -1) proc_.Signal(SIGKILL);
-    proc_.WaitExit(5000);
+    int st = proc_.WaitExit(5000);
+    if (st == -1) {
+      proc_.Signal(SIGKILL);
+      proc_.WaitExit(5000);
+    }
+    return st;
   }
 
   const std::string& path() const { return mnt_; }

@@ -54,6 +54,11 @@ class TreeTest : public ::testing::TestWithParam<ServerParam> {
     l_ = local_.path();
   }
 
+  void TearDown() override {
+    int st = mount_.Unmount();
+    EXPECT_TRUE(Mount::CleanExit(st)) << "mount9p wait status " << st << " after unmount";
+  }
+
   // Runs cmd (sh) in dir; returns its output (stdout and stderr) with dir
   // written as $D, and its exit status.
   static std::string RunIn(const std::string& dir, const std::string& cmd) {
