@@ -31,7 +31,7 @@ TEST(ParseDial, GoodStrings) {
        "unix!/tmp/ns.glenda/fs"},
       {"unix!relative/sock", DialAddr::kUnix, "", 564, "relative/sock", "unix!relative/sock"},
       {"localhost:5640", DialAddr::kTcp, "localhost", 5640, "", "tcp!localhost!5640"},
-      {"10.0.0.1:9fs", DialAddr::kTcp, "10.0.0.1", 564, "", "tcp!10.0.0.1!564"},
+      {"127.0.0.2:9fs", DialAddr::kTcp, "127.0.0.2", 564, "", "tcp!127.0.0.2!564"},
       {"[::1]:5640", DialAddr::kTcp, "::1", 5640, "", "tcp!::1!5640"},
       {"[fe80::1]", DialAddr::kTcp, "fe80::1", 564, "", "tcp!fe80::1!564"},
       {"::1", DialAddr::kTcp, "::1", 564, "", "tcp!::1!564"},
