@@ -13,7 +13,7 @@
 namespace ninep::testing {
 namespace {
 
-size_t Lines(const std::string& s) {
+size_t CountLines(const std::string& s) {
   size_t n = 0;
   for (char c : s) n += c == '\n';
   return n;
@@ -70,7 +70,7 @@ TEST(Cmd9pDial, RefusedDialFailsQuicklyWithOneLine) {
     EXPECT_EQ(r.status, 1) << r.err;
     EXPECT_FALSE(r.timed_out);
     EXPECT_LT(r.secs, 3.0);
-    EXPECT_EQ(Lines(r.err), 1u) << r.err;
+    EXPECT_EQ(CountLines(r.err), 1u) << r.err;
     EXPECT_EQ(r.err.rfind("9p: ", 0), 0u) << r.err;
     EXPECT_NE(r.err.find(std::to_string(port)), std::string::npos) << r.err;
   }
@@ -79,10 +79,10 @@ TEST(Cmd9pDial, RefusedDialFailsQuicklyWithOneLine) {
   EXPECT_EQ(r.status, 1) << r.err;
   r = RunCmd({Bin("9p"), "-a", "unix!/nonexistent/9p.sock", "ls"});
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
   r = RunCmd({Bin("9p"), "-a", "tcp!!!", "ls"});
   EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
 }
 
 // A peer that accepts and hangs up at once (a server dying at start-up):
@@ -108,7 +108,7 @@ TEST(Cmd9pDial, PeerThatHangsUpFailsQuickly) {
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_FALSE(r.timed_out);
   EXPECT_LT(r.secs, 3.0);
-  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
   EXPECT_EQ(r.err.rfind("9p: ", 0), 0u) << r.err;
 }
 
@@ -142,7 +142,7 @@ TEST(Cmd9pDial, ServerDeathMidSessionIsReported) {
   EXPECT_LT(secs, 5.0);
   std::string err = ReadFile(errpath);
   unlink(errpath.c_str());
-  EXPECT_EQ(Lines(err), 1u) << err;
+  EXPECT_EQ(CountLines(err), 1u) << err;
   EXPECT_EQ(err.rfind("9p: /: ", 0), 0u) << err;
 }
 

@@ -95,6 +95,37 @@ inline RunResult RunCmd(const std::vector<std::string>& argv, const std::string&
   return r;
 }
 
+// The lines of s, without their newlines (std::regex is avoided in these
+// tests: g++ 12 warns inside it under the sanitizer build).
+inline std::vector<std::string> Lines(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t p = 0, nl; p < s.size(); p = nl + 1) {
+    nl = s.find('\n', p);
+    if (nl == std::string::npos) nl = s.size();
+    out.push_back(s.substr(p, nl - p));
+  }
+  return out;
+}
+
+// The blank-separated words of a line.
+inline std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> out;
+  for (size_t p = 0; p < line.size();) {
+    size_t b = line.find_first_not_of(' ', p);
+    if (b == std::string::npos) break;
+    size_t e = line.find(' ', b);
+    if (e == std::string::npos) e = line.size();
+    out.push_back(line.substr(b, e - b));
+    p = e;
+  }
+  return out;
+}
+
+// True when s is one or more decimal digits.
+inline bool IsNumber(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
 // A TCP port on 127.0.0.1 that was free a moment ago (for diod, which
 // cannot report the port it bound).
 inline int FreePort() {
