@@ -86,6 +86,27 @@ TEST_P(CtlTest, BlockedReadDoesNotBlockOthers) {
 INSTANTIATE_TEST_SUITE_P(Dialects, CtlTest, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "L" : "9P2000"; });
 
+TEST(Mount9pTest, CmdfsCommandThroughTheMount) {
+  // Inferno cmd(3) through FUSE: clone, ctl and data are size-0 files.
+  Process server;
+  std::string addr = StartServer(&server, "cmdfs", {});
+  ASSERT_FALSE(addr.empty()) << "bin/cmdfs did not start";
+  for (bool dotl : {false, true}) {
+    Mount mount;
+    ASSERT_TRUE(
+        mount.Start(addr, dotl ? std::vector<std::string>{"-L"} : std::vector<std::string>{}));
+    std::string m = mount.path();
+    int st;
+    std::string out =
+        Sh("exec 3<'" + m + "/clone' && read n <&3 && echo exec echo hello from cmdfs > '" + m +
+               "/'$n/ctl && cat '" + m + "/'$n/data",
+           &st);
+    EXPECT_EQ(st, 0) << (dotl ? "9P2000.L" : "9P2000");
+    EXPECT_EQ(out, "hello from cmdfs\n") << (dotl ? "9P2000.L" : "9P2000");
+    EXPECT_TRUE(Mount::CleanExit(mount.Unmount()));
+  }
+}
+
 TEST(Mount9pTest, ServerKilledMidReadFailsQuicklyAndUnmounts) {
   Process server;
   std::string addr = StartCtlsrv(&server);
