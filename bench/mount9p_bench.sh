@@ -75,23 +75,71 @@ done
 ADDR=$(head -n1 "$W/addr")
 [[ -n $ADDR ]] || die "exportfs printed no address: $(cat "$W/exportfs.log")"
 
+MPID=
 mount_it() {
+  # -f in the background, so the bench knows the PID whose CPU it counts.
   # shellcheck disable=SC2086  # MOUNT_OPTS is words
-  "$BIN_DIR/mount9p" -L $MOUNT_OPTS "$ADDR" "$MNT" || die "mount9p failed"
+  "$BIN_DIR/mount9p" -f -L $MOUNT_OPTS "$ADDR" "$MNT" 2>>"$W/mount9p.log" &
+  MPID=$!
+  for ((i = 0; i < 100; i++)); do
+    mountpoint -q "$MNT" && return 0
+    kill -0 "$MPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  die "mount9p did not mount: $(cat "$W/mount9p.log")"
 }
-unmount_it() { "$BIN_DIR/mount9p" -u "$MNT"; }
+unmount_it() {
+  "$BIN_DIR/mount9p" -u "$MNT"
+  wait "$MPID" 2>/dev/null || true
+}
+
+EPID=${PIDS[0]}
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+machine() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+# cpu_run LABEL CMD...: runs CMD (a dd) timed, and records the CPU seconds
+# per GiB of mount9p, exportfs and the command, and how busy the machine
+# was meanwhile, as CPU_<LABEL>.
+declare -A CPU
+cpu_run() {
+  local label=$1 m0 e0 m1 e1 total0 idle0 total1 idle1
+  shift
+  m0=$(ticks "$MPID")
+  e0=$(ticks "$EPID")
+  read -r total0 idle0 < <(machine)
+  timed /usr/bin/time -f '%U %S' -o "$W/time" "$@"
+  read -r total1 idle1 < <(machine)
+  m1=$(ticks "$MPID")
+  e1=$(ticks "$EPID")
+  CPU[$label]=$(awk -v m=$((m1 - m0)) -v e=$((e1 - e0)) -v hz="$HZ" -v mb="$SIZE_MB" \
+    -v t="$(awk '{ print $1 + $2 }' "$W/time")" -v busy=$((total1 - total0 - (idle1 - idle0))) \
+    -v all=$((total1 - total0)) -v n="$(nproc)" -v secs="$SECS" 'BEGIN {
+      g = mb / 1024; ours = (m + e) / hz + t
+      printf "exportfs %.2f, mount9p %.2f, dd %.2f CPU s/GiB; machine %.0f%% busy, others %.1f of %d cores",
+        e / hz / g, m / hz / g, t / g, all ? 100 * busy / all : 0,
+        (all ? n * busy / all : 0) - ours / secs, n }')
+}
 
 # ---- sequential I/O -------------------------------------------------------
 F=big
 mount_it
 echo "mount9p_bench: write $SIZE_MB MiB" >&2
-timed dd if=/dev/zero of="$MNT/$F" bs=1M count="$SIZE_MB" conv=fsync status=none
+cpu_run write dd if=/dev/zero of="$MNT/$F" bs=1M count="$SIZE_MB" conv=fsync status=none
 WRITE=$(rate "$SECS")
 unmount_it
+# The same write with FUSE's writeback cache (-o writeback), for reference.
+SAVED_OPTS=$MOUNT_OPTS
+MOUNT_OPTS="$MOUNT_OPTS -o writeback"
+mount_it
+timed dd if=/dev/zero of="$MNT/$F.wb" bs=1M count="$SIZE_MB" conv=fsync status=none
+WRITE_WB=$(rate "$SECS")
+rm -f "$MNT/$F.wb"
+unmount_it
+MOUNT_OPTS=$SAVED_OPTS
 
 mount_it
 echo "mount9p_bench: read, fresh mount" >&2
-timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
+cpu_run read dd if="$MNT/$F" of=/dev/null bs=1M status=none
 READ_FRESH=$(rate "$SECS")
 timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
 READ_WARM=$(rate "$SECS")
@@ -163,6 +211,7 @@ One run; MB/s = 10^6 bytes per second; $SIZE_MB MiB file.
 | case | MB/s | vs local warm | vs iperf3 |
 | --- | ---: | ---: | ---: |
 | write through mount9p (dd bs=1M conv=fsync) | $WRITE | $(ratio "$WRITE" "$LOCAL_WARM") | $(ratio "$WRITE" "$IPERF") |
+| write with -o writeback (FUSE writeback cache) | $WRITE_WB | $(ratio "$WRITE_WB" "$LOCAL_WARM") | $(ratio "$WRITE_WB" "$IPERF") |
 | read, fresh mount (FUSE cache cold, server cache warm) | $READ_FRESH | $(ratio "$READ_FRESH" "$LOCAL_WARM") | $(ratio "$READ_FRESH" "$IPERF") |
 | read again, same mount (page cache warm) | $READ_WARM | $(ratio "$READ_WARM" "$LOCAL_WARM") | $(ratio "$READ_WARM" "$IPERF") |
 | read after drop_caches (cold from disk) | $READ_DISK | $(ratio "$READ_DISK" "$LOCAL_COLD") (vs local cold) | $(ratio "$READ_DISK" "$IPERF") |
@@ -173,14 +222,18 @@ One run; MB/s = 10^6 bytes per second; $SIZE_MB MiB file.
 find + stat of $N entries ($FILES files): local ${FIND_LOCAL} s, through a
 fresh mount ${FIND_MOUNT} s ($(ratio "$FIND_MOUNT" "$FIND_LOCAL")x the local time).
 
+Where the time goes (CPU seconds per GiB moved, and what else ran):
+- write: ${CPU[write]}
+- fresh-mount read: ${CPU[read]}
+
 Goals (issue 4): cold read >= 1500 MB/s and >= 35% of iperf3:
 $(goal "$READ_FRESH" 1500) ($READ_FRESH MB/s), $(goal "$(ratio "$READ_FRESH" "$IPERF")" 0.35)
 ($(ratio "$READ_FRESH" "$IPERF") of iperf3); write >= 1000 MB/s: $(goal "$WRITE" 1000) ($WRITE MB/s).
 
 Commands:
 - \`exportfs -a 'tcp!127.0.0.1!0' -r EXPORT\` -> $ADDR
-- \`mount9p -L $MOUNT_OPTS '$ADDR' MNT\`; \`mount9p -u MNT\` between cases
-- \`dd if=/dev/zero of=MNT/big bs=1M count=$SIZE_MB conv=fsync\`
+- \`mount9p -f -L $MOUNT_OPTS '$ADDR' MNT &\`; \`mount9p -u MNT\` between cases
+- \`dd if=/dev/zero of=MNT/big bs=1M count=$SIZE_MB conv=fsync\` (then again on a mount with \`-o writeback\`)
 - \`dd if=MNT/big of=/dev/null bs=1M\` (fresh mount, then again, then after \`echo 3 > /proc/sys/vm/drop_caches\`)
 - \`dd if=EXPORT/big of=/dev/null bs=1M\` (warm, then after drop_caches)
 - \`iperf3 -s -1 -B 127.0.0.1 -p PORT\`; \`iperf3 -c 127.0.0.1 -p PORT -t $IPERF_SECONDS\`
