@@ -571,7 +571,11 @@ TEST_F(CmdfsTest, CpuLimitStopsABusyLoop) {
   std::smatch m;
   ASSERT_TRUE(std::regex_match(rec, m, kWait)) << rec;
   EXPECT_EQ(m[5].str(), "signal: " + std::to_string(SIGXCPU)) << rec;
-  EXPECT_GE(std::stol(m[2]) + std::stol(m[3]), 900) << rec;
+  // The kernel enforces the limit on exact runtime, while wait4's user and
+  // sys times are tick-sampled and split by proportion: on a loaded machine
+  // they were seen at 761 ms for a 1 s limit. Half a second still proves the
+  // command ran on the CPU until the limit, not that it was killed at once.
+  EXPECT_GE(std::stol(m[2]) + std::stol(m[3]), 500) << rec;
 }
 
 TEST_F(CmdfsTest, ProcsLimit) {
