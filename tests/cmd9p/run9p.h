@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,7 +30,7 @@ struct RunResult {
   int status = -1;       // exit status; -1 when killed or not started
   std::string out, err;  // stdout (unless sent to a file) and stderr
   double secs = 0;       // wall time
-  long maxrss_kb = 0;    // peak resident set of the child
+  long maxrss_kb = 0;    // peak resident set (RunMeasured only)
   bool timed_out = false;
 };
 
@@ -79,11 +78,9 @@ inline RunResult RunCmd(const std::vector<std::string>& argv, const std::string&
   }
   if (pidfd >= 0) close(pidfd);
   int st = 0;
-  struct rusage ru {};
-  while (wait4(pid, &st, 0, &ru) < 0 && errno == EINTR) {
+  while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   r.secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  r.maxrss_kb = ru.ru_maxrss;
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   if (out_path.empty()) {
     r.out = ReadFile(out_tmpl);
@@ -124,6 +121,24 @@ inline std::vector<std::string> Words(const std::string& line) {
 // True when s is one or more decimal digits.
 inline bool IsNumber(const std::string& s) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+// RunCmd, also measuring the command's peak RSS. The kernel charges a
+// child with its parent's resident pages from before its exec (a forked
+// copy of this big test process), so the command is started by
+// /usr/bin/time, a small process, and its figure is used.
+inline RunResult RunMeasured(const std::vector<std::string>& argv, const std::string& in_path,
+                             const std::string& out_path, int timeout_s,
+                             const std::vector<std::string>& env = {}) {
+  char tmpl[] = "/tmp/ninep-9p-rss-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd >= 0) close(fd);
+  std::vector<std::string> v{"/usr/bin/time", "-f", "%M", "-o", tmpl};
+  v.insert(v.end(), argv.begin(), argv.end());
+  RunResult r = RunCmd(v, in_path, out_path, timeout_s, env);
+  r.maxrss_kb = atol(ReadFile(tmpl).c_str());
+  unlink(tmpl);
+  return r;
 }
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for diod, which
