@@ -18,6 +18,10 @@ namespace {
 // the kernel's business; O_LARGEFILE and the like mean nothing there).
 constexpr uint32_t kServerFlags = O_ACCMODE | O_TRUNC | O_APPEND | O_DIRECTORY | O_SYNC | O_DSYNC;
 
+// The payload of one Tread/Twrite: whole pages when it can be, so the parts
+// of a FUSE request split on page boundaries.
+uint32_t PageChunk(uint32_t n) { return n > 4096 ? n & ~4095u : n; }
+
 uint32_t ModeOfQid(const Qid& q, uint32_t dmmode) {
   if (q.type & QTDIR) return S_IFDIR;
   if (q.type & QTSYMLINK) return S_IFLNK;
@@ -270,7 +274,7 @@ void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   h->lflags = flags;
   uint32_t maxio = (*f)->client()->MaxIO();
   uint32_t iounit = (*f)->fid.iounit();
-  h->chunk = iounit != 0 ? std::min(iounit, maxio) : maxio;
+  h->chunk = PageChunk(iounit != 0 ? std::min(iounit, maxio) : maxio);
   const Qid& q = d->qid;
   bool direct = opts_.cache == CacheMode::kNone || (q.type & (QTAPPEND | QTEXCL)) ||
                 (d->length == 0 && !(q.type & QTDIR));
@@ -350,7 +354,7 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
   h->path = path;
   h->lflags = flags;
   uint32_t maxio = f->client()->MaxIO();
-  h->chunk = iounit != 0 ? std::min(iounit, maxio) : maxio;
+  h->chunk = PageChunk(iounit != 0 ? std::min(iounit, maxio) : maxio);
   // A file we just made is an ordinary file: cache it unless told not to.
   bool direct = opts_.cache == CacheMode::kNone;
   for (const auto& g : opts_.direct_globs) direct = direct || GlobMatches(g, path);

@@ -107,6 +107,40 @@ TEST(Mount9pTest, CmdfsCommandThroughTheMount) {
   }
 }
 
+TEST(Mount9pTest, SmallMsizeSplitsEveryRequest) {
+  // msize 8 KiB: each 32 KiB FUSE request becomes 8 Treads/Twrites of one
+  // page, gathered in order; odd offsets and sizes must survive that.
+  TempDir exp, src;
+  Process server;
+  std::string addr = StartServer(&server, "exportfs", {"-r", exp.path()});
+  ASSERT_FALSE(addr.empty());
+  int st;
+  Sh("head -c 3000001 /dev/urandom > '" + src.path() + "/f'", &st);
+  ASSERT_EQ(st, 0);
+  for (bool dotl : {false, true}) {
+    Mount mount;
+    std::vector<std::string> args{"-m", "8192"};
+    if (dotl) args.push_back("-L");
+    ASSERT_TRUE(mount.Start(addr, args));
+    std::string m = mount.path(), f = src.path() + "/f";
+    Sh("dd if='" + f + "' of='" + m + "/f' bs=1M 2>/dev/null && cmp '" + f + "' '" + m +
+           "/f' && cmp '" + f + "' '" + exp.path() + "/f'",
+       &st);
+    EXPECT_EQ(st, 0) << (dotl ? "9P2000.L" : "9P2000");
+    // Unaligned pieces, overwriting in place.
+    Sh("dd if='" + f + "' of='" + m +
+           "/f' bs=7777 skip=11 seek=13 count=50 conv=notrunc 2>/dev/null",
+       &st);
+    EXPECT_EQ(st, 0);
+    std::string want = ReadFile(f);
+    std::string piece = want.substr(11 * 7777, 50 * 7777);
+    want.replace(13 * 7777, 50 * 7777, piece);
+    EXPECT_TRUE(ReadFile(m + "/f") == want) << "data read back through the mount differs";
+    EXPECT_TRUE(ReadFile(exp.path() + "/f") == want) << "data on the server differs";
+    EXPECT_TRUE(Mount::CleanExit(mount.Unmount()));
+  }
+}
+
 TEST(Mount9pTest, ServerKilledMidReadFailsQuicklyAndUnmounts) {
   Process server;
   std::string addr = StartCtlsrv(&server);
