@@ -2,8 +2,10 @@
 // with the same command on a local directory. Runs against bin/exportfs in
 // both dialects and against
 // Debian's diod (9P2000.L).
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 
@@ -50,6 +52,8 @@ class TreeTest : public ::testing::TestWithParam<ServerParam> {
     ASSERT_FALSE(addr.empty()) << "server did not start";
     if (p.dotl) margs.push_back("-L");
     ASSERT_TRUE(mount_.Start(addr, margs)) << "mount9p did not mount " << addr;
+    addr_ = addr;
+    margs_ = margs;
     m_ = mount_.path();
     l_ = local_.path();
   }
@@ -97,6 +101,8 @@ class TreeTest : public ::testing::TestWithParam<ServerParam> {
   TempDir export_, local_, src_;
   Mount mount_;
   std::string m_, l_;
+  std::string addr_;                // the server's address
+  std::vector<std::string> margs_;  // the mount9p flags the fixture used
 };
 
 TEST_P(TreeTest, FilesAndErrors) {
@@ -219,6 +225,30 @@ TEST_P(TreeTest, CloseToOpenSeesChangesMadeOnTheServer) {
   ASSERT_EQ(stat((m + "/c2o").c_str(), &sb), 0);
   WriteFile(e + "/c2o", "other version\nand a second line\n");
   EXPECT_EQ(ReadFile(m + "/c2o"), "other version\nand a second line\n");
+}
+
+TEST_P(TreeTest, DirectIoSeesServerChangesWhileOpen) {
+  // With direct I/O every read goes to the server, even on a file held
+  // open: -o direct=GLOB for matching files, -o cache=none for all.
+  std::string f = export_.path() + "/live.log";
+  for (const char* opt : {"direct=*.log", "cache=none"}) {
+    WriteFile(f, "aaaa\n");
+    Mount m2;
+    std::vector<std::string> args = margs_;
+    args.push_back("-o");
+    args.push_back(opt);
+    ASSERT_TRUE(m2.Start(addr_, args)) << opt;
+    int fd = open((m2.path() + "/live.log").c_str(), O_RDONLY);
+    ASSERT_GE(fd, 0) << opt;
+    char buf[16] = {};
+    EXPECT_EQ(pread(fd, buf, sizeof buf, 0), 5) << opt;
+    EXPECT_EQ(std::string(buf, 5), "aaaa\n") << opt;
+    WriteFile(f, "bbbb\n");
+    EXPECT_EQ(pread(fd, buf, sizeof buf, 0), 5) << opt;
+    EXPECT_EQ(std::string(buf, 5), "bbbb\n") << opt;
+    close(fd);
+    EXPECT_TRUE(Mount::CleanExit(m2.Unmount())) << opt;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, TreeTest,
