@@ -127,11 +127,36 @@ bool ReadLine(int fd, std::string* line) {
   }
 }
 
+// Reads fid f to stdout one Tread at a time, each reply written as it
+// arrives, until an empty reply.
+int ReadSerial(Fid& f, std::string_view path) {
+  std::vector<uint8_t> buf(ChunkFor(f));
+  uint64_t off = 0;
+  for (;;) {
+    auto n = f.ReadOnce(off, buf);
+    if (!n.ok()) return Fail(path, n.status());
+    if (*n == 0) return kOk;
+    if (!WriteAll(1, buf.data(), *n)) return StdoutFailed();
+    off += *n;
+  }
+}
+
+// True when reads of the file may be sent ahead: an ordinary file with a
+// length. Synthetic and pipe-like files (length 0, append-only, exclusive)
+// may ignore offsets and answer in their own time, so reads sent ahead
+// would take the stream's bytes out of order or drop them.
+bool Seekable(Fid& f) {
+  if (f.qid().type & (QTDIR | QTAPPEND | QTEXCL)) return false;
+  auto d = f.Stat();
+  return d.ok() && d->length > 0 && !(d->mode & (DMAPPEND | DMEXCL));
+}
+
 }  // namespace
 
 int ReadStream(Ctx& c, std::string_view path) {
   auto f = OpenPath(c, path, OREAD);
   if (!f.ok()) return Fail(path, f.status());
+  if (!Seekable(*f)) return ReadSerial(*f, path);
   const uint32_t chunk = ChunkFor(*f);
   const size_t window = WindowFor(chunk);
   InOrder q(c.client);
@@ -222,15 +247,7 @@ int VerbReadfd(Ctx& c, const std::vector<std::string>& args) {
   const std::string& path = o.rest()[0];
   auto f = OpenPath(c, path, OREAD);
   if (!f.ok()) return Fail(path, f.status());
-  std::vector<uint8_t> buf(ChunkFor(*f));
-  uint64_t off = 0;
-  for (;;) {
-    auto n = f->ReadOnce(off, buf);
-    if (!n.ok()) return Fail(path, n.status());
-    if (*n == 0) return kOk;
-    if (!WriteAll(1, buf.data(), *n)) return StdoutFailed();
-    off += *n;
-  }
+  return ReadSerial(*f, path);
 }
 
 int VerbWrite(Ctx& c, const std::vector<std::string>& args) {

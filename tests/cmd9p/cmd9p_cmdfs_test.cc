@@ -73,6 +73,22 @@ TEST_F(Cmd9pCmdfsTest, SessionFeedsStdinThroughData) {
   EXPECT_EQ(r.out, "apple\nfig\npear\n");
 }
 
+// Regression: `read` sent reads ahead on a pipe-like file (data ignores
+// offsets), and the stream came back with bytes lost. A file of length 0
+// is read one Tread at a time, so every byte arrives once, in order.
+TEST_F(Cmd9pCmdfsTest, ReadOfAStreamLosesNothing) {
+  RunResult r = Run({"-m", "8k", "session"},
+                    "open c /clone rw\n"
+                    "let n c\n"
+                    "writeln c exec seq 1 100000\n"
+                    "read /$n/data\n");
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::string want;
+  for (int i = 1; i <= 100000; i++) want += std::to_string(i) + "\n";
+  EXPECT_EQ(r.out.size(), want.size());
+  EXPECT_TRUE(r.out == want);
+}
+
 TEST_F(Cmd9pCmdfsTest, SessionReportsABadCtlMessageAndGoesOn) {
   RunResult r = Run({"session"},
                     "open c /clone rw\n"
