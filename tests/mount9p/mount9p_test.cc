@@ -31,7 +31,7 @@ bool PlainDir(const std::string& dir) {
   return S_ISDIR(a.st_mode) && a.st_dev == b.st_dev && !IsMounted(dir);
 }
 
-class CtlTest : public ::testing::TestWithParam<bool> {
+class Mount9pCtlTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
     addr_ = StartCtlsrv(&server_);
@@ -50,7 +50,7 @@ class CtlTest : public ::testing::TestWithParam<bool> {
   std::string addr_, m_;
 };
 
-TEST_P(CtlTest, EchoCtlThenCatData) {
+TEST_P(Mount9pCtlTest, EchoCtlThenCatData) {
   int st;
   std::string out = Sh("echo hello world > '" + m_ + "/ctl' && cat '" + m_ + "/data'", &st);
   EXPECT_EQ(st, 0);
@@ -64,7 +64,7 @@ TEST_P(CtlTest, EchoCtlThenCatData) {
   EXPECT_EQ(Sh("ls '" + m_ + "'"), "block\nctl\ndata\nhello\n");
 }
 
-TEST_P(CtlTest, BlockedReadDoesNotBlockOthers) {
+TEST_P(Mount9pCtlTest, BlockedReadDoesNotBlockOthers) {
   Child reader;
   ASSERT_TRUE(reader.Start({"/bin/cat", m_ + "/block"}));
   // The read is outstanding at the server: nothing comes and cat runs on.
@@ -83,7 +83,7 @@ TEST_P(CtlTest, BlockedReadDoesNotBlockOthers) {
   EXPECT_NE(reader.WaitExit(5000), -1) << "cat stayed blocked after SIGTERM";
 }
 
-INSTANTIATE_TEST_SUITE_P(Dialects, CtlTest, ::testing::Values(false, true),
+INSTANTIATE_TEST_SUITE_P(Dialects, Mount9pCtlTest, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "L" : "9P2000"; });
 
 TEST(Mount9pTest, CmdfsCommandThroughTheMount) {

@@ -16,7 +16,7 @@ Result<MountOptions> Parse(std::vector<std::string> args) {
   return ParseArgs(static_cast<int>(argv.size() - 1), argv.data());
 }
 
-TEST(OptionsTest, AddressAndMountpoint) {
+TEST(Mount9pOptionsTest, AddressAndMountpoint) {
   auto o = Parse({"-L", "-A", "/srv", "-m", "64k", "tcp!h!564", "/mnt/x"});
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->addr, "tcp!h!564");
@@ -29,7 +29,7 @@ TEST(OptionsTest, AddressAndMountpoint) {
   EXPECT_EQ(o->cache, CacheMode::kDefault);
 }
 
-TEST(OptionsTest, DashUIsUserOrUnmount) {
+TEST(Mount9pOptionsTest, DashUIsUserOrUnmount) {
   auto o = Parse({"-u", "/mnt/x"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->unmount, "/mnt/x");
@@ -40,7 +40,7 @@ TEST(OptionsTest, DashUIsUserOrUnmount) {
   EXPECT_EQ(o->mountpoint, "/mnt/x");
 }
 
-TEST(OptionsTest, OptionList) {
+TEST(Mount9pOptionsTest, OptionList) {
   auto o = Parse({"-o", "cache=none,allow_other,direct=*/ctl,direct=data", "-o",
                   "reconnect,msize=8192,attr_timeout=2.5,default_permissions", "a", "m"});
   ASSERT_TRUE(o.ok()) << o.status().message();
@@ -56,7 +56,7 @@ TEST(OptionsTest, OptionList) {
   EXPECT_EQ(o->attr_timeout, 60.0);
 }
 
-TEST(OptionsTest, UsageErrors) {
+TEST(Mount9pOptionsTest, UsageErrors) {
   EXPECT_FALSE(Parse({}).ok());
   EXPECT_FALSE(Parse({"onlyone"}).ok());
   EXPECT_FALSE(Parse({"a", "b", "c"}).ok());
@@ -68,7 +68,7 @@ TEST(OptionsTest, UsageErrors) {
   EXPECT_FALSE(Parse({"-A"}).ok());
 }
 
-TEST(OptionsTest, AddressFromFlagOrEnvironment) {
+TEST(Mount9pOptionsTest, AddressFromFlagOrEnvironment) {
   auto o = Parse({"-a", "unix!/tmp/s", "m"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->addr, "unix!/tmp/s");
@@ -80,7 +80,7 @@ TEST(OptionsTest, AddressFromFlagOrEnvironment) {
   EXPECT_EQ(o->mountpoint, "m");
 }
 
-TEST(OptionsTest, Globs) {
+TEST(Mount9pOptionsTest, Globs) {
   EXPECT_TRUE(GlobMatches("ctl", "ctl"));
   EXPECT_TRUE(GlobMatches("ctl", "cmd/3/ctl"));
   EXPECT_FALSE(GlobMatches("ctl", "cmd/3/ctl2"));

@@ -36,7 +36,7 @@ std::string ReplaceAll(std::string s, const std::string& from, const std::string
   return s;
 }
 
-class TreeTest : public ::testing::TestWithParam<ServerParam> {
+class Mount9pTreeTest : public ::testing::TestWithParam<ServerParam> {
  protected:
   void SetUp() override {
     const ServerParam& p = GetParam();
@@ -105,7 +105,7 @@ class TreeTest : public ::testing::TestWithParam<ServerParam> {
   std::vector<std::string> margs_;  // the mount9p flags the fixture used
 };
 
-TEST_P(TreeTest, FilesAndErrors) {
+TEST_P(Mount9pTreeTest, FilesAndErrors) {
   Same("mkdir -p a/b/c && echo made");
   Same("echo hello > a/f && cat a/f");
   Same("printf 'line1\\nline2\\n' > a/b/g && cat a/b/g && wc -c a/b/g");
@@ -132,7 +132,7 @@ TEST_P(TreeTest, FilesAndErrors) {
   Same("echo x > missing/y");
 }
 
-TEST_P(TreeTest, TreesAndTools) {
+TEST_P(Mount9pTreeTest, TreesAndTools) {
   std::string src = MakeSource();
   Same("cp -a '" + src + "' copy && echo copied");
   Same("find copy | sort");
@@ -161,7 +161,7 @@ TEST_P(TreeTest, TreesAndTools) {
   Same("mkdir -p x/y/z && rm -r x && ls");
 }
 
-TEST_P(TreeTest, ManyEntriesListedWithAttributes) {
+TEST_P(Mount9pTreeTest, ManyEntriesListedWithAttributes) {
   // Several readdir(plus) batches, names of every length up to 200.
   Same(
       "mkdir big && cd big && for i in $(seq 1 250); do n=$(printf 'f%0*d' $((i % 200 + 1)) $i);"
@@ -173,7 +173,7 @@ TEST_P(TreeTest, ManyEntriesListedWithAttributes) {
   Same("rm -r big && ls");
 }
 
-TEST_P(TreeTest, SymlinksAndLinks) {
+TEST_P(Mount9pTreeTest, SymlinksAndLinks) {
   if (!dotl()) {
     // 9P2000 has no symlinks: the attempt fails cleanly.
     int st;
@@ -187,7 +187,7 @@ TEST_P(TreeTest, SymlinksAndLinks) {
   Same("rm lnk && ls");
 }
 
-TEST_P(TreeTest, LargeFileBothWays) {
+TEST_P(Mount9pTreeTest, LargeFileBothWays) {
   // 256 MiB keeps the suite fast; the benchmark moves 1 GiB.
   std::string big = src_.path() + "/big";
   int st;
@@ -210,7 +210,7 @@ TEST_P(TreeTest, LargeFileBothWays) {
   EXPECT_EQ(st, 0);
 }
 
-TEST_P(TreeTest, CloseToOpenSeesChangesMadeOnTheServer) {
+TEST_P(Mount9pTreeTest, CloseToOpenSeesChangesMadeOnTheServer) {
   std::string e = export_.path(), m = m_;
   WriteFile(e + "/c2o", "first version\n");
   EXPECT_EQ(ReadFile(m + "/c2o"), "first version\n");
@@ -227,7 +227,7 @@ TEST_P(TreeTest, CloseToOpenSeesChangesMadeOnTheServer) {
   EXPECT_EQ(ReadFile(m + "/c2o"), "other version\nand a second line\n");
 }
 
-TEST_P(TreeTest, DirectIoSeesServerChangesWhileOpen) {
+TEST_P(Mount9pTreeTest, DirectIoSeesServerChangesWhileOpen) {
   // With direct I/O every read goes to the server, even on a file held
   // open: -o direct=GLOB for matching files, -o cache=none for all.
   std::string f = export_.path() + "/live.log";
@@ -251,7 +251,7 @@ TEST_P(TreeTest, DirectIoSeesServerChangesWhileOpen) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, TreeTest,
+INSTANTIATE_TEST_SUITE_P(Servers, Mount9pTreeTest,
                          ::testing::Values(ServerParam{"exportfs", false},
                                            ServerParam{"exportfs", true},
                                            ServerParam{"diod", true}),
