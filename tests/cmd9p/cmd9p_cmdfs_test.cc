@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,41 @@ TEST_F(Cmd9pCmdfsTest, ReadOfAStreamLosesNothing) {
   for (int i = 1; i <= 100000; i++) want += std::to_string(i) + "\n";
   EXPECT_EQ(r.out.size(), want.size());
   EXPECT_TRUE(r.out == want);
+}
+
+// `write` sends several Twrites ahead; into a command's stdin (data ignores
+// offsets) the bytes must still arrive whole and in order. A session keeps
+// the command directory alive while a second bin/9p writes 20 MiB to it.
+TEST_F(Cmd9pCmdfsTest, WriteStreamsIntoACommandsStdin) {
+  std::string big = tmp_.path() + "/big";
+  {
+    std::string block(1 << 20, '\0');
+    uint32_t x = 12345;
+    FILE* f = fopen(big.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    for (int mb = 0; mb < 20; mb++) {
+      for (auto& ch : block) ch = static_cast<char>((x = x * 1103515245 + 12345) >> 16);
+      fwrite(block.data(), 1, block.size(), f);
+    }
+    fclose(f);
+  }
+  std::string want = Sh("sha256sum < '" + big + "'");
+  Process s;
+  ASSERT_TRUE(s.Start({Bin("9p"), "-a", addr_, "session"}, true));
+  auto say = [&](const std::string& line) {
+    return write(s.stdin_fd(), line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  };
+  ASSERT_TRUE(say("open c /clone rw\nlet n c\necho $n\n"));
+  std::string n = s.ReadLine(10000);
+  ASSERT_FALSE(n.empty());
+  ASSERT_TRUE(say("open out /$n/data r\nwriteln c exec sha256sum\necho started\n"));
+  ASSERT_EQ(s.ReadLine(10000), "started");
+  RunResult w =
+      RunCmd({Bin("9p"), "-a", addr_, "-m", "64k", "write", "/" + n + "/data"}, big, "", 60);
+  EXPECT_EQ(w.status, 0) << w.err;
+  // The writer's clunk was the last close of data for writing: EOF.
+  ASSERT_TRUE(say("readall out\n"));
+  EXPECT_EQ(s.ReadLine(20000) + "\n", want);
 }
 
 TEST_F(Cmd9pCmdfsTest, SessionReportsABadCtlMessageAndGoesOn) {
