@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -83,6 +84,26 @@ TEST(Cmd9pDial, RefusedDialFailsQuicklyWithOneLine) {
   r = RunCmd({Bin("9p"), "-a", "tcp!!!", "ls"});
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+}
+
+TEST(Cmd9pDial, UnixSocketsAndHostPortShorthand) {
+  TempDir d;
+  const std::string sock = "unix!" + d.path() + "/9p.sock";
+  Process u;
+  ASSERT_TRUE(u.Start({Bin("ramfs"), "-a", sock}));
+  ASSERT_EQ(u.ReadLine(10000), sock);
+  RunResult r = RunCmd({Bin("9p"), "-a", sock, "mkdir", "/overunix"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = RunCmd({Bin("9p"), "-a", sock, "-L", "ls", "/"});
+  EXPECT_EQ(r.out, "overunix\n") << r.err;
+  Process t;
+  std::string addr = StartServer(&t, "ramfs", {});
+  ASSERT_EQ(addr.rfind("tcp!127.0.0.1!", 0), 0u) << addr;
+  std::string shorthand = "127.0.0.1:" + addr.substr(strlen("tcp!127.0.0.1!"));
+  r = RunCmd({Bin("9p"), "-a", shorthand, "mkdir", "/short"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = RunCmd({Bin("9p"), "-a", addr, "ls"});
+  EXPECT_EQ(r.out, "short\n") << r.err;
 }
 
 // A peer that accepts and hangs up at once (a server dying at start-up):
