@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -143,6 +144,8 @@ class Fs {
   uint64_t AddHandle(std::shared_ptr<Handle> h);
   // Walks `from` by a relative path to a new fid on the same connection.
   static Result<FidPtr> WalkFrom(const FidPtr& from, std::string_view path);
+  // Sends a stat of f now; the future holds its answer.
+  std::future<Result<Dir>> StatLater(const FidPtr& f);
   // Clones `node` and opens the clone with Linux flags.
   Result<FidPtr> CloneOpen(const FidPtr& node, uint32_t lflags, bool dir);
   // Registers a looked-up file and answers req with its entry.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <optional>
 
 #include "fs.h"
@@ -240,6 +241,29 @@ void Fs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_fil
   if (last) FinishIo(op);
 }
 
+std::future<Result<Dir>> Fs::StatLater(const FidPtr& f) {
+  auto p = std::make_shared<std::promise<Result<Dir>>>();
+  auto fut = p->get_future();
+  Body t;
+  if (dotl()) {
+    Tgetattr g;
+    g.fid = f->fid.num();
+    g.request_mask = P9_GETATTR_ALL;
+    t = g;
+  } else {
+    Tstat st;
+    st.fid = f->fid.num();
+    t = st;
+  }
+  f->client()->Call(t, [p, f](Result<Reply> r) {
+    if (!r.ok()) return p->set_value(r.status());
+    if (auto* s = std::get_if<Rstat>(&r->msg.body)) return p->set_value(DirFromStat(s->stat));
+    if (auto* g = std::get_if<Rgetattr>(&r->msg.body)) return p->set_value(DirFromGetattr(*g, ""));
+    p->set_value(Status(EIO, "unexpected reply to a stat"));
+  });
+  return fut;
+}
+
 Result<FidPtr> Fs::CloneOpen(const FidPtr& node, uint32_t lflags, bool dir) {
   auto c = WalkFrom(node, "");
   if (!c.ok()) return c.status();
@@ -264,9 +288,11 @@ void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
     flags &= ~O_APPEND;
   }
+  // The stat travels with the walk and open instead of after them.
+  auto later = StatLater(nf);
   auto f = CloneOpen(nf, flags, false);
   if (!f.ok()) return (void)fuse_reply_err(req, ToErrno(f.status()));
-  auto d = (*f)->fid.Stat();
+  auto d = later.get();
   if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
   auto h = std::make_shared<Handle>();
   h->ino = ino;
@@ -336,9 +362,10 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
     if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
     iounit = f->fid.iounit();
   }
+  auto later = StatLater(f);  // the new file, through the open fid
   auto node = WalkFrom(pf, name);
   if (!node.ok()) return (void)fuse_reply_err(req, ToErrno(node.status()));
-  auto d = (*node)->fid.Stat();
+  auto d = later.get();
   if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
 
   fuse_entry_param e;
