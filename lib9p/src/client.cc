@@ -488,7 +488,17 @@ void Client::Impl::OnFrame(std::span<const uint8_t> frame) {
     st = Status(EPROTO, "unexpected " + Str(MsgTypeName(m.type())) + " in reply to " +
                             Str(MsgTypeName(ttype)));
   }
+  cur_frame_ = frame;
   h(st, frame, st.ok() ? &m : nullptr);
+  cur_frame_ = {};
+}
+
+Buffer Client::Impl::TakeFrame(std::span<const uint8_t> frame) {
+  if (conn_ && OnLoopThread() && !frame.empty() && frame.data() == cur_frame_.data()) {
+    cur_frame_ = {};
+    return conn_->TakeFrame();
+  }
+  return Buffer::CopyOf(frame);
 }
 
 size_t Client::Impl::Outstanding() {
@@ -569,14 +579,16 @@ Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOp
 
 Client::CallId Client::Call(const Body& t, Callback cb) {
   Dialect d = dialect_;
+  Impl* impl = impl_.get();
   return impl_->Submit(
-      t, [cb = std::move(cb), d](const Status& e, std::span<const uint8_t> f, const Message*) {
+      t, [cb = std::move(cb), d, impl](const Status& e, std::span<const uint8_t> f,
+                                       const Message*) {
         if (!e.ok()) {
           cb(e);
           return;
         }
         Reply r;
-        r.frame.assign(f.begin(), f.end());
+        r.frame = impl->TakeFrame(f);
         Status ds = Decode(r.frame, d, &r.msg);
         if (!ds.ok()) {
           cb(ds);
@@ -592,7 +604,7 @@ Result<Reply> Client::CallSync(const Body& t, std::chrono::milliseconds timeout)
   Status st = impl_->SyncCall(
       t,
       [&](const Message&, std::span<const uint8_t> f) {
-        r.frame.assign(f.begin(), f.end());
+        r.frame = impl_->TakeFrame(f);
         return Decode(r.frame, d, &r.msg);
       },
       timeout);

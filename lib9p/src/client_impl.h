@@ -59,6 +59,9 @@ class Client::Impl {
 
   uint32_t AllocFid();
   void FreeFid(uint32_t fid);
+  // Inside a Handler or Extract: the frame it was given, as an owned Buffer
+  // (a large reply moves over from the transport without a copy).
+  Buffer TakeFrame(std::span<const uint8_t> frame);
 
   bool OnLoopThread() const { return std::this_thread::get_id() == loop_tid_.load(); }
   bool alive() const { return alive_.load(); }
@@ -105,6 +108,7 @@ class Client::Impl {
   std::thread thread_;
   std::atomic<std::thread::id> loop_tid_{};
   std::unique_ptr<Conn> conn_;  // loop thread only (after Start)
+  std::span<const uint8_t> cur_frame_;  // loop thread: the reply being handled
 
   std::mutex mu_;
   std::vector<Slot> slots_;  // index = tag

@@ -115,7 +115,7 @@ void Connection::CheckPressure() {
 
 // ---- Answers ----------------------------------------------------------------
 
-void Connection::SendBytes(std::vector<uint8_t> bytes, const Message* for_trace) {
+void Connection::SendBytes(Buffer bytes, const Message* for_trace) {
   if (closed_) return;
   if (srv_->opts.trace && for_trace)
     fprintf(stderr, "%s-%llu-> %s\n", Prefix().c_str(), static_cast<unsigned long long>(id_),
@@ -186,7 +186,7 @@ void Connection::Finish(ReqState* st, const Status& err, const Message* reply) {
   AfterFinish(st, !err.ok());
 }
 
-void Connection::FinishBytes(ReqState* st, std::vector<uint8_t> bytes, const Message* trace_msg) {
+void Connection::FinishBytes(ReqState* st, Buffer bytes, const Message* trace_msg) {
   SendBytes(std::move(bytes), trace_msg);
   AfterFinish(st, false);
 }
@@ -207,7 +207,9 @@ void Connection::OnFrame(std::span<const uint8_t> frame) {
   st->srv = srv_;
   st->cs = cs_;
   st->start_ns = NowNs();
-  st->frame.assign(frame.begin(), frame.end());
+  // Owned by the request, which outlives this call (a Twrite's data is a
+  // view into it); a large frame moves over without a copy.
+  st->frame = conn_->TakeFrame();
   srv_->stats.bytes_in += frame.size();
   Status s = Decode(st->frame, dialect_, &st->in);
   if (!s.ok()) {
@@ -453,6 +455,26 @@ void Connection::Walk(const StatePtr& st, const Twalk& t) {
   srv_->fs->Walk(std::move(r));
 }
 
+// Open and create end alike: the fid is now open (its directory reads start
+// afresh) and the reply of type `rtype` carries the qid and iounit.
+void Connection::FinishOpen(const StatePtr& st, const FidRef& f, uint8_t mode, uint32_t lflags,
+                            const Result<OpenOut>& o, uint8_t rtype) {
+  if (!o.ok()) return Finish(st.get(), o.status(), nullptr);
+  f->omode = mode;
+  f->lflags = lflags;
+  f->qid = o->qid;
+  f->dir_offset = f->dir_cookie = 0;
+  Message m;
+  m.tag = st->in.tag;
+  switch (rtype) {
+    case kRlopen: m.body = Rlopen{o->qid, o->iounit}; break;
+    case kRopen: m.body = Ropen{o->qid, o->iounit}; break;
+    case kRlcreate: m.body = Rlcreate{o->qid, o->iounit}; break;
+    default: m.body = Rcreate{o->qid, o->iounit}; break;
+  }
+  Finish(st.get(), Status(), &m);
+}
+
 void Connection::Open(const StatePtr& st, uint32_t fid, uint8_t mode, uint32_t lflags, bool dotl) {
   FidRef f = GetFid(st, fid);
   if (!f) return;
@@ -461,19 +483,7 @@ void Connection::Open(const StatePtr& st, uint32_t fid, uint8_t mode, uint32_t l
   if (f->IsDir() && ((acc != OREAD && acc != OEXEC) || (mode & OTRUNC)))
     return Finish(st.get(), Status(EISDIR, "is a directory"), nullptr);
   OpenReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](Result<OpenOut> o) {
-              if (!o.ok()) return Finish(st.get(), o.status(), nullptr);
-              f->omode = mode;
-              f->lflags = lflags;
-              f->qid = o->qid;
-              f->dir_offset = f->dir_cookie = 0;
-              Message m;
-              m.tag = st->in.tag;
-              if (dotl) {
-                m.body = Rlopen{o->qid, o->iounit};
-              } else {
-                m.body = Ropen{o->qid, o->iounit};
-              }
-              Finish(st.get(), Status(), &m);
+              FinishOpen(st, f, mode, lflags, o, dotl ? kRlopen : kRopen);
             }));
   r.fid = f;
   r.mode = mode;
@@ -489,19 +499,7 @@ void Connection::Create(const StatePtr& st, uint32_t fid, std::string_view name,
   if (!f->IsDir()) return Finish(st.get(), Status(ENOTDIR, "create in non-directory"), nullptr);
   if (BadName(name)) return Finish(st.get(), Status(EINVAL, "illegal name"), nullptr);
   CreateReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](Result<OpenOut> o) {
-                if (!o.ok()) return Finish(st.get(), o.status(), nullptr);
-                f->omode = mode;
-                f->lflags = lflags;
-                f->qid = o->qid;
-                f->dir_offset = f->dir_cookie = 0;
-                Message m;
-                m.tag = st->in.tag;
-                if (dotl) {
-                  m.body = Rlcreate{o->qid, o->iounit};
-                } else {
-                  m.body = Rcreate{o->qid, o->iounit};
-                }
-                Finish(st.get(), Status(), &m);
+                FinishOpen(st, f, mode, lflags, o, dotl ? kRlcreate : kRcreate);
               }));
   r.fid = f;
   r.name = name;
@@ -529,7 +527,8 @@ void Connection::Read(const StatePtr& st, const Tread& t) {
     }
     return ReadDir(st, f, cookie, count, false, t.offset);
   }
-  auto buf = std::make_shared<std::vector<uint8_t>>(HDRSZ + 4 + count);
+  // Not zero-filled: the file server writes the bytes it reports.
+  auto buf = std::make_shared<Buffer>(Buffer::Uninit(HDRSZ + 4 + count));
   ReadReq r(st, OnLoop<uint32_t>(st, [this, st, buf, count](Result<uint32_t> n) {
               if (!n.ok()) return Finish(st.get(), n.status(), nullptr);
               if (*n > count)
@@ -540,7 +539,7 @@ void Connection::Read(const StatePtr& st, const Tread& t) {
               p[5] = st->in.tag & 0xff;
               p[6] = st->in.tag >> 8;
               Put32(p + 7, *n);
-              buf->resize(HDRSZ + 4 + *n);
+              buf->Shrink(HDRSZ + 4 + *n);
               Message tm;
               if (srv_->opts.trace) {
                 tm.tag = st->in.tag;
@@ -559,7 +558,7 @@ void Connection::ReadDir(const StatePtr& st, const FidRef& f, uint64_t cookie, u
   ReadDirReq r(st, OnLoop<std::vector<DirEntry>>(st, [this, st, f, count, dotl,
                                                       offset](Result<std::vector<DirEntry>> res) {
                  if (!res.ok()) return Finish(st.get(), res.status(), nullptr);
-                 std::vector<uint8_t> out(HDRSZ + 4 + count);
+                 Buffer out = Buffer::Uninit(HDRSZ + 4 + count);
                  uint8_t* base = out.data() + HDRSZ + 4;
                  size_t used = 0;
                  uint64_t last = 0;
@@ -594,7 +593,7 @@ void Connection::ReadDir(const StatePtr& st, const FidRef& f, uint64_t cookie, u
                  p[5] = st->in.tag & 0xff;
                  p[6] = st->in.tag >> 8;
                  Put32(p + 7, used);
-                 out.resize(HDRSZ + 4 + used);
+                 out.Shrink(HDRSZ + 4 + used);
                  Message tm;
                  if (srv_->opts.trace) {
                    tm.tag = st->in.tag;

@@ -33,12 +33,12 @@ class Connection {
 
   // Answer plumbing.
   void Send(const Message& m);
-  void SendBytes(std::vector<uint8_t> bytes, const Message* for_trace);
+  void SendBytes(Buffer bytes, const Message* for_trace);
   void SendError(uint16_t tag, const Status& s);
   // Completes the request st (loop thread): sends `reply` (or the error) if
   // the session still wants it, then any Rflush waiting on it.
   void Finish(internal::ReqState* st, const Status& err, const Message* reply);
-  void FinishBytes(internal::ReqState* st, std::vector<uint8_t> bytes, const Message* trace_msg);
+  void FinishBytes(internal::ReqState* st, Buffer bytes, const Message* trace_msg);
   void AfterFinish(internal::ReqState* st, bool failed);
   // Drops every request and fid (Tversion and the end of the session).
   void Reset();
@@ -62,6 +62,8 @@ class Connection {
   void Open(const StatePtr& st, uint32_t fid, uint8_t mode, uint32_t lflags, bool dotl);
   void Create(const StatePtr& st, uint32_t fid, std::string_view name, uint32_t perm, uint8_t mode,
               uint32_t lflags, uint32_t gid, bool dotl);
+  void FinishOpen(const StatePtr& st, const FidRef& f, uint8_t mode, uint32_t lflags,
+                  const Result<OpenOut>& o, uint8_t rtype);
   void Read(const StatePtr& st, const Tread& t);
   void ReadDir(const StatePtr& st, const FidRef& f, uint64_t cookie, uint32_t count, bool dotl,
                uint64_t offset);

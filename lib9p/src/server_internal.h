@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "ninep/buffer.h"
 #include "ninep/server.h"
 #include "ninep/transport.h"
 
@@ -35,7 +36,7 @@ struct ConnShared {
 struct ReqState {
   Server::Impl* srv = nullptr;
   std::shared_ptr<ConnShared> cs;
-  std::vector<uint8_t> frame;  // the request bytes; views point here
+  Buffer frame;                // the request bytes; views point here
   Message in;                  // decoded from frame
   uint64_t start_ns = 0;
 

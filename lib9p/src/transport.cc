@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 
@@ -66,7 +67,7 @@ class ConnCore;
 struct WriteBatch {
   uv_write_t req;
   ConnCore* core;
-  std::vector<std::vector<uint8_t>> frames;
+  std::vector<Buffer> frames;
   size_t bytes = 0;
 };
 
@@ -135,7 +136,7 @@ class ConnCore {
     StartReading();
   }
   void SetMaxFrame(uint32_t max) { max_frame_ = max; }
-  void Send(std::vector<uint8_t> frame) {
+  void Send(Buffer frame) {
     if (dead_ || owner_closed_ || frame.empty()) return;
     queued_ += frame.size();
     pending_.push_back(std::move(frame));
@@ -283,13 +284,40 @@ class ConnCore {
         break;
       }
       const uint8_t* f = rbuf_.get() + rhead_;
+      cur_start_ = rhead_;
+      cur_size_ = size;
       rhead_ += size;
       on_frame_(std::span<const uint8_t>(f, size));
+      cur_size_ = 0;
     }
     if (rhead_ == rtail_) rhead_ = rtail_ = 0;
     processing_ = false;
   }
   static constexpr uint32_t HeaderSize() { return 7; }
+
+ public:
+  // The frame being delivered, as an owned Buffer. A large frame fills a
+  // buffer grown for it, so the owner takes that buffer whole and reading
+  // goes on in a fresh one that gets the few bytes read past the frame.
+  Buffer TakeFrame() {
+    if (cur_size_ == 0) return Buffer();
+    const uint8_t* f = rbuf_.get() + cur_start_;
+    if (cur_start_ != 0 || rcap_ <= kReadBufSize || cur_size_ < rcap_ / 2)
+      return Buffer::CopyOf({f, cur_size_});
+    size_t left = rtail_ - rhead_;
+    size_t cap = std::max(kReadBufSize, (left + 4095) & ~size_t{4095});
+    std::unique_ptr<uint8_t[]> nb(new uint8_t[cap]);
+    if (left) memcpy(nb.get(), rbuf_.get() + rhead_, left);
+    Buffer out(std::move(rbuf_), cur_size_);
+    rbuf_ = std::move(nb);
+    rcap_ = cap;
+    rhead_ = 0;
+    rtail_ = left;
+    cur_size_ = 0;  // taken: a second call has nothing to give
+    return out;
+  }
+
+ private:
 
   // ---- writing ----
 
@@ -359,8 +387,7 @@ class ConnCore {
         return;
       }
       n -= left;
-      pending_[phead_].clear();
-      pending_[phead_].shrink_to_fit();
+      pending_[phead_] = Buffer();
       phead_++;
       poff_ = 0;
     }
@@ -460,8 +487,9 @@ class ConnCore {
   std::unique_ptr<uint8_t[]> rbuf_;
   size_t rcap_ = 0, rhead_ = 0, rtail_ = 0;
   uint32_t want_ = 0;  // size of the partial frame at rhead_, once known
+  size_t cur_start_ = 0, cur_size_ = 0;  // the frame on_frame_ is handling
 
-  std::vector<std::vector<uint8_t>> pending_;
+  std::vector<Buffer> pending_;
   size_t phead_ = 0, poff_ = 0;
   std::vector<uv_buf_t> iov_;
   size_t queued_ = 0;
@@ -482,7 +510,8 @@ class UvConn final : public Conn {
     c_->Start(std::move(on_frame), std::move(on_close));
   }
   void SetMaxFrame(uint32_t max) override { c_->SetMaxFrame(max); }
-  void Send(std::vector<uint8_t> frame) override { c_->Send(std::move(frame)); }
+  void Send(Buffer frame) override { c_->Send(std::move(frame)); }
+  Buffer TakeFrame() override { return c_->TakeFrame(); }
   size_t QueuedBytes() const override { return c_->QueuedBytes(); }
   void OnDrain(std::function<void()> fn) override { c_->OnDrain(std::move(fn)); }
   void PauseReading() override { c_->PauseReading(); }

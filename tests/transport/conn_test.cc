@@ -179,6 +179,47 @@ TEST_F(ConnTest, FrameLargerThanReadBuffer) {
   EXPECT_EQ(frames_[1], small);
 }
 
+// The owner takes every frame: large ones leave in the buffer they were
+// read into (same address, no copy), small ones as copies; the bytes read
+// past a taken frame (the next frames) still arrive whole and in order, and
+// a taken Buffer stays intact while later frames are read.
+TEST_F(ConnTest, TakeFrameKeepsEveryFrameWhole) {
+  auto c = SocketConn();
+  std::vector<Buffer> taken;
+  std::vector<bool> same_address;
+  c->Start(
+      [&](std::span<const uint8_t> f) {
+        Buffer b = c->TakeFrame();
+        same_address.push_back(b.data() == f.data());
+        taken.push_back(std::move(b));
+      },
+      [&](const Status&) { ended_ = true; });
+  std::vector<Bytes> sent;
+  Bytes all;
+  for (uint16_t i = 0; i < 12; i++) {
+    sent.push_back(MakeFrame(i % 3 == 0 ? (1 << 20) + 11 * i : 7 + 29 * i, i));
+    all.insert(all.end(), sent.back().begin(), sent.back().end());
+  }
+  std::thread w([&] { WriteAll(peer_, all); });
+  ASSERT_TRUE(RunUntil([&] { return taken.size() == sent.size(); }, 10000));
+  w.join();
+  ASSERT_EQ(taken.size(), sent.size());
+  int moved = 0;
+  for (size_t i = 0; i < sent.size(); i++) {
+    EXPECT_TRUE(Bytes(taken[i].data(), taken[i].data() + taken[i].size()) == sent[i])
+        << "frame " << i;
+    if (same_address[i]) {
+      EXPECT_GT(sent[i].size(), 65536u) << "a small frame was handed out in place";
+      moved++;
+    }
+  }
+  // Every 1 MiB frame that began its own read buffer moved; at least the
+  // first one must have (nothing precedes it).
+  EXPECT_GE(moved, 1);
+  EXPECT_TRUE(same_address[0]);
+  EXPECT_FALSE(ended_);
+}
+
 TEST_F(ConnTest, OversizeFrameClosesWithEmsgsize) {
   auto c = SocketConn();
   c->SetMaxFrame(4096);

@@ -27,6 +27,7 @@
 
 #include "ninep/dir.h"
 #include "ninep/status.h"
+#include "ninep/buffer.h"
 #include "ninep/wire.h"
 
 namespace ninep {
@@ -43,7 +44,7 @@ struct ClientOptions {
 
 // A reply that owns its bytes: msg's views point into frame.
 struct Reply {
-  std::vector<uint8_t> frame;
+  Buffer frame;
   Message msg;
 };
 

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ninep/buffer.h"
 #include "ninep/status.h"
 
 namespace ninep {
@@ -47,7 +48,7 @@ std::string FormatDial(const DialAddr& a);
 class Conn {
  public:
   // Called with each whole frame (size[4] included). The span is valid only
-  // during the call.
+  // during the call, unless the callee takes the bytes with TakeFrame.
   using FrameFn = std::function<void(std::span<const uint8_t> frame)>;
   // Called once when the stream ends: OK for a clean EOF, else the error.
   // After it the Conn reads and writes nothing more; the owner may Close.
@@ -64,7 +65,12 @@ class Conn {
   // Frames queued during one loop turn go out together in one writev
   // before the loop next waits. Frames sent after the stream ended (or
   // after Close) are dropped.
-  virtual void Send(std::vector<uint8_t> frame) = 0;
+  virtual void Send(Buffer frame) = 0;
+  // Inside a FrameFn: the frame being delivered, as an owned Buffer. A
+  // large frame that filled a read buffer of its own is taken without a
+  // copy (same address as the span); others are copied, so decode views
+  // from the Buffer, not the span. REQUIRES: at most once per frame.
+  virtual Buffer TakeFrame() = 0;
   // Bytes queued for writing and not yet accepted by the kernel.
   virtual size_t QueuedBytes() const = 0;
   // Called when QueuedBytes() drops to 0 after having been above 0.
