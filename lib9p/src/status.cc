@@ -136,6 +136,27 @@ constexpr ErrText kAliases[] = {
     {EBADMSG, "bad message"},
     {EPROTO, "unknown message type"},
     {ENOMEM, "cannot allocate memory"},
+    // The server framework's own refusals (and Plan 9's words for them), so
+    // a 9P2000 client of ours maps them back to what the server meant.
+    {EBADF, "fid in use"},
+    {EBADF, "fid not of this tree"},
+    {EBUSY, "fid already open"},
+    {EBUSY, "cannot clone open fid"},
+    {ENOTDIR, "create in non-directory"},
+    {ENOENT, "bad name in walk"},
+    {ENOENT, "file has been removed"},
+    {ENOENT, "authentication not required"},
+    {EINVAL, "illegal name"},
+    {EINVAL, "cannot change the directory bit"},
+    {EINVAL, "msize too small"},
+    {EINVAL, "not a symlink"},
+    {EMSGSIZE, "directory entry too large for count"},
+    {EPERM, "cannot create in a synthetic tree"},
+    {EPERM, "cannot remove a synthetic file"},
+    {EPERM, "cannot remove the root"},
+    {EPROTO, "duplicate tag"},
+    {EPROTO, "version not negotiated"},
+    {EXDEV, "rename across directories not supported"},
 };
 
 std::string Lower(std::string_view s) {

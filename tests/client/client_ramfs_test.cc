@@ -162,6 +162,25 @@ TEST_P(RamfsTest, DirectoriesNestDeeperThanOneTwalk) {
   EXPECT_EQ(missing.status().err(), ENOENT);
 }
 
+// Refusals the server framework makes itself reach the caller as the errno
+// meant, in 9P2000 too (where only the Rerror text travels).
+TEST_P(RamfsTest, FrameworkRefusalsKeepTheirErrno) {
+  Put(root_, "plain", "x");
+  auto file = root_.Walk("plain");
+  ASSERT_TRUE(file.ok());
+  auto through = file->Walk("below");  // from the file itself: refused whole
+  ASSERT_FALSE(through.ok());
+  EXPECT_EQ(through.status().err(), ENOTDIR) << through.status().message();
+  Status in_file = file->Create("child", 0644, OWRITE);
+  EXPECT_EQ(in_file.err(), ENOTDIR) << in_file.message();
+  for (const char* bad : {"a/b", "..", "."}) {
+    auto dir = root_.Walk("");
+    ASSERT_TRUE(dir.ok());
+    Status s = dir->Create(bad, 0644, OWRITE);
+    EXPECT_EQ(s.err(), EINVAL) << bad << ": " << s.message();
+  }
+}
+
 TEST_P(RamfsTest, WstatAndRemove) {
   Put(root_, "old", "0123456789");
   auto f = root_.Walk("old");

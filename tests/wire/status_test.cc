@@ -109,6 +109,21 @@ TEST(ErrnoTable, OtherSpellingsAndFallback) {
   EXPECT_EQ(TextToErrno(""), EIO);
 }
 
+// The server framework refuses some requests itself; a 9P2000 client must
+// read its texts back as the errno the framework meant, not as EIO.
+TEST(ErrnoTable, FrameworkRefusalsMapBack) {
+  EXPECT_EQ(TextToErrno("walk in non-directory"), ENOTDIR);
+  EXPECT_EQ(TextToErrno("create in non-directory"), ENOTDIR);
+  EXPECT_EQ(TextToErrno("illegal name"), EINVAL);
+  EXPECT_EQ(TextToErrno("bad name in walk"), ENOENT);
+  EXPECT_EQ(TextToErrno("fid in use"), EBADF);
+  EXPECT_EQ(TextToErrno("fid already open"), EBUSY);
+  EXPECT_EQ(TextToErrno("fid not open for reading"), EBADF);
+  EXPECT_EQ(TextToErrno("bad offset in directory read"), EINVAL);
+  EXPECT_EQ(TextToErrno("cannot remove the root"), EPERM);
+  EXPECT_EQ(TextToErrno("rename across directories not supported"), EXDEV);
+}
+
 TEST(ErrnoTable, UnknownErrno) {
   EXPECT_EQ(ErrnoToText(41), "error 41");  // a hole in Linux's numbering
   EXPECT_EQ(ErrnoToText(-3), "error -3");
