@@ -3,7 +3,7 @@
 // Process starts a program with its stdout on a pipe (stderr inherited), so
 // a server started with `-a tcp!127.0.0.1!0` can be asked for the address it
 // printed. The destructor kills the process (by its PID, which only it
-// started) and reaps it. Thread-safety: one Process per thread.
+// started, and only while unreaped) and reaps it. Thread-safety: one Process per thread.
 #ifndef NINEP_TESTS_TESTUTIL_H_
 #define NINEP_TESTS_TESTUTIL_H_
 
@@ -21,6 +21,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ninep::testing {
@@ -28,7 +29,20 @@ namespace ninep::testing {
 // Path of a binary built by this tree ("exportfs" -> <build>/bin/exportfs).
 inline std::string Bin(const std::string& name) { return std::string(NINEP_BIN_DIR) + "/" + name; }
 
+// Polls cond every 5 ms until it holds or timeout_ms pass; returns it.
+template <class F>
+bool WaitFor(F cond, int timeout_ms = 5000) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (cond()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 // A child process with a pipe from its stdout (and optionally to its stdin).
+// It knows when it has been reaped, so it never signals a PID that may
+// belong to someone else by then.
 class Process {
  public:
   Process() = default;
@@ -37,7 +51,7 @@ class Process {
   ~Process() { Kill(SIGKILL); }
 
   // Starts argv[0] (a path) with argv; stdin from a pipe when with_stdin.
-  // Returns false (and sets error()) when the program cannot be started.
+  // Returns false when the program cannot be started.
   bool Start(const std::vector<std::string>& argv, bool with_stdin = false) {
     int out[2], in[2] = {-1, -1};
     if (pipe2(out, O_CLOEXEC) != 0) return false;
@@ -53,6 +67,7 @@ class Process {
       execv(args[0], args.data());
       _exit(127);
     }
+    reaped_ = false;
     close(out[1]);
     out_ = out[0];
     if (with_stdin) {
@@ -65,40 +80,58 @@ class Process {
   // Reads one line from the child's stdout, waiting at most timeout_ms.
   // Returns "" on timeout or EOF.
   std::string ReadLine(int timeout_ms = 10000) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::string line;
+    auto deadline = Deadline(timeout_ms);
     for (;;) {
       size_t nl = buf_.find('\n');
       if (nl != std::string::npos) {
-        line = buf_.substr(0, nl);
+        std::string line = buf_.substr(0, nl);
         buf_.erase(0, nl + 1);
         return line;
       }
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
-      if (left <= 0) return "";
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, left) <= 0) return "";
-      char b[4096];
-      ssize_t n = read(out_, b, sizeof b);
-      if (n <= 0) return "";
-      buf_.append(b, n);
+      if (!Fill(deadline)) return "";
     }
   }
+  // Reads stdout until EOF or timeout_ms; returns what came.
+  std::string ReadAll(int timeout_ms) {
+    auto deadline = Deadline(timeout_ms);
+    while (Fill(deadline)) {
+    }
+    std::string out;
+    out.swap(buf_);
+    return out;
+  }
 
+  // True until the child has exited (and then reaps it).
+  bool Running() {
+    if (pid_ <= 0 || reaped_) return false;
+    int s;
+    if (waitpid(pid_, &s, WNOHANG) == pid_) {
+      reaped_ = true;
+      status_ = s;
+      return false;
+    }
+    return true;
+  }
+  // Sends sig if the child still runs.
+  void Signal(int sig) {
+    if (Running()) kill(pid_, sig);
+  }
+  // Waits at most timeout_ms for the exit; returns the wait status or -1.
+  int WaitExit(int timeout_ms) {
+    if (!WaitFor([&] { return !Running(); }, timeout_ms)) return -1;
+    return status_;
+  }
   // Sends sig to the child (if running) and reaps it; returns the wait status.
   int Kill(int sig = SIGTERM) {
-    if (pid_ <= 0) return status_;
-    kill(pid_, sig);
+    Signal(sig);
     return Wait();
   }
   // Waits for the child to exit; returns the wait status.
   int Wait() {
-    if (pid_ > 0) {
+    if (pid_ > 0 && !reaped_) {
       while (waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
       }
-      pid_ = -1;
+      reaped_ = true;
     }
     if (out_ >= 0) close(out_), out_ = -1;
     if (in_ >= 0) close(in_), in_ = -1;
@@ -109,9 +142,29 @@ class Process {
   int stdout_fd() const { return out_; }
 
  private:
+  static std::chrono::steady_clock::time_point Deadline(int timeout_ms) {
+    return std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  }
+  // Appends what stdout has to buf_, waiting until the deadline; false on
+  // timeout or EOF.
+  bool Fill(std::chrono::steady_clock::time_point deadline) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0 || out_ < 0) return false;
+    pollfd p{out_, POLLIN, 0};
+    if (poll(&p, 1, left) <= 0) return false;
+    char b[4096];
+    ssize_t n = read(out_, b, sizeof b);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+
   pid_t pid_ = -1;
   int out_ = -1, in_ = -1;
   int status_ = 0;
+  bool reaped_ = false;
   std::string buf_;
 };
 

@@ -28,6 +28,7 @@ using std::chrono::milliseconds;
 using testing::Diod;
 using testing::ReadFile;
 using testing::TempDir;
+using testing::WaitFor;
 using testing::WriteFile;
 
 constexpr uint32_t kLRdonly = 0, kLWronly = 1;
@@ -36,16 +37,6 @@ std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// Polls cond every 2 ms for at most ms.
-template <class F>
-bool WaitFor(F cond, int ms = 5000) {
-  auto deadline = Clock::now() + milliseconds(ms);
-  while (!cond()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(2));
-  }
-  return true;
-}
 
 class DiodTest : public ::testing::Test {
  protected:

@@ -65,7 +65,7 @@ TEST_P(Mount9pCtlTest, EchoCtlThenCatData) {
 }
 
 TEST_P(Mount9pCtlTest, BlockedReadDoesNotBlockOthers) {
-  Child reader;
+  Process reader;
   ASSERT_TRUE(reader.Start({"/bin/cat", m_ + "/block"}));
   // The read is outstanding at the server: nothing comes and cat runs on.
   EXPECT_EQ(reader.ReadAll(300), "");
@@ -147,7 +147,7 @@ TEST(Mount9pTest, ServerKilledMidReadFailsQuicklyAndUnmounts) {
   ASSERT_FALSE(addr.empty());
   Mount mount;
   ASSERT_TRUE(mount.Start(addr));
-  Child reader;
+  Process reader;
   ASSERT_TRUE(
       reader.Start({"/bin/sh", "-c", "cat '" + mount.path() + "/block' 2>&1; echo status=$?"}));
   EXPECT_EQ(reader.ReadAll(300), "");
@@ -188,7 +188,7 @@ TEST(Mount9pTest, SigintWithBusyReaderStillUnmounts) {
   ASSERT_FALSE(addr.empty());
   Mount mount;
   ASSERT_TRUE(mount.Start(addr));
-  Child reader;
+  Process reader;
   ASSERT_TRUE(reader.Start({"/bin/cat", mount.path() + "/block"}));
   EXPECT_EQ(reader.ReadAll(300), "");
   mount.proc().Signal(SIGINT);
@@ -267,7 +267,7 @@ TEST(Mount9pTest, ReconnectAfterServerRestart) {
   // A file held open across the restart: it must be reopened, not dead.
   std::string fifo = mount.scratch() + "/go";
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
-  Child holder;
+  Process holder;
   ASSERT_TRUE(holder.Start({"/bin/sh", "-c",
                             "exec 3<'" + m + "/data' && echo opened && read go <'" + fifo +
                                 "' && cat <&3; echo status=$?"}));

@@ -30,16 +30,6 @@
 
 namespace ninep::testing {
 
-// Polls cond every 10 ms until it holds or timeout_ms pass; returns it.
-inline bool WaitFor(const std::function<bool()>& cond, int timeout_ms) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    if (cond()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 // True when `path` is a mount point in this mount namespace.
 inline bool IsMounted(const std::string& path) {
   std::ifstream f("/proc/self/mountinfo");
@@ -52,109 +42,6 @@ inline bool IsMounted(const std::string& path) {
   }
   return false;
 }
-
-// A child process that knows when it has been reaped, so it never signals
-// a PID that may belong to someone else by then. Stdout goes to a pipe.
-class Child {
- public:
-  Child() = default;
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() {
-    if (Running()) {
-      kill(pid_, SIGKILL);
-      WaitExit(5000);
-    }
-    if (out_ >= 0) close(out_);
-  }
-
-  // Starts argv (argv[0] a path).
-  bool Start(const std::vector<std::string>& argv) {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) != 0) return false;
-    pid_ = fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      dup2(p[1], 1);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    close(p[1]);
-    out_ = p[0];
-    return true;
-  }
-  // True until the child has exited (and then reaps it).
-  bool Running() {
-    if (pid_ <= 0 || reaped_) return false;
-    int s;
-    if (waitpid(pid_, &s, WNOHANG) == pid_) {
-      reaped_ = true;
-      status_ = s;
-      return false;
-    }
-    return true;
-  }
-  // Waits at most timeout_ms for the exit; returns the wait status or -1.
-  int WaitExit(int timeout_ms) {
-    if (!WaitFor([&] { return !Running(); }, timeout_ms)) return -1;
-    return status_;
-  }
-  // Sends sig if the child still runs.
-  void Signal(int sig) {
-    if (Running()) kill(pid_, sig);
-  }
-  // Reads stdout until EOF or timeout_ms; returns what came.
-  std::string ReadAll(int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    std::string out;
-    out.swap(buf_);
-    for (;;) {
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
-      if (left <= 0) return out;
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, left) <= 0) return out;
-      char b[4096];
-      ssize_t n = read(out_, b, sizeof b);
-      if (n <= 0) return out;
-      out.append(b, n);
-    }
-  }
-  // Reads one line of stdout (without the newline); "" on timeout or EOF.
-  std::string ReadLine(int timeout_ms) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    for (;;) {
-      size_t nl = buf_.find('\n');
-      if (nl != std::string::npos) {
-        std::string line = buf_.substr(0, nl);
-        buf_.erase(0, nl + 1);
-        return line;
-      }
-      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      deadline - std::chrono::steady_clock::now())
-                                      .count());
-      if (left <= 0) return "";
-      pollfd p{out_, POLLIN, 0};
-      if (poll(&p, 1, left) <= 0) return "";
-      char b[4096];
-      ssize_t n = read(out_, b, sizeof b);
-      if (n <= 0) return "";
-      buf_.append(b, n);
-    }
-  }
-  pid_t pid() const { return pid_; }
-
- private:
-  std::string buf_;
-  pid_t pid_ = -1;
-  int out_ = -1;
-  bool reaped_ = false;
-  int status_ = -1;
-};
 
 // A mount9p process and the mountpoint it serves.
 class Mount {
@@ -199,14 +86,14 @@ class Mount {
   }
 
   const std::string& path() const { return mnt_; }
-  Child& proc() { return proc_; }
+  Process& proc() { return proc_; }
   // The temporary directory holding the mountpoint (for side files).
   const std::string& scratch() const { return dir_.path(); }
 
  private:
   TempDir dir_;
   std::string mnt_;
-  Child proc_;
+  Process proc_;
 };
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
