@@ -1,7 +1,6 @@
 // main.cc: the exportfs command: serve a directory over 9P on a listening
 // address, or to one client on stdin/stdout (-s), as Plan 9's exportfs.
 #include <getopt.h>
-#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -80,12 +79,8 @@ int main(int argc, char** argv) {
   if (optind != argc) Usage();
   eo.root = root;
 
-  // Each read's reply frame is a fresh buffer of up to msize bytes. Above
-  // glibc's mmap threshold every one would be a new mapping, page-faulted
-  // in, zeroed by the kernel and unmapped again (a quarter of the server's
-  // CPU at msize 1 MiB): keep such buffers on the heap instead.
-  mallopt(M_MMAP_THRESHOLD, 64 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  // Each read's reply frame is a fresh buffer of up to msize bytes.
+  ninep::KeepFrameBuffersInHeap();
 
   // Modes a client asks for are the modes it gets (clients apply their
   // own umask, as diod also assumes).

@@ -301,6 +301,7 @@ int Run(MountOptions o) {
 
 int main(int argc, char** argv) {
   using namespace ninep::mount9p;
+  ninep::KeepFrameBuffersInHeap();  // every FUSE read and write is a large frame
   auto o = ParseArgs(argc, argv);
   if (!o.ok()) {
     if (o.status().message() != "help") {

@@ -173,4 +173,7 @@ int Main(int argc, char** argv) {
 
 }  // namespace ninep::cmd
 
-int main(int argc, char** argv) { return ninep::cmd::Main(argc, argv); }
+int main(int argc, char** argv) {
+  ninep::KeepFrameBuffersInHeap();  // read and write stream msize-sized frames
+  return ninep::cmd::Main(argc, argv);
+}

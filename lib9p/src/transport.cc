@@ -15,6 +15,7 @@
 // the maximum frame, so a peer cannot make us allocate what it likes.
 #include "ninep/transport.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -643,6 +644,11 @@ std::string BadStreamFd(int fd) {
 }
 
 }  // namespace
+
+void KeepFrameBuffersInHeap() {
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
 
 Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr) {
   IgnoreSigpipe();
