@@ -46,12 +46,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A port nothing listens on now.
+# A port no socket uses now: a listener, or connections in TIME-WAIT from
+# the runs before (they can make the bind fail).
 free_port() {
   local port
   for _ in 1 2 3 4 5 6 7 8 9 10; do
     port=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return 0; }
+    ss -Htan "sport = :$port" | grep -q . || { echo "$port"; return 0; }
   done
   die "no free port"
 }

@@ -167,7 +167,7 @@ echo "mount9p_bench: iperf3" >&2
 IPORT=
 for try in 1 2 3 4 5; do
   p=$((20000 + RANDOM % 40000))
-  ss -Htln "sport = :$p" | grep -q . && continue
+  ss -Htan "sport = :$p" | grep -q . && continue
   iperf3 -s -1 -B 127.0.0.1 -p "$p" >/dev/null 2>&1 &
   PIDS+=($!)
   for ((i = 0; i < 50; i++)); do

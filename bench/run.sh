@@ -71,7 +71,7 @@ start_diod() {
   local try port pid i
   for try in 1 2 3 4 5; do
     port=$((20000 + RANDOM % 40000))
-    ss -Htln "sport = :$port" | grep -q . && continue
+    ss -Htan "sport = :$port" | grep -q . && continue
     "$DIOD" -f -n -l "127.0.0.1:$port" -e "$EXPORT" -e ctl -L stderr 2>>"$WORK/diod.log" &
     pid=$!
     for ((i = 0; i < 50; i++)); do
