@@ -454,36 +454,64 @@ void ExportFs::Read(ninep::ReadReq r) {
   });
 }
 
+// Buffered writes to one file serialise on its inode lock in the kernel, so
+// two workers writing through one fid at once gain nothing and one of them
+// spins on the lock (11% of exportfs's CPU in a 1 GiB write through
+// mount9p). One worker at a time writes through a fid, in arrival order; a
+// write arriving meanwhile waits in the fid's queue for that worker.
 void ExportFs::Write(ninep::WriteReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Write(std::move(r));
+  // A pipe's write may wait for a reader; each stays cancellable alone.
+  if (x->stream()) return Off([this, r = std::move(r), x]() mutable { WriteNow(std::move(r), x); });
+  {
+    std::lock_guard<std::mutex> l(x->wmu);
+    if (x->writing) {
+      x->wq.push_back(std::move(r));
+      return;
+    }
+    x->writing = true;
+  }
   Off([this, r = std::move(r), x]() mutable {
-    {
-      std::lock_guard<std::mutex> l(x->xmu);
-      if (x->xkind == ExFid::Xattr::kWrite) {
-        if (r.offset > x->xsize || r.data.size() > x->xsize - r.offset) return r.Fail(Err(ENOSPC));
-        if (x->xvalue.size() < r.offset + r.data.size()) x->xvalue.resize(r.offset + r.data.size());
-        memcpy(x->xvalue.data() + r.offset, r.data.data(), r.data.size());
-        x->xwritten = std::max<uint64_t>(x->xwritten, r.offset + r.data.size());
-        return r.Respond(static_cast<uint32_t>(r.data.size()));
-      }
-      if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Err(EBADF));
-    }
-    if (opts_.read_only) return r.Fail(Err(EROFS));
-    FdRef io = x->io();
-    if (!io) return r.Fail(Err(EBADF));
-    int f = io->get();
-    if (x->stream()) {
-      auto d = r.data;
-      return StreamWait(std::move(r), f, POLLOUT, [f, d] { return write(f, d.data(), d.size()); });
-    }
-    if (r.offset > static_cast<uint64_t>(INT64_MAX)) return r.Fail(Err(EINVAL));
     for (;;) {
-      ssize_t n = pwrite(f, r.data.data(), r.data.size(), static_cast<off_t>(r.offset));
-      if (n >= 0) return r.Respond(static_cast<uint32_t>(n));
-      if (errno != EINTR) return r.Fail(Err(errno));
+      WriteNow(std::move(r), x);
+      std::lock_guard<std::mutex> l(x->wmu);
+      if (x->wq.empty()) {
+        x->writing = false;
+        return;
+      }
+      r = std::move(x->wq.front());
+      x->wq.pop_front();
     }
   });
+}
+
+void ExportFs::WriteNow(ninep::WriteReq r, ExFid* x) {
+  {
+    std::lock_guard<std::mutex> l(x->xmu);
+    if (x->xkind == ExFid::Xattr::kWrite) {
+      if (r.offset > x->xsize || r.data.size() > x->xsize - r.offset) return r.Fail(Err(ENOSPC));
+      if (x->xvalue.size() < r.offset + r.data.size()) x->xvalue.resize(r.offset + r.data.size());
+      memcpy(x->xvalue.data() + r.offset, r.data.data(), r.data.size());
+      x->xwritten = std::max<uint64_t>(x->xwritten, r.offset + r.data.size());
+      return r.Respond(static_cast<uint32_t>(r.data.size()));
+    }
+    if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Err(EBADF));
+  }
+  if (opts_.read_only) return r.Fail(Err(EROFS));
+  FdRef io = x->io();
+  if (!io) return r.Fail(Err(EBADF));
+  int f = io->get();
+  if (x->stream()) {
+    auto d = r.data;
+    return StreamWait(std::move(r), f, POLLOUT, [f, d] { return write(f, d.data(), d.size()); });
+  }
+  if (r.offset > static_cast<uint64_t>(INT64_MAX)) return r.Fail(Err(EINVAL));
+  for (;;) {
+    ssize_t n = pwrite(f, r.data.data(), r.data.size(), static_cast<off_t>(r.offset));
+    if (n >= 0) return r.Respond(static_cast<uint32_t>(n));
+    if (errno != EINTR) return r.Fail(Err(errno));
+  }
 }
 
 void ExportFs::ReadDir(ninep::ReadDirReq r) {

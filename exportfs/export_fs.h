@@ -110,6 +110,12 @@ class ExFid {
   uint64_t xsize = 0, xwritten = 0;
   int xflags = 0;
 
+  // Writes through this fid, one worker at a time (see ExportFs::Write):
+  // `writing` while a worker writes; it takes the queued ones in turn.
+  std::mutex wmu;
+  bool writing = false;
+  std::deque<ninep::WriteReq> wq;
+
  private:
   mutable std::mutex mu;
   NodeRef node_;
@@ -196,6 +202,8 @@ class ExportFs : public ninep::FileServer {
   }
   // Runs fn on a worker.
   void Off(ninep::Task fn) { srv_->Offload(std::move(fn)); }
+  // Does one write (on a worker; see Write for the order).
+  void WriteNow(ninep::WriteReq r, ExFid* x);
 
   // Helpers run on workers (export_fs.cc).
   ninep::Result<NodeRef> WalkOne(const Tree& t, const NodeRef& cur, std::string_view name,
