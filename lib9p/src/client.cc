@@ -12,6 +12,7 @@
 
 #include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -28,6 +29,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kVersionTimeout{10000};
+// Twrite data at least this large is sent from the caller's buffer rather
+// than copied into the frame; below it the copy costs less than it saves.
+constexpr size_t kZeroCopyWrite = 16 * 1024;
+
+void Put32(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
+}
 
 std::string Str(std::string_view v) { return std::string(v); }
 
@@ -195,7 +203,17 @@ void Client::Impl::Trace(const char* dir, const Message& m) {
   fwrite(line.data(), 1, line.size(), stderr);
 }
 
-void Client::Impl::Write(std::vector<uint8_t> frame) {
+void Client::Impl::Write(std::vector<uint8_t> frame, std::span<const uint8_t> tail) {
+  // Whatever is not written now is queued, tail and all, as one frame.
+  auto whole = [&](size_t done) {
+    std::vector<uint8_t> rest;
+    size_t total = frame.size() + tail.size();
+    rest.reserve(total - done);
+    if (done < frame.size()) rest.insert(rest.end(), frame.begin() + static_cast<long>(done), frame.end());
+    size_t tdone = done > frame.size() ? done - frame.size() : 0;
+    rest.insert(rest.end(), tail.begin() + static_cast<long>(tdone), tail.end());
+    return rest;
+  };
   if (OnLoopThread()) {
     // The Conn batches what the loop thread sends in one turn; frames other
     // threads queued go first, so a Tflush never overtakes its request.
@@ -207,25 +225,33 @@ void Client::Impl::Write(std::vector<uint8_t> frame) {
     }
     if (!conn_) return;  // dead: the call has been failed already
     for (auto& f : q) conn_->Send(std::move(f));
-    conn_->Send(std::move(frame));
+    conn_->Send(tail.empty() ? std::move(frame) : whole(0));
     return;
   }
   bool wake;
   {
     std::lock_guard<std::mutex> lk(wmu_);
+    size_t done = 0;
     if (!backlog_ && wfd_ >= 0) {
+      // The header and the caller's bytes in one system call: the data of a
+      // large Twrite is never copied into the frame when the socket takes it.
+      iovec iov[2] = {{frame.data(), frame.size()},
+                      {const_cast<uint8_t*>(tail.data()), tail.size()}};
+      msghdr mh{};
+      mh.msg_iov = iov;
+      mh.msg_iovlen = tail.empty() ? 1 : 2;
       ssize_t n;
       do {
-        n = wfd_socket_ ? send(wfd_, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL)
-                        : write(wfd_, frame.data(), frame.size());
+        n = wfd_socket_ ? sendmsg(wfd_, &mh, MSG_DONTWAIT | MSG_NOSIGNAL)
+                        : writev(wfd_, iov, static_cast<int>(mh.msg_iovlen));
       } while (n < 0 && errno == EINTR);
-      if (n == static_cast<ssize_t>(frame.size())) return;
+      if (n == static_cast<ssize_t>(frame.size() + tail.size())) return;
       // A full socket or an error: the loop writes the rest, and its Conn
       // reports any error (which fails the calls).
-      if (n > 0) frame.erase(frame.begin(), frame.begin() + n);
+      if (n > 0) done = static_cast<size_t>(n);
     }
     backlog_ = true;
-    outq_.push_back(std::move(frame));
+    outq_.push_back(done == 0 && tail.empty() ? std::move(frame) : whole(done));
     wake = outq_.size() == 1;
   }
   if (wake) uv_async_send(&async_);
@@ -242,8 +268,23 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
   m.body = t;
   uint8_t ttype = m.type();
   std::vector<uint8_t> frame;
-  frame.reserve(EncodedSize(m, dialect_));
-  Status es = Encode(m, dialect_, &frame);
+  // A large Twrite's data goes out from the caller's buffer (see Write):
+  // the frame holds the header only, with the whole frame's size.
+  std::span<const uint8_t> tail;
+  Status es;
+  if (const auto* w = std::get_if<Twrite>(&t); w && w->data.size() >= kZeroCopyWrite) {
+    Message hm;
+    hm.body = Twrite{w->fid, w->offset, {}};
+    es = Encode(hm, dialect_, &frame);
+    if (es.ok()) {
+      tail = w->data;
+      Put32(frame.data(), static_cast<uint32_t>(frame.size() + tail.size()));
+      Put32(frame.data() + frame.size() - 4, static_cast<uint32_t>(tail.size()));
+    }
+  } else {
+    frame.reserve(EncodedSize(m, dialect_));
+    es = Encode(m, dialect_, &frame);
+  }
   CallId id = 0;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -282,7 +323,7 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
   }
   // The slot exists before the frame leaves: the reply may be quick.
   if (id != 0) {
-    Write(std::move(frame));
+    Write(std::move(frame), tail);
   } else {
     uv_async_send(&async_);  // the failure is delivered on the loop thread
   }

@@ -90,9 +90,10 @@ class Client::Impl {
   void OnAsync();
   void OnFrame(std::span<const uint8_t> frame);
   void Die(const Status& why);
-  // Writes a frame: straight to the socket when nothing is queued ahead of
-  // it, else through the loop thread. REQUIRES: mu_ not held.
-  void Write(std::vector<uint8_t> frame);
+  // Writes a frame followed by `tail` (the rest of the frame, not copied
+  // unless it must wait): straight to the socket when nothing is queued
+  // ahead of it, else through the loop thread. REQUIRES: mu_ not held.
+  void Write(std::vector<uint8_t> frame, std::span<const uint8_t> tail = {});
   void OnDrained();
   Slot* SlotFor(uint16_t tag);
   int AllocTagLocked();

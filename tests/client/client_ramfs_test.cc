@@ -2,7 +2,10 @@
 // (9P2000 directly; 9P2000.L through the server framework's translation),
 // over TCP and over `ramfs -s` pipes.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <chrono>
@@ -112,6 +115,46 @@ TEST_P(RamfsTest, PipelinedTransfersAcrossManyChunks) {
   auto d = f->Stat();
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->length, data.size());
+}
+
+// Large Twrites leave from the caller's buffer when the socket takes them
+// at once, and are copied when it does not. With the server stopped the
+// socket fills mid-frame; the caller reuses its one buffer as soon as each
+// Call returns, so a write that kept pointing at it would store the wrong
+// bytes. Every byte must arrive as it was when its Call was made.
+TEST_P(RamfsTest, LargeWritesSurviveAFullSocket) {
+  auto c = Connect(512 * 1024);
+  ASSERT_TRUE(c);
+  auto root = c->Attach("glenda", "");
+  ASSERT_TRUE(root.ok());
+  auto f = root->Walk("");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Create("big", 0600, ORDWR).ok());
+  const size_t chunk = 256 * 1024, chunks = 48;  // 12 MiB: more than the socket holds
+  auto byte = [](size_t at) { return static_cast<uint8_t>((at * 131) ^ (at >> 11)); };
+  std::vector<uint8_t> buf(chunk);
+  std::atomic<int> done{0}, failed{0};
+  ASSERT_EQ(kill(proc_.pid(), SIGSTOP), 0);
+  for (size_t i = 0; i < chunks; i++) {
+    for (size_t j = 0; j < chunk; j++) buf[j] = byte(i * chunk + j);
+    c->Call(Twrite{f->num(), i * chunk, buf}, [&](Result<Reply> r) {
+      if (!r.ok() || std::get<Rwrite>(r->msg.body).count != chunk) failed++;
+      done++;
+    });
+    std::fill(buf.begin(), buf.end(), 0xEE);  // the caller's buffer is its own again
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(done.load(), 0);  // nothing answered while the server is stopped
+  ASSERT_EQ(kill(proc_.pid(), SIGCONT), 0);
+  ASSERT_TRUE(testing::WaitFor([&] { return done.load() == static_cast<int>(chunks); }, 20000));
+  EXPECT_EQ(failed.load(), 0);
+  std::vector<uint8_t> back(chunk * chunks);
+  auto n = f->Read(0, back);
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  ASSERT_EQ(*n, back.size());
+  size_t bad = 0;
+  for (size_t at = 0; at < back.size(); at++) bad += back[at] != byte(at);
+  EXPECT_EQ(bad, 0u);
 }
 
 TEST_P(RamfsTest, ReadDirSeesEveryNameOnce) {
