@@ -4,6 +4,10 @@
 # Starts bin/exportfs on 127.0.0.1 (port 0) over a temporary directory and
 # mounts it with mount9p -L. In the same run it measures:
 #   - sequential write of SIZE_MB through the mount (dd bs=1M conv=fsync),
+#     and the same write directly to the local disk,
+#   - the write again with the disk taken out: through a mount of a second
+#     exportfs serving a tmpfs directory (/dev/shm), against a local tmpfs
+#     write (skipped when /dev/shm lacks twice SIZE_MB),
 #   - sequential read of that same file through a fresh mount (the FUSE page
 #     cache empty, the server's warm), again on the same mount (warm), and
 #     after `echo 3 > /proc/sys/vm/drop_caches` (cold from disk, root only),
@@ -37,6 +41,7 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 W=$(mktemp -d /tmp/mount9p-bench-XXXXXX)
 PIDS=()
 MNT=$W/mnt
+SHM=
 cleanup() {
   if mountpoint -q "$MNT" 2>/dev/null; then
     "$BIN_DIR/mount9p" -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
@@ -45,6 +50,8 @@ cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$W"
+  [[ -n $SHM ]] && rm -rf "$SHM"
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -62,18 +69,23 @@ timed() {
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 rate() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1.048576 / s }'; }  # MB/s
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a ~ /^[0-9.]+$/) printf "%.2f", a / b; else print "-" }'; }
 
 EXPORT=$W/export
 mkdir -p "$EXPORT" "$MNT"
-"$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$EXPORT" >"$W/addr" 2>"$W/exportfs.log" &
-PIDS+=($!)
-for ((i = 0; i < 100; i++)); do
-  [[ -s $W/addr ]] && break
-  sleep 0.1
-done
-ADDR=$(head -n1 "$W/addr")
-[[ -n $ADDR ]] || die "exportfs printed no address: $(cat "$W/exportfs.log")"
+# start_exportfs DIR NAME: serves DIR on a free port; sets ADDR_OUT.
+start_exportfs() {
+  "$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$1" >"$W/$2.addr" 2>"$W/$2.log" &
+  PIDS+=($!)
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $W/$2.addr ]] && break
+    sleep 0.1
+  done
+  ADDR_OUT=$(head -n1 "$W/$2.addr")
+  [[ -n $ADDR_OUT ]] || die "exportfs printed no address: $(cat "$W/$2.log")"
+}
+start_exportfs "$EXPORT" exportfs
+ADDR=$ADDR_OUT
 
 MPID=
 mount_it() {
@@ -136,6 +148,31 @@ WRITE_WB=$(rate "$SECS")
 rm -f "$MNT/$F.wb"
 unmount_it
 MOUNT_OPTS=$SAVED_OPTS
+echo "mount9p_bench: local write" >&2
+timed dd if=/dev/zero of="$EXPORT/$F.local" bs=1M count="$SIZE_MB" conv=fsync status=none
+LOCAL_WRITE=$(rate "$SECS")
+rm -f "$EXPORT/$F.local"
+
+# The disk taken out: the same write to a tmpfs export, and locally.
+WRITE_SHM=n/a
+LOCAL_WRITE_SHM=n/a
+if [[ -d /dev/shm ]] && (($(df --output=avail -k /dev/shm | tail -n1) > SIZE_MB * 2048)); then
+  SHM=$(mktemp -d /dev/shm/mount9p-bench-XXXXXX)
+  echo "mount9p_bench: write to a tmpfs export" >&2
+  timed dd if=/dev/zero of="$SHM/local" bs=1M count="$SIZE_MB" conv=fsync status=none
+  LOCAL_WRITE_SHM=$(rate "$SECS")
+  rm -f "$SHM/local"
+  start_exportfs "$SHM" exportfs-shm
+  SAVED_ADDR=$ADDR
+  ADDR=$ADDR_OUT
+  mount_it
+  timed dd if=/dev/zero of="$MNT/$F" bs=1M count="$SIZE_MB" conv=fsync status=none
+  WRITE_SHM=$(rate "$SECS")
+  unmount_it
+  ADDR=$SAVED_ADDR
+  rm -rf "$SHM"
+  SHM=
+fi
 
 mount_it
 echo "mount9p_bench: read, fresh mount" >&2
@@ -212,6 +249,9 @@ One run; MB/s = 10^6 bytes per second; $SIZE_MB MiB file.
 | --- | ---: | ---: | ---: |
 | write through mount9p (dd bs=1M conv=fsync) | $WRITE | $(ratio "$WRITE" "$LOCAL_WARM") | $(ratio "$WRITE" "$IPERF") |
 | write with -o writeback (FUSE writeback cache) | $WRITE_WB | $(ratio "$WRITE_WB" "$LOCAL_WARM") | $(ratio "$WRITE_WB" "$IPERF") |
+| local write to the same disk (dd conv=fsync) | $LOCAL_WRITE | $(ratio "$LOCAL_WRITE" "$LOCAL_WARM") | $(ratio "$LOCAL_WRITE" "$IPERF") |
+| write through mount9p to a tmpfs export | $WRITE_SHM | $(ratio "$WRITE_SHM" "$LOCAL_WARM") | $(ratio "$WRITE_SHM" "$IPERF") |
+| local write to tmpfs | $LOCAL_WRITE_SHM | $(ratio "$LOCAL_WRITE_SHM" "$LOCAL_WARM") | $(ratio "$LOCAL_WRITE_SHM" "$IPERF") |
 | read, fresh mount (FUSE cache cold, server cache warm) | $READ_FRESH | $(ratio "$READ_FRESH" "$LOCAL_WARM") | $(ratio "$READ_FRESH" "$IPERF") |
 | read again, same mount (page cache warm) | $READ_WARM | $(ratio "$READ_WARM" "$LOCAL_WARM") | $(ratio "$READ_WARM" "$IPERF") |
 | read after drop_caches (cold from disk) | $READ_DISK | $(ratio "$READ_DISK" "$LOCAL_COLD") (vs local cold) | $(ratio "$READ_DISK" "$IPERF") |
@@ -228,12 +268,14 @@ Where the time goes (CPU seconds per GiB moved, and what else ran):
 
 Goals (issue 4): cold read >= 1500 MB/s and >= 35% of iperf3:
 $(goal "$READ_FRESH" 1500) ($READ_FRESH MB/s), $(goal "$(ratio "$READ_FRESH" "$IPERF")" 0.35)
-($(ratio "$READ_FRESH" "$IPERF") of iperf3); write >= 1000 MB/s: $(goal "$WRITE" 1000) ($WRITE MB/s).
+($(ratio "$READ_FRESH" "$IPERF") of iperf3); write >= 1000 MB/s: $(goal "$WRITE" 1000) ($WRITE MB/s,
+$(ratio "$WRITE" "$LOCAL_WRITE") of the local disk's write; to tmpfs $WRITE_SHM MB/s,
+$(ratio "$WRITE_SHM" "$LOCAL_WRITE_SHM") of a local tmpfs write).
 
 Commands:
 - \`exportfs -a 'tcp!127.0.0.1!0' -r EXPORT\` -> $ADDR
 - \`mount9p -f -L $MOUNT_OPTS '$ADDR' MNT &\`; \`mount9p -u MNT\` between cases
-- \`dd if=/dev/zero of=MNT/big bs=1M count=$SIZE_MB conv=fsync\` (then again on a mount with \`-o writeback\`)
+- \`dd if=/dev/zero of=MNT/big bs=1M count=$SIZE_MB conv=fsync\` (then again on a mount with \`-o writeback\`, then locally to EXPORT, to /dev/shm, and through a mount of an exportfs serving /dev/shm)
 - \`dd if=MNT/big of=/dev/null bs=1M\` (fresh mount, then again, then after \`echo 3 > /proc/sys/vm/drop_caches\`)
 - \`dd if=EXPORT/big of=/dev/null bs=1M\` (warm, then after drop_caches)
 - \`iperf3 -s -1 -B 127.0.0.1 -p PORT\`; \`iperf3 -c 127.0.0.1 -p PORT -t $IPERF_SECONDS\`
