@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -71,6 +72,31 @@ bool AtEof(int fd) {
   if (poll(&p, 1, 0) <= 0) return false;
   char c;
   return recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+// A Buffer adopts a vector without copying, keeps its bytes where they are
+// when moved, and gives back exactly what was put in.
+TEST(Buffer, AdoptsMovesAndCopies) {
+  Bytes v = MakeFrame(5000, 3);
+  const uint8_t* at = v.data();
+  Buffer b(std::move(v));
+  EXPECT_EQ(b.data(), at);
+  EXPECT_EQ(b.size(), 5000u);
+  Buffer moved(std::move(b));
+  EXPECT_EQ(moved.data(), at);
+  Buffer c = Buffer::CopyOf(moved);
+  EXPECT_NE(c.data(), moved.data());
+  std::span<const uint8_t> cs = c, ms = moved;
+  EXPECT_TRUE(std::equal(cs.begin(), cs.end(), ms.begin(), ms.end()));
+  c.Shrink(7);
+  EXPECT_EQ(c.size(), 7u);
+  Buffer u = Buffer::Uninit(1 << 20);
+  EXPECT_EQ(u.size(), 1u << 20);
+  u.data()[(1 << 20) - 1] = 42;  // all of it is ours to write (ASan checks)
+  moved = std::move(u);
+  EXPECT_EQ(moved.size(), 1u << 20);
+  EXPECT_EQ(moved.data()[(1 << 20) - 1], 42);
+  EXPECT_TRUE(Buffer::Uninit(0).empty());
 }
 
 class ConnTest : public ::testing::Test {

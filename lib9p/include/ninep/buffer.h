@@ -58,15 +58,8 @@ class Buffer {
   bool empty() const { return n_ == 0; }
   // Forgets the bytes past n (the allocation stays). REQUIRES: n <= size().
   void Shrink(size_t n) { n_ = n; }
-  // Drops the first n bytes from view (the allocation stays).
-  // REQUIRES: n <= size().
-  void DropFront(size_t n) {
-    p_ += n;
-    n_ -= n;
-  }
-  std::span<uint8_t> span() { return {p_, n_}; }
-  std::span<const uint8_t> span() const { return {p_, n_}; }
-  operator std::span<const uint8_t>() const { return span(); }
+  // The bytes as a span (implicitly, for Decode and the like).
+  operator std::span<const uint8_t>() const { return {p_, n_}; }
 
  private:
   std::unique_ptr<uint8_t[]> raw_;
