@@ -13,8 +13,9 @@
 # Everything it starts it kills by PID on exit.
 #
 # Environment: BIN_DIR (default build-bench/bin), RESULTS, SIZE_MB (1024),
-# ROUNDS (2: each read runs that many times, servers interleaved, best
-# counts), OPS_SECONDS (5), OPS_COUNT (5000000), IPERF_SECONDS (5).
+# ROUNDS (2: each read and small-operation case runs that many times,
+# servers interleaved, best counts), OPS_SECONDS (5), OPS_COUNT (5000000),
+# IPERF_SECONDS (5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -139,15 +140,24 @@ echo "exportfs_bench: iperf3 for ${IPERF_SECONDS} s" >&2
 IPERF_JSON=$(iperf3 -c 127.0.0.1 -p "$IPERF_PORT" -t "$IPERF_SECONDS" -J) || die "iperf3 failed"
 IPERF=$(python3 -c 'import json,sys; print("%.0f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8e6))' <<<"$IPERF_JSON")
 
-# ---- Small operations ------------------------------------------------------------
-declare -A OPS
+# ---- Small operations, servers interleaved, best of ROUNDS ------------------------
+# Also the server's CPU per chain (from /proc/PID/stat around the run): what
+# a server spends per operation, which the round trip does not hide.
+declare -A OPS=([ex1]=0 [diod1]=0 [ex16]=0 [diod16]=0)
+declare -A OPSCPU=([ex1]="" [diod1]="" [ex16]="" [diod16]="")
 for c in 1 16; do
-  for srv in ex diod; do
-    if [[ $srv == ex ]]; then addr=$EX_ADDR; else addr=$DIOD_ADDR; fi
-    echo "exportfs_bench: walk+getattr+clunk, $c clients, $srv" >&2
-    out=$("$BIN_DIR/exportfs_load" ops -a "$addr" -A "$EXPORT" -c "$c" -n "$OPS_COUNT" \
-      -t "$OPS_SECONDS" -f 100) || die "exportfs_load ops failed against $srv"
-    OPS[$srv$c]=$(kv rate "$out")
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for srv in ex diod; do
+      if [[ $srv == ex ]]; then addr=$EX_ADDR pid=$EX_PID; else addr=$DIOD_ADDR pid=$DIOD_PID; fi
+      echo "exportfs_bench: round $r: walk+getattr+clunk, $c clients, $srv" >&2
+      c0=$(cpu_of "$pid")
+      out=$("$BIN_DIR/exportfs_load" ops -a "$addr" -A "$EXPORT" -c "$c" -n "$OPS_COUNT" \
+        -t "$OPS_SECONDS" -f 100) || die "exportfs_load ops failed against $srv"
+      c1=$(cpu_of "$pid")
+      OPS[$srv$c]=$(max "${OPS[$srv$c]}" "$(kv rate "$out")")
+      OPSCPU[$srv$c]=$(min "$(awk -v a="$c0" -v b="$c1" -v n="$(kv ops "$out")" \
+        'BEGIN { printf "%.0f", (n > 0) ? (b - a) * 1e6 / n : 0 }')" "${OPSCPU[$srv$c]}")
+    done
   done
 done
 
@@ -165,9 +175,9 @@ SECTION="## $(date '+%Y-%m-%d %H:%M %Z'): exportfs vs diod (bench/exportfs_bench
 
 Machine: $(nproc) cores ($CPU), Linux $(uname -r), load average at start
 $LOAD; commit $COMMIT. Both servers export the same directory from the page
-cache; one ${SIZE_MB} MiB file of random bytes, 100 small files. Reads: best
-of $ROUNDS, servers interleaved. Small operations: ${OPS_SECONDS} s or
-$OPS_COUNT chains.
+cache; one ${SIZE_MB} MiB file of random bytes, 100 small files. Reads and
+small operations: best of $ROUNDS, servers interleaved; each small-operation
+run ${OPS_SECONDS} s or $OPS_COUNT chains.
 
 | measure | exportfs | diod | exportfs / diod | goal |
 | --- | ---: | ---: | ---: | --- |
@@ -176,6 +186,7 @@ $OPS_COUNT chains.
 | $READER, msize 1 MiB, MB/s | ${BEST[read_ex]} | ${BEST[read_diod]} | $(ratio "${BEST[read_ex]}" "${BEST[read_diod]}") | >= 75% of iperf3: $(goal "$R_READ" 0.75) ($(awk -v r="$R_READ" 'BEGIN { printf "%.0f%%", r * 100 }')) |
 | walk+getattr+clunk /s, 1 client | ${OPS[ex1]} | ${OPS[diod1]} | $R_OPS1 | >= 2x: $(goal "$R_OPS1" 2) |
 | walk+getattr+clunk /s, 16 clients | ${OPS[ex16]} | ${OPS[diod16]} | $R_OPS16 | >= 2x: $(goal "$R_OPS16" 2) |
+| server CPU us per chain, 1 / 16 clients (lower is better) | ${OPSCPU[ex1]} / ${OPSCPU[ex16]} | ${OPSCPU[diod1]} / ${OPSCPU[diod16]} | $(ratio "${OPSCPU[ex1]}" "${OPSCPU[diod1]}") / $(ratio "${OPSCPU[ex16]}" "${OPSCPU[diod16]}") | |
 
 iperf3 over loopback (one stream, ${IPERF_SECONDS} s): $IPERF MB/s. diod
 caps msize below 1 MiB, so its \`9p read\` row runs at the msize it agreed.
