@@ -50,6 +50,8 @@ Status ParseOptionList(std::string_view list, MountOptions* o) {
       } else {
         return Usage("cache=" + val + ": want none, loose or default");
       }
+    } else if (key == "timeout") {
+      if (!ParseSeconds(val, &o->timeout)) return Usage(opt + ": want a number of seconds");
     } else if (key == "attr_timeout" || key == "entry_timeout") {
       double v;
       if (!ParseSeconds(val, &v)) return Usage(opt + ": want a number of seconds");

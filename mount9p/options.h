@@ -40,6 +40,7 @@ struct MountOptions {
   bool attr_timeout_set = false, entry_timeout_set = false;
   std::vector<std::string> direct_globs;  // -o direct=GLOB (repeatable)
   bool reconnect = false;
+  double timeout = 0;  // seconds a 9P call may wait for its answer; 0 = forever
   bool writeback = false;
   uint32_t readahead = 0;  // bytes of kernel readahead (0: as large as I/O)
   // Options handed to FUSE as -o (allow_other, default_permissions, ro ...).

@@ -126,6 +126,13 @@ void Client::Impl::Start(std::unique_ptr<Conn> conn) {
   conn_ = std::move(conn);
   uv_async_init(&loop_, &async_, [](uv_async_t* a) { static_cast<Impl*>(a->data)->OnAsync(); });
   async_.data = this;
+  if (opts_.call_timeout.count() > 0) {
+    uv_timer_init(&loop_, &expiry_);
+    expiry_.data = this;
+    uint64_t every = std::clamp<uint64_t>(opts_.call_timeout.count() / 4, 20, 1000);
+    uv_timer_start(
+        &expiry_, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->ExpireCalls(); }, every, every);
+  }
   conn_->SetMaxFrame(opts_.msize);
   conn_->OnDrain([this] { OnDrained(); });
   wfd_ = conn_->WriteFd();
@@ -312,6 +319,7 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
       s->id = id;
       s->ttype = ttype;
       s->h = std::move(h);
+      if (opts_.call_timeout.count() > 0) s->deadline = Clock::now() + opts_.call_timeout;
       in_use_++;
       frame[5] = static_cast<uint8_t>(tag);
       frame[6] = static_cast<uint8_t>(tag >> 8);
@@ -341,24 +349,29 @@ void Client::Impl::Cancel(CallId id) {
       Slot& s = slots_[tag];
       if (s.id != id || s.flushing || s.is_flush || !s.h) return;
     }
-    int ft = AllocTagLocked();  // may grow slots_: take references after
-    if (ft < 0) return;
-    slots_[tag].flushing = true;
-    Slot& f = slots_[ft];
-    f.id = (++seq_ << 16) | static_cast<uint64_t>(ft);
-    f.ttype = kTflush;
-    f.is_flush = true;
-    f.oldtag = tag;
-    in_use_++;
-    Message m;
-    m.tag = static_cast<uint16_t>(ft);
-    m.body = Tflush{tag};
-    (void)Encode(m, dialect_, &frame);
-    if (opts_.trace) Trace("->", m);
+    if (!FlushLocked(tag, &frame)) return;
   }
   // The flushed request was written before its id was returned, so this
   // Tflush cannot overtake it.
   Write(std::move(frame));
+}
+
+bool Client::Impl::FlushLocked(uint16_t tag, std::vector<uint8_t>* frame) {
+  int ft = AllocTagLocked();  // may grow slots_: take references after
+  if (ft < 0) return false;
+  slots_[tag].flushing = true;
+  Slot& f = slots_[ft];
+  f.id = (++seq_ << 16) | static_cast<uint64_t>(ft);
+  f.ttype = kTflush;
+  f.is_flush = true;
+  f.oldtag = tag;
+  in_use_++;
+  Message m;
+  m.tag = static_cast<uint16_t>(ft);
+  m.body = Tflush{tag};
+  (void)Encode(m, dialect_, frame);
+  if (opts_.trace) Trace("->", m);
+  return true;
 }
 
 Status Client::Impl::SyncCall(const Body& t, const Extract& extract,
@@ -445,6 +458,30 @@ void Client::Impl::OnAsync() {
     for (auto& f : fails) f.h(f.st, {}, nullptr);
   }
   uv_close(reinterpret_cast<uv_handle_t*>(&async_), nullptr);
+  if (expiry_.data != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(&expiry_), nullptr);
+}
+
+void Client::Impl::ExpireCalls() {
+  std::vector<Handler> expired;
+  std::vector<std::vector<uint8_t>> flushes;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (dead_ || stopping_) return;
+    auto now = Clock::now();
+    for (size_t tag = 0; tag < slots_.size(); tag++) {
+      Slot& s = slots_[tag];
+      if (s.id == 0 || s.is_flush || s.flushing || !s.h || s.deadline > now) continue;
+      std::vector<uint8_t> frame;
+      if (!FlushLocked(static_cast<uint16_t>(tag), &frame)) break;
+      // FlushLocked may have grown slots_: index again.
+      expired.push_back(std::move(slots_[tag].h));
+      flushes.push_back(std::move(frame));
+    }
+  }
+  for (auto& f : flushes) Write(std::move(f));
+  Status st(ETIMEDOUT, "9P call timed out after " + std::to_string(opts_.call_timeout.count()) +
+                           " ms (flushed)");
+  for (auto& h : expired) h(st, {}, nullptr);
 }
 
 void Client::Impl::Die(const Status& why) {

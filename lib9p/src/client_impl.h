@@ -29,6 +29,7 @@ namespace ninep {
 
 class Client::Impl {
  public:
+  using Clock = std::chrono::steady_clock;
   // Gets the outcome of one call on the loop thread: an error (Rerror and
   // Rlerror become errors; no message), or the decoded reply with its frame
   // (both valid only during the call).
@@ -79,6 +80,7 @@ class Client::Impl {
     bool answered = false;  // reply delivered; the tag waits for Rflush
     bool is_flush = false;  // this slot is a Tflush ...
     uint16_t oldtag = 0;    // ... of this tag
+    Clock::time_point deadline{};  // call_timeout: fail the call after this
     Handler h;
   };
   struct Failure {
@@ -88,6 +90,11 @@ class Client::Impl {
 
   void Run();
   void OnAsync();
+  // Flushes and fails the calls older than call_timeout (loop thread).
+  void ExpireCalls();
+  // Marks tag as being flushed and encodes its Tflush into *frame; false
+  // when no tag is free for the Tflush. REQUIRES: mu_ held.
+  bool FlushLocked(uint16_t tag, std::vector<uint8_t>* frame);
   void OnFrame(std::span<const uint8_t> frame);
   void Die(const Status& why);
   // Writes a frame followed by `tail` (the rest of the frame, not copied
@@ -105,6 +112,7 @@ class Client::Impl {
   uint32_t msize_;
   uv_loop_t loop_{};
   uv_async_t async_{};
+  uv_timer_t expiry_{};  // runs ExpireCalls when call_timeout is set
   bool loop_ready_ = false;
   std::thread thread_;
   std::atomic<std::thread::id> loop_tid_{};

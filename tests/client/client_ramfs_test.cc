@@ -157,6 +157,38 @@ TEST_P(RamfsTest, LargeWritesSurviveAFullSocket) {
   EXPECT_EQ(bad, 0u);
 }
 
+// call_timeout: against a server that is stopped (its connection open, no
+// answers), an asynchronous call and a blocking one both fail ETIMEDOUT
+// after about the timeout; when the server runs again the client still
+// works and every flushed tag comes back.
+TEST_P(RamfsTest, CallTimeoutFailsCallsToAHungServer) {
+  ClientOptions o;
+  o.dialect = GetParam();
+  o.call_timeout = std::chrono::milliseconds(300);
+  auto c = Client::Connect(addr_, o);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto root = (*c)->Attach("glenda", "");
+  ASSERT_TRUE(root.ok());
+  ASSERT_EQ(kill(proc_.pid(), SIGSTOP), 0);
+  std::atomic<int> err{0};
+  auto t0 = Clock::now();
+  (*c)->Call(Tclunk{9999}, [&](Result<Reply> r) { err = r.ok() ? -1 : r.status().err(); });
+  auto st = root->Stat();
+  auto blocked = Clock::now() - t0;
+  ASSERT_TRUE(testing::WaitFor([&] { return err.load() != 0; }, 5000));
+  ASSERT_EQ(kill(proc_.pid(), SIGCONT), 0);
+  EXPECT_EQ(err.load(), ETIMEDOUT);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().err(), ETIMEDOUT) << st.status().message();
+  EXPECT_GE(blocked, std::chrono::milliseconds(250));
+  EXPECT_LT(blocked, std::chrono::seconds(3));
+  auto again = root->Stat();
+  EXPECT_TRUE(again.ok()) << again.status().message();
+  EXPECT_TRUE(testing::WaitFor([&] { return (*c)->Outstanding() == 0; }, 5000))
+      << (*c)->Outstanding() << " tags still held";
+  root = Status(EIO, "done");  // the root fid goes before the client
+}
+
 TEST_P(RamfsTest, ReadDirSeesEveryNameOnce) {
   auto dir = root_.Walk("");
   ASSERT_TRUE(dir.ok());

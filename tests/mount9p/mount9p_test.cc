@@ -212,19 +212,35 @@ int CountProcsWith(const std::string& word) {
   return n;
 }
 
+// A mountpoint for mount9p run as a daemon (no -f), unmounted whatever
+// happens to the test.
+class DaemonMountpoint {
+ public:
+  DaemonMountpoint() : mnt_(dir_.path() + "/m") { mkdir(mnt_.c_str(), 0755); }
+  ~DaemonMountpoint() {
+    if (IsMounted(mnt_)) Sh("fusermount3 -u '" + mnt_ + "' 2>/dev/null || umount -l '" + mnt_ + "'");
+  }
+  const std::string& path() const { return mnt_; }
+  // `mount9p -u`, then checks the daemon is gone and the directory plain.
+  void UnmountAndCheck() {
+    int st;
+    Sh(Bin("mount9p") + " -u '" + mnt_ + "'", &st);
+    EXPECT_EQ(st, 0);
+    EXPECT_TRUE(PlainDir(mnt_));
+    EXPECT_TRUE(WaitFor([&] { return CountProcsWith(mnt_) == 0; }, 5000)) << "daemon still runs";
+  }
+
+ private:
+  TempDir dir_;
+  std::string mnt_;
+};
+
 TEST(Mount9pTest, DaemonReturnsWhenReadyAndDashUUnmounts) {
   Process server;
   std::string addr = StartCtlsrv(&server);
   ASSERT_FALSE(addr.empty());
-  TempDir dir;
-  std::string mnt = dir.path() + "/m";
-  mkdir(mnt.c_str(), 0755);
-  struct Guard {  // unmounts whatever happens
-    std::string mnt;
-    ~Guard() {
-      if (IsMounted(mnt)) Sh("fusermount3 -u '" + mnt + "' 2>/dev/null || umount -l '" + mnt + "'");
-    }
-  } guard{mnt};
+  DaemonMountpoint mp;
+  const std::string& mnt = mp.path();
   int st;
   // The very next command sees the tree.
   std::string out =
@@ -233,10 +249,38 @@ TEST(Mount9pTest, DaemonReturnsWhenReadyAndDashUUnmounts) {
   EXPECT_EQ(out, "hello\n");
   EXPECT_TRUE(IsMounted(mnt));
   EXPECT_EQ(CountProcsWith(mnt), 1);
-  Sh(Bin("mount9p") + " -u '" + mnt + "'", &st);
-  EXPECT_EQ(st, 0);
-  EXPECT_TRUE(PlainDir(mnt));
-  EXPECT_TRUE(WaitFor([&] { return CountProcsWith(mnt) == 0; }, 5000)) << "daemon still runs";
+  mp.UnmountAndCheck();
+}
+
+// -o timeout: a server that stops answering but keeps its connection open
+// makes operations fail with ETIMEDOUT instead of hanging; once it answers
+// again the same mount works, and it unmounts cleanly. (mount9p runs as a
+// daemon here: it returns only once its own check of the mount is done,
+// so the stopped server times out the prober alone.)
+TEST(Mount9pTest, TimeoutFailsCallsToAHungServer) {
+  TempDir dir;
+  WriteFile(dir.path() + "/f", "still here\n");
+  Process server;
+  std::string addr = StartServer(&server, "exportfs", {"-r", dir.path()});
+  ASSERT_FALSE(addr.empty());
+  DaemonMountpoint mp;
+  const std::string& mnt = mp.path();
+  int st;
+  Sh(Bin("mount9p") + " -L -o timeout=1 '" + addr + "' '" + mnt + "'", &st);
+  ASSERT_EQ(st, 0);
+  ASSERT_EQ(kill(server.pid(), SIGSTOP), 0);
+  Process prober;
+  ASSERT_TRUE(prober.Start({"/bin/sh", "-c", "stat '" + mnt + "/nothere' 2>&1; echo status=$?"}));
+  auto t0 = std::chrono::steady_clock::now();
+  std::string out = prober.ReadAll(6000);
+  auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(kill(server.pid(), SIGCONT), 0);
+  EXPECT_LT(took, std::chrono::seconds(5)) << out;
+  EXPECT_GE(took, std::chrono::milliseconds(900)) << out;  // not before the timeout
+  EXPECT_NE(out.find("Connection timed out"), std::string::npos) << out;
+  EXPECT_NE(out.find("status=1"), std::string::npos) << out;
+  EXPECT_EQ(ReadFile(mnt + "/f"), "still here\n");
+  mp.UnmountAndCheck();
 }
 
 TEST(Mount9pTest, ErrorsAndUsage) {

@@ -26,6 +26,7 @@ TEST(Mount9pOptionsTest, AddressAndMountpoint) {
   EXPECT_EQ(o->msize, 64u * 1024);
   EXPECT_FALSE(o->foreground);
   EXPECT_EQ(o->attr_timeout, 1.0);
+  EXPECT_EQ(o->timeout, 0.0);  // calls wait as long as the server takes
   EXPECT_EQ(o->cache, CacheMode::kDefault);
 }
 
@@ -42,10 +43,12 @@ TEST(Mount9pOptionsTest, DashUIsUserOrUnmount) {
 
 TEST(Mount9pOptionsTest, OptionList) {
   auto o = Parse({"-o", "cache=none,allow_other,direct=*/ctl,direct=data", "-o",
-                  "reconnect,msize=8192,attr_timeout=2.5,default_permissions", "a", "m"});
+                  "reconnect,msize=8192,attr_timeout=2.5,timeout=1.5,default_permissions", "a",
+                  "m"});
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->cache, CacheMode::kNone);
   EXPECT_EQ(o->attr_timeout, 2.5);
+  EXPECT_EQ(o->timeout, 1.5);
   EXPECT_EQ(o->entry_timeout, 0.0);  // cache=none's default
   EXPECT_TRUE(o->reconnect);
   EXPECT_EQ(o->msize, 8192u);
@@ -62,6 +65,8 @@ TEST(Mount9pOptionsTest, UsageErrors) {
   EXPECT_FALSE(Parse({"a", "b", "c"}).ok());
   EXPECT_FALSE(Parse({"-o", "cache=sometimes", "a", "m"}).ok());
   EXPECT_FALSE(Parse({"-o", "attr_timeout=-1", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-o", "timeout=soon", "a", "m"}).ok());
+  EXPECT_FALSE(Parse({"-o", "timeout", "a", "m"}).ok());
   EXPECT_FALSE(Parse({"-o", "direct=", "a", "m"}).ok());
   EXPECT_FALSE(Parse({"-m", "12", "a", "m"}).ok());
   EXPECT_FALSE(Parse({"-x", "a", "m"}).ok());

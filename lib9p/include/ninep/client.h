@@ -40,6 +40,12 @@ struct ClientOptions {
   // Default timeout of blocking calls; 0 = none. A call that times out is
   // flushed (Tflush) and fails with ETIMEDOUT.
   std::chrono::milliseconds timeout{0};
+  // Timeout of every call, Call's too; 0 = none. A call unanswered this long
+  // (checked a few times per timeout) is flushed and fails ETIMEDOUT, so a
+  // server that hangs without closing the connection cannot block callers
+  // forever. Reads of pipe-like files that wait for data legitimately fail
+  // too: leave it 0 for such servers.
+  std::chrono::milliseconds call_timeout{0};
 };
 
 // A reply that owns its bytes: msg's views point into frame.
