@@ -7,10 +7,13 @@
 #ifndef NINEP_TESTS_TESTUTIL_H_
 #define NINEP_TESTS_TESTUTIL_H_
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -218,6 +221,75 @@ inline std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << f.rdbuf();
   return ss.str();
+}
+
+// True when process pid itself listens on TCP 127.0.0.1:port (or the
+// wildcard address): some socket among its fds is that listener in
+// /proc/net/tcp. A connect() alone cannot tell our server from another
+// test's that took the same port a moment earlier.
+inline bool ListensOn(pid_t pid, int port) {
+  char want[16];
+  snprintf(want, sizeof want, ":%04X", port);
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line, inode;
+  std::getline(tcp, line);  // the header
+  while (std::getline(tcp, line)) {
+    std::istringstream ss(line);
+    std::string sl, local, remote, state, queues, tr, retr, uid, timeout, ino;
+    ss >> sl >> local >> remote >> state >> queues >> tr >> retr >> uid >> timeout >> ino;
+    bool addr_ok = local.rfind("0100007F:", 0) == 0 || local.rfind("00000000:", 0) == 0;
+    if (state == "0A" && addr_ok && local.size() >= 5 && local.substr(local.size() - 5) == want) {
+      inode = ino;
+      break;
+    }
+  }
+  if (inode.empty()) return false;
+  std::string target = "socket:[" + inode + "]";
+  std::string fddir = "/proc/" + std::to_string(pid) + "/fd";
+  for (int fd = 0; fd < 1024; fd++) {
+    char buf[64];
+    std::string link = fddir + "/" + std::to_string(fd);
+    ssize_t n = readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n > 0 && std::string(buf, static_cast<size_t>(n)) == target) return true;
+  }
+  return false;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago (-1 if none).
+inline int FreePort() {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = -1;
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(s);
+  return port;
+}
+
+// Starts Debian's diod in p, exporting dir on 127.0.0.1 (plus `extra`
+// arguments), and returns its dial string, or "" when it would not start.
+// diod cannot report the port it bound, so a free port is chosen first;
+// another process may take it in between, so success means diod itself
+// listens there, and a lost race is retried on a new port.
+inline std::string StartDiod(Process* p, const std::string& dir,
+                             const std::vector<std::string>& extra = {"-L", "/dev/null"}) {
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int port = FreePort();
+    if (port < 0) continue;
+    std::vector<std::string> argv{"/usr/sbin/diod", "-f", "-n", "-l",
+                                  "127.0.0.1:" + std::to_string(port), "-e", dir};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    if (!p->Start(argv)) return "";
+    if (WaitFor([&] { return ListensOn(p->pid(), port) || !p->Running(); }, 5000) &&
+        p->Running())
+      return "tcp!127.0.0.1!" + std::to_string(port);
+    p->Kill(SIGKILL);
+  }
+  return "";
 }
 
 }  // namespace ninep::testing

@@ -141,41 +141,6 @@ inline RunResult RunMeasured(const std::vector<std::string>& argv, const std::st
   return r;
 }
 
-// A TCP port on 127.0.0.1 that was free a moment ago (for diod, which
-// cannot report the port it bound).
-inline int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    close(s);
-    return -1;
-  }
-  close(s);
-  return ntohs(a.sin_port);
-}
-
-// True once something accepts TCP connections on 127.0.0.1:port; polls for
-// at most timeout_ms.
-inline bool WaitForPort(int port, int timeout_ms = 10000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(s);
-    if (ok) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return false;
-}
-
 // A server for bin/9p to talk to: "ramfs", "exportfs" (serving a temp
 // directory) or "diod" (9P2000.L only, exporting a temp directory, which is
 // also its aname).
@@ -189,16 +154,9 @@ class TestServer {
     } else if (kind == "exportfs") {
       addr_ = StartServer(&proc_, "exportfs", {"-r", dir_.path()});
     } else if (kind == "diod") {
-      int port = FreePort();
-      if (port < 0) return false;
       aname_ = dir_.path();
-      std::string listen = "127.0.0.1:" + std::to_string(port);
       log_ = logdir_.path() + "/diod.log";
-      if (!proc_.Start({"/usr/sbin/diod", "-f", "-n", "-c", "/dev/null", "-L", log_, "-l", listen,
-                        "-e", dir_.path()}))
-        return false;
-      if (!WaitForPort(port)) return false;
-      addr_ = "tcp!127.0.0.1!" + std::to_string(port);
+      addr_ = StartDiod(&proc_, dir_.path(), {"-c", "/dev/null", "-L", log_});
     }
     return !addr_.empty();
   }

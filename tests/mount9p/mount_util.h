@@ -96,48 +96,6 @@ class Mount {
   Process proc_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-inline int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
-
-// True when something accepts connections on 127.0.0.1:port.
-inline bool Listening(int port) {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  close(s);
-  return ok;
-}
-
-// Starts Debian's diod exporting `dir` on a free port; returns its dial
-// string ("" on failure). The aname to attach is `dir`.
-inline std::string StartDiod(Process* p, const std::string& dir) {
-  for (int attempt = 0; attempt < 5; attempt++) {
-    int port = FreePort();
-    std::string listen = "127.0.0.1:" + std::to_string(port);
-    if (!p->Start({"/usr/sbin/diod", "-f", "-n", "-l", listen, "-e", dir, "-L", "/dev/null"})) {
-      return "";
-    }
-    if (WaitFor([&] { return Listening(port); }, 5000)) {
-      return "tcp!127.0.0.1!" + std::to_string(port);
-    }
-    p->Kill(SIGKILL);
-  }
-  return "";
-}
-
 }  // namespace ninep::testing
 
 #endif  // NINEP_TESTS_MOUNT9P_MOUNT_UTIL_H_
