@@ -137,6 +137,19 @@ class Fs {
   void FinishIo(const std::shared_ptr<IoOp>& op);
 
   bool dotl() const { return opts_.dialect == Dialect::k9P2000L; }
+  // The stat request of this dialect for fid: Tgetattr (asking for `mask`)
+  // or Tstat.
+  Body StatBody(uint32_t fid, uint64_t mask) const {
+    if (dotl()) return Tgetattr{fid, mask};
+    return Tstat{fid};
+  }
+  // The file an answer to StatBody describes (name: the file's name, which
+  // Rgetattr does not carry); EIO for any other answer.
+  static Result<Dir> DirOfStatReply(const Message& m, std::string name) {
+    if (auto* s = std::get_if<Rstat>(&m.body)) return DirFromStat(s->stat);
+    if (auto* g = std::get_if<Rgetattr>(&m.body)) return DirFromGetattr(*g, std::move(name));
+    return Status(EIO, "unexpected reply to a stat");
+  }
   // The node's fid (null when the nodeid is unknown); path/qid on request.
   FidPtr NodeFid(uint64_t ino, std::string* path = nullptr, Qid* qid = nullptr);
   std::shared_ptr<Handle> GetHandle(uint64_t fh);

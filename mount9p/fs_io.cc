@@ -244,22 +244,9 @@ void Fs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_fil
 std::future<Result<Dir>> Fs::StatLater(const FidPtr& f) {
   auto p = std::make_shared<std::promise<Result<Dir>>>();
   auto fut = p->get_future();
-  Body t;
-  if (dotl()) {
-    Tgetattr g;
-    g.fid = f->fid.num();
-    g.request_mask = P9_GETATTR_ALL;
-    t = g;
-  } else {
-    Tstat st;
-    st.fid = f->fid.num();
-    t = st;
-  }
-  f->client()->Call(t, [p, f](Result<Reply> r) {
+  f->client()->Call(StatBody(f->fid.num(), P9_GETATTR_ALL), [p, f](Result<Reply> r) {
     if (!r.ok()) return p->set_value(r.status());
-    if (auto* s = std::get_if<Rstat>(&r->msg.body)) return p->set_value(DirFromStat(s->stat));
-    if (auto* g = std::get_if<Rgetattr>(&r->msg.body)) return p->set_value(DirFromGetattr(*g, ""));
-    p->set_value(Status(EIO, "unexpected reply to a stat"));
+    p->set_value(DirOfStatReply(r->msg, ""));
   });
   return fut;
 }

@@ -239,25 +239,10 @@ bool Fs::RecordSig(uint64_t ino, const Dir& d) {
 }
 
 void Fs::RefreshSigAsync(uint64_t ino, const FidPtr& fid) {
-  Body t;
-  if (dotl()) {
-    Tgetattr g;
-    g.fid = fid->fid.num();
-    g.request_mask = P9_GETATTR_BASIC;
-    t = g;
-  } else {
-    Tstat s;
-    s.fid = fid->fid.num();
-    t = s;
-  }
   // The callback holds the fid, so its Tclunk follows this reply.
-  fid->client()->Call(t, [this, ino, fid](Result<Reply> r) {
+  fid->client()->Call(StatBody(fid->fid.num(), P9_GETATTR_BASIC), [this, ino, fid](Result<Reply> r) {
     if (!r.ok()) return;
-    if (auto* s = std::get_if<Rstat>(&r->msg.body)) {
-      RecordSig(ino, DirFromStat(s->stat));
-    } else if (auto* g = std::get_if<Rgetattr>(&r->msg.body)) {
-      RecordSig(ino, DirFromGetattr(*g, ""));
-    }
+    if (auto d = DirOfStatReply(r->msg, ""); d.ok()) RecordSig(ino, *d);
   });
 }
 

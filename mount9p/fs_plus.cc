@@ -67,24 +67,9 @@ void Fs::ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,
         latch.Done();
         return;
       }
-      Body g;
-      if (dotl()) {
-        Tgetattr ga;
-        ga.fid = nf;
-        ga.request_mask = P9_GETATTR_ALL;
-        g = ga;
-      } else {
-        Tstat st;
-        st.fid = nf;
-        g = st;
-      }
-      c->Call(g, [k, &it, out, &latch](Result<Reply> r2) {
+      c->Call(StatBody(nf, P9_GETATTR_ALL), [k, &it, out, &latch](Result<Reply> r2) {
         if (r2.ok()) {
-          if (auto* a = std::get_if<Rgetattr>(&r2->msg.body)) {
-            (*out)[k].dir = DirFromGetattr(*a, it.name);
-          } else if (auto* s = std::get_if<Rstat>(&r2->msg.body)) {
-            (*out)[k].dir = DirFromStat(s->stat);
-          }
+          if (auto d = DirOfStatReply(r2->msg, it.name); d.ok()) (*out)[k].dir = std::move(*d);
         }
         latch.Done();
       });
