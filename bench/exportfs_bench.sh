@@ -29,43 +29,16 @@ IPERF_SECONDS=${IPERF_SECONDS:-5}
 DIOD=/usr/sbin/diod
 DIODCAT=/usr/sbin/diodcat
 
-die() { echo "exportfs_bench: $*" >&2; exit 1; }
+BENCH=exportfs-bench
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 for b in exportfs exportfs_load; do
   [[ -x $BIN_DIR/$b ]] || die "$BIN_DIR/$b is not built"
 done
 for t in $DIOD $DIODCAT /usr/bin/iperf3; do [[ -x $t ]] || die "$t is missing (make deps)"; done
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-WORK=$(mktemp -d /tmp/exportfs-bench-XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-# A port no socket uses now: a listener, or connections in TIME-WAIT from
-# the runs before (they can make the bind fail).
-free_port() {
-  local port
-  for _ in 1 2 3 4 5 6 7 8 9 10; do
-    port=$((20000 + RANDOM % 40000))
-    ss -Htan "sport = :$port" | grep -q . || { echo "$port"; return 0; }
-  done
-  die "no free port"
-}
-wait_listen() {  # PORT PID NAME
-  local i
-  for ((i = 0; i < 100; i++)); do
-    ss -Htln "sport = :$1" | grep -q . && return 0
-    kill -0 "$2" 2>/dev/null || die "$3 exited: $(tail -n 3 "$WORK/$3.log")"
-    sleep 0.1
-  done
-  die "$3 is not listening on $1"
-}
 # Seconds a command takes (its stdout to /dev/null).
 seconds_of() {
   local t0 t1
@@ -79,7 +52,6 @@ seconds_of() {
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
 mbps() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1048576 / s / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 kv() { sed -n "s/.*\\b$1=\\([0-9.]*\\).*/\\1/p" <<<"$2"; }
 
@@ -90,12 +62,9 @@ head -c "${SIZE_MB}M" /dev/urandom >"$EXPORT/big"
 for ((i = 0; i < 100; i++)); do echo "small $i" >"$EXPORT/f$i"; done
 cat "$EXPORT/big" >/dev/null  # both servers read from the page cache
 
-"$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -m 1m -r "$EXPORT" >"$WORK/exportfs.addr" 2>"$WORK/exportfs.log" &
-PIDS+=($!)
-EX_PID=$!
-for ((i = 0; i < 100; i++)); do [[ -s $WORK/exportfs.addr ]] && break; sleep 0.1; done
-EX_ADDR=$(head -n1 "$WORK/exportfs.addr")
-[[ -n $EX_ADDR ]] || die "exportfs printed no address: $(cat "$WORK/exportfs.log")"
+start_ours exportfs -m 1m -r "$EXPORT"
+EX_ADDR=$ADDR_OUT
+EX_PID=$OURS_PID
 EX_PORT=${EX_ADDR##*!}
 
 DIOD_PORT=$(free_port)

@@ -32,29 +32,23 @@ IPERF_SECONDS=${IPERF_SECONDS:-3}
 RESULTS=${RESULTS:-bench/RESULTS.md}
 MOUNT_OPTS=${MOUNT_OPTS:-}
 
-die() { echo "mount9p_bench: $*" >&2; exit 1; }
+BENCH=mount9p-bench
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 [[ -x $BIN_DIR/mount9p ]] || die "$BIN_DIR/mount9p is not built"
 [[ -x $BIN_DIR/exportfs ]] || die "$BIN_DIR/exportfs is not built"
 command -v iperf3 >/dev/null || die "iperf3 is missing (apt-get install iperf3)"
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-W=$(mktemp -d /tmp/mount9p-bench-XXXXXX)
-PIDS=()
-MNT=$W/mnt
+MNT=$WORK/mnt
 SHM=
-cleanup() {
+bench_cleanup_hook() {
   if mountpoint -q "$MNT" 2>/dev/null; then
     "$BIN_DIR/mount9p" -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null || true
   fi
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$W"
   [[ -n $SHM ]] && rm -rf "$SHM"
   return 0
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 ROOT=0
 [[ $(id -u) == 0 ]] && ROOT=1
@@ -69,43 +63,31 @@ timed() {
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 rate() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1.048576 / s }'; }  # MB/s
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a ~ /^[0-9.]+$/) printf "%.2f", a / b; else print "-" }'; }
 
-EXPORT=$W/export
+EXPORT=$WORK/export
 mkdir -p "$EXPORT" "$MNT"
-# start_exportfs DIR NAME: serves DIR on a free port; sets ADDR_OUT.
-start_exportfs() {
-  "$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$1" >"$W/$2.addr" 2>"$W/$2.log" &
-  PIDS+=($!)
-  for ((i = 0; i < 100; i++)); do
-    [[ -s $W/$2.addr ]] && break
-    sleep 0.1
-  done
-  ADDR_OUT=$(head -n1 "$W/$2.addr")
-  [[ -n $ADDR_OUT ]] || die "exportfs printed no address: $(cat "$W/$2.log")"
-}
-start_exportfs "$EXPORT" exportfs
+start_ours exportfs -r "$EXPORT"
 ADDR=$ADDR_OUT
 
 MPID=
 mount_it() {
   # -f in the background, so the bench knows the PID whose CPU it counts.
   # shellcheck disable=SC2086  # MOUNT_OPTS is words
-  "$BIN_DIR/mount9p" -f -L $MOUNT_OPTS "$ADDR" "$MNT" 2>>"$W/mount9p.log" &
+  "$BIN_DIR/mount9p" -f -L $MOUNT_OPTS "$ADDR" "$MNT" 2>>"$WORK/mount9p.log" &
   MPID=$!
   for ((i = 0; i < 100; i++)); do
     mountpoint -q "$MNT" && return 0
     kill -0 "$MPID" 2>/dev/null || break
     sleep 0.1
   done
-  die "mount9p did not mount: $(cat "$W/mount9p.log")"
+  die "mount9p did not mount: $(cat "$WORK/mount9p.log")"
 }
 unmount_it() {
   "$BIN_DIR/mount9p" -u "$MNT"
   wait "$MPID" 2>/dev/null || true
 }
 
-EPID=${PIDS[0]}
+EPID=${PIDS[0]}  # the first exportfs, whose CPU the write and read count
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 machine() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat; }
 HZ=$(getconf CLK_TCK)
@@ -119,12 +101,12 @@ cpu_run() {
   m0=$(ticks "$MPID")
   e0=$(ticks "$EPID")
   read -r total0 idle0 < <(machine)
-  timed /usr/bin/time -f '%U %S' -o "$W/time" "$@"
+  timed /usr/bin/time -f '%U %S' -o "$WORK/time" "$@"
   read -r total1 idle1 < <(machine)
   m1=$(ticks "$MPID")
   e1=$(ticks "$EPID")
   CPU[$label]=$(awk -v m=$((m1 - m0)) -v e=$((e1 - e0)) -v hz="$HZ" -v mb="$SIZE_MB" \
-    -v t="$(awk '{ print $1 + $2 }' "$W/time")" -v busy=$((total1 - total0 - (idle1 - idle0))) \
+    -v t="$(awk '{ print $1 + $2 }' "$WORK/time")" -v busy=$((total1 - total0 - (idle1 - idle0))) \
     -v all=$((total1 - total0)) -v n="$(nproc)" -v secs="$SECS" 'BEGIN {
       g = mb / 1024; ours = (m + e) / hz + t
       printf "exportfs %.2f, mount9p %.2f, dd %.2f CPU s/GiB; machine %.0f%% busy, others %.1f of %d cores",
@@ -162,7 +144,7 @@ if [[ -d /dev/shm ]] && (($(df --output=avail -k /dev/shm | tail -n1) > SIZE_MB 
   timed dd if=/dev/zero of="$SHM/local" bs=1M count="$SIZE_MB" conv=fsync status=none
   LOCAL_WRITE_SHM=$(rate "$SECS")
   rm -f "$SHM/local"
-  start_exportfs "$SHM" exportfs-shm
+  LABEL=exportfs-shm start_ours exportfs -r "$SHM"
   SAVED_ADDR=$ADDR
   ADDR=$ADDR_OUT
   mount_it
@@ -201,19 +183,10 @@ fi
 
 # ---- iperf3 ceiling ----------------------------------------------------------
 echo "mount9p_bench: iperf3" >&2
-IPORT=
-for try in 1 2 3 4 5; do
-  p=$((20000 + RANDOM % 40000))
-  ss -Htan "sport = :$p" | grep -q . && continue
-  iperf3 -s -1 -B 127.0.0.1 -p "$p" >/dev/null 2>&1 &
-  PIDS+=($!)
-  for ((i = 0; i < 50; i++)); do
-    ss -Htln "sport = :$p" | grep -q . && { IPORT=$p; break; }
-    sleep 0.1
-  done
-  [[ -n $IPORT ]] && break
-done
-[[ -n $IPORT ]] || die "iperf3 server would not start"
+IPORT=$(free_port)
+iperf3 -s -1 -B 127.0.0.1 -p "$IPORT" >"$WORK/iperf3.log" 2>&1 &
+PIDS+=($!)
+wait_listen "$IPORT" $! iperf3
 IPERF_BPS=$(iperf3 -c 127.0.0.1 -p "$IPORT" -t "$IPERF_SECONDS" -f m 2>/dev/null |
   awk '/receiver/ { for (i = 1; i <= NF; i++) if ($(i) == "Mbits/sec") print $(i - 1) }')
 IPERF=$(awk -v m="${IPERF_BPS:-0}" 'BEGIN { printf "%.0f", m / 8 }')  # MB/s

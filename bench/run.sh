@@ -29,49 +29,20 @@ RESULTS=${RESULTS:-bench/RESULTS.md}
 DIOD=${DIOD:-/usr/sbin/diod}
 DIODLOAD=${DIODLOAD:-/usr/sbin/diodload}
 
-die() { echo "bench: $*" >&2; exit 1; }
+BENCH=ninefold-bench
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 [[ -x $BIN_DIR/rtt_bench ]] || die "$BIN_DIR/rtt_bench is not built (make bench builds it)"
 [[ -x $BIN_DIR/ramfs ]] || die "$BIN_DIR/ramfs is not built"
 [[ -x $DIOD ]] || die "$DIOD is missing (apt-get install diod)"
 
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)  # others' work skews figures: say so
-WORK=$(mktemp -d /tmp/ninefold-bench-XXXXXX)
-PIDS=()
-cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_ours NAME ARGS...: starts one of our servers on port 0 and sets
-# ADDR_OUT to the address it prints (its only stdout line).
-start_ours() {
-  local name=$1 out=$WORK/$1.addr
-  shift
-  "$BIN_DIR/$name" -a 'tcp!127.0.0.1!0' "$@" >"$out" 2>"$WORK/$name.log" &
-  PIDS+=($!)
-  local pid=$! i
-  for ((i = 0; i < 100; i++)); do
-    if [[ -s $out ]] && grep -q . "$out"; then
-      ADDR_OUT=$(head -n1 "$out")
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || die "$name exited: $(cat "$WORK/$name.log")"
-    sleep 0.1
-  done
-  die "$name printed no address in 10 s"
-}
-
 # start_diod: diod exporting $EXPORT (and its ctl tree, for diodload) on a
 # free port; sets DIOD_PORT. diod cannot pick a port itself, so try a few.
 start_diod() {
   local try port pid i
   for try in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 40000))
-    ss -Htan "sport = :$port" | grep -q . && continue
+    port=$(free_port)
     "$DIOD" -f -n -l "127.0.0.1:$port" -e "$EXPORT" -e ctl -L stderr 2>>"$WORK/diod.log" &
     pid=$!
     for ((i = 0; i < 50; i++)); do
@@ -167,7 +138,6 @@ if [[ -x $BIN_DIR/codec_bench ]]; then
 fi
 
 # ---- The table ----------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 D1=${BEST[diod 9P2000.L Tgetattr|async|1]:-0}
 D64=${BEST[diod 9P2000.L Tgetattr|async|64]:-0}
 TABLE="| server | dialect, request | 1 in flight /s | 64 in flight /s | sync 1 /s | p50 µs at 1 | p99 µs at 64 | vs diod at 1 | vs diod at 64 |
@@ -266,9 +236,7 @@ if [[ $RESULTS != /dev/null ]]; then
 fi
 
 # The round-trip servers are done: stop them before the part benchmarks.
-cleanup
-PIDS=()
-WORK=$(mktemp -d /tmp/ninefold-bench-XXXXXX)
+bench_cleanup
 [[ ${RTT_ONLY:-0} == 1 ]] && exit 0
 
 # mount9p through FUSE over exportfs: its own section in $RESULTS.
