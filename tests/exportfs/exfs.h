@@ -175,6 +175,22 @@ inline std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
+// A fixture for tests in both dialects: a fresh exportfs over an empty
+// directory and a connection to it in the dialect under test.
+class ExportTest : public ::testing::TestWithParam<Dialect> {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(srv_.Start());
+    c_ = std::make_unique<Conn>(srv_.addr(), GetParam());
+    ASSERT_TRUE(c_->ok()) << c_->error().message();
+  }
+  // A path in the exported directory.
+  std::string P(const std::string& rel) { return srv_.Path(rel); }
+
+  ExportServer srv_;
+  std::unique_ptr<Conn> c_;
+};
+
 // The dialect's name, for parameterised test names.
 inline std::string DialectName(const ::testing::TestParamInfo<Dialect>& i) {
   return i.param == Dialect::k9P2000L ? "Dotl" : "Base";

@@ -13,18 +13,7 @@
 namespace ninep::testing {
 namespace {
 
-class OpsTest : public ::testing::TestWithParam<Dialect> {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(srv_.Start());
-    c_ = std::make_unique<Conn>(srv_.addr(), GetParam());
-    ASSERT_TRUE(c_->ok()) << c_->error().message();
-  }
-  std::string P(const std::string& rel) { return srv_.Path(rel); }
-
-  ExportServer srv_;
-  std::unique_ptr<Conn> c_;
-};
+using OpsTest = ExportTest;
 
 TEST_P(OpsTest, AttachGivesTheRootDirectory) {
   struct stat st = LStat(srv_.root());

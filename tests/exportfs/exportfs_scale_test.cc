@@ -21,18 +21,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr uint64_t kGiB = 1ULL << 30;
 
-class ScaleTest : public ::testing::TestWithParam<Dialect> {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(srv_.Start());
-    c_ = std::make_unique<Conn>(srv_.addr(), GetParam());
-    ASSERT_TRUE(c_->ok()) << c_->error().message();
-  }
-  std::string P(const std::string& rel) { return srv_.Path(rel); }
-
-  ExportServer srv_;
-  std::unique_ptr<Conn> c_;
-};
+using ScaleTest = ExportTest;
 
 TEST_P(ScaleTest, SparseFileOffsetsPastFourGiB) {
   {
