@@ -23,6 +23,7 @@
 #include <cstring>
 
 #include "client_impl.h"
+#include "wire_fields.h"
 
 namespace ninep {
 namespace {
@@ -32,10 +33,6 @@ constexpr std::chrono::milliseconds kVersionTimeout{10000};
 // Twrite data at least this large is sent from the caller's buffer rather
 // than copied into the frame; below it the copy costs less than it saves.
 constexpr size_t kZeroCopyWrite = 16 * 1024;
-
-void Put32(uint8_t* p, uint32_t v) {
-  for (int i = 0; i < 4; i++) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
 
 std::string Str(std::string_view v) { return std::string(v); }
 
@@ -285,8 +282,8 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
     es = Encode(hm, dialect_, &frame);
     if (es.ok()) {
       tail = w->data;
-      Put32(frame.data(), static_cast<uint32_t>(frame.size() + tail.size()));
-      Put32(frame.data() + frame.size() - 4, static_cast<uint32_t>(tail.size()));
+      internal::StoreLE<uint32_t>(frame.data(), static_cast<uint32_t>(frame.size() + tail.size()));
+      internal::StoreLE<uint32_t>(frame.data() + frame.size() - 4, static_cast<uint32_t>(tail.size()));
     }
   } else {
     frame.reserve(EncodedSize(m, dialect_));

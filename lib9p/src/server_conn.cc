@@ -2,6 +2,7 @@
 // before the file server sees them, and fid state is updated here after the
 // answer, always on the loop thread.
 #include "server_conn.h"
+#include "wire_fields.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -13,11 +14,13 @@ using internal::ReqState;
 
 namespace {
 
-void Put32(uint8_t* p, uint32_t v) {
-  p[0] = v;
-  p[1] = v >> 8;
-  p[2] = v >> 16;
-  p[3] = v >> 24;
+// Fills the header of an Rread or Rreaddir of `count` data bytes at the
+// front of a reply buffer: size[4] type[1] tag[2] count[4].
+void PutCountHeader(uint8_t* p, uint8_t type, uint16_t tag, uint32_t count) {
+  internal::StoreLE<uint32_t>(p, HDRSZ + 4 + count);
+  p[4] = type;
+  internal::StoreLE<uint16_t>(p + 5, tag);
+  internal::StoreLE<uint32_t>(p + 7, count);
 }
 
 bool BadName(std::string_view n) {
@@ -533,12 +536,7 @@ void Connection::Read(const StatePtr& st, const Tread& t) {
               if (!n.ok()) return Finish(st.get(), n.status(), nullptr);
               if (*n > count)
                 return Finish(st.get(), Status(EIO, "bug: read answered too many bytes"), nullptr);
-              uint8_t* p = buf->data();
-              Put32(p, HDRSZ + 4 + *n);
-              p[4] = kRread;
-              p[5] = st->in.tag & 0xff;
-              p[6] = st->in.tag >> 8;
-              Put32(p + 7, *n);
+              PutCountHeader(buf->data(), kRread, st->in.tag, *n);
               buf->Shrink(HDRSZ + 4 + *n);
               Message tm;
               if (srv_->opts.trace) {
@@ -587,12 +585,8 @@ void Connection::ReadDir(const StatePtr& st, const FidRef& f, uint64_t cookie, u
                    f->dir_offset = offset + used;
                    f->dir_cookie = last;
                  }
-                 uint8_t* p = out.data();
-                 Put32(p, HDRSZ + 4 + used);
-                 p[4] = dotl ? kRreaddir : kRread;
-                 p[5] = st->in.tag & 0xff;
-                 p[6] = st->in.tag >> 8;
-                 Put32(p + 7, used);
+                 PutCountHeader(out.data(), dotl ? kRreaddir : kRread, st->in.tag,
+                                static_cast<uint32_t>(used));
                  out.Shrink(HDRSZ + 4 + used);
                  Message tm;
                  if (srv_->opts.trace) {

@@ -26,6 +26,7 @@
 #include <mutex>
 
 #include "dial_internal.h"
+#include "wire_fields.h"
 
 namespace ninep {
 namespace {
@@ -55,11 +56,6 @@ void IgnoreSigpipe() {
 
 Status UvError(int uverr, std::string_view what) {
   return Status(-uverr, std::string(what) + ": " + uv_strerror(uverr));
-}
-
-uint32_t Le32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
 }
 
 class ConnCore;
@@ -265,7 +261,7 @@ class ConnCore {
     while (!paused_ && !dead_ && !owner_closed_) {
       size_t avail = rtail_ - rhead_;
       if (avail < 4) break;
-      uint32_t size = Le32(rbuf_.get() + rhead_);
+      uint32_t size = internal::LoadLE<uint32_t>(rbuf_.get() + rhead_);
       if (size < HeaderSize()) {
         processing_ = false;
         Fail(Status(EPROTO, "9P frame size " + std::to_string(size) +
