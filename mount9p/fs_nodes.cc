@@ -240,10 +240,11 @@ bool Fs::RecordSig(uint64_t ino, const Dir& d) {
 
 void Fs::RefreshSigAsync(uint64_t ino, const FidPtr& fid) {
   // The callback holds the fid, so its Tclunk follows this reply.
-  fid->client()->Call(StatBody(fid->fid.num(), P9_GETATTR_BASIC), [this, ino, fid](Result<Reply> r) {
-    if (!r.ok()) return;
-    if (auto d = DirOfStatReply(r->msg, ""); d.ok()) RecordSig(ino, *d);
-  });
+  fid->client()->Call(StatBody(fid->fid.num(), P9_GETATTR_BASIC),
+                      [this, ino, fid](Result<Reply> r) {
+                        if (!r.ok()) return;
+                        if (auto d = DirOfStatReply(r->msg, ""); d.ok()) RecordSig(ino, *d);
+                      });
 }
 
 void Fs::MovePaths(const std::string& from, const std::string& to) {

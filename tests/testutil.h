@@ -280,12 +280,11 @@ inline std::string StartDiod(Process* p, const std::string& dir,
   for (int attempt = 0; attempt < 5; attempt++) {
     int port = FreePort();
     if (port < 0) continue;
-    std::vector<std::string> argv{"/usr/sbin/diod", "-f", "-n", "-l",
-                                  "127.0.0.1:" + std::to_string(port), "-e", dir};
+    std::vector<std::string> argv{
+        "/usr/sbin/diod", "-f", "-n", "-l", "127.0.0.1:" + std::to_string(port), "-e", dir};
     argv.insert(argv.end(), extra.begin(), extra.end());
     if (!p->Start(argv)) return "";
-    if (WaitFor([&] { return ListensOn(p->pid(), port) || !p->Running(); }, 5000) &&
-        p->Running())
+    if (WaitFor([&] { return ListensOn(p->pid(), port) || !p->Running(); }, 5000) && p->Running())
       return "tcp!127.0.0.1!" + std::to_string(port);
     p->Kill(SIGKILL);
   }

@@ -12,9 +12,9 @@
 
 #include <linux/futex.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -213,7 +213,8 @@ void Client::Impl::Write(std::vector<uint8_t> frame, std::span<const uint8_t> ta
     std::vector<uint8_t> rest;
     size_t total = frame.size() + tail.size();
     rest.reserve(total - done);
-    if (done < frame.size()) rest.insert(rest.end(), frame.begin() + static_cast<long>(done), frame.end());
+    if (done < frame.size())
+      rest.insert(rest.end(), frame.begin() + static_cast<long>(done), frame.end());
     size_t tdone = done > frame.size() ? done - frame.size() : 0;
     rest.insert(rest.end(), tail.begin() + static_cast<long>(tdone), tail.end());
     return rest;
@@ -283,7 +284,8 @@ Client::CallId Client::Impl::Submit(const Body& t, Handler h) {
     if (es.ok()) {
       tail = w->data;
       internal::StoreLE<uint32_t>(frame.data(), static_cast<uint32_t>(frame.size() + tail.size()));
-      internal::StoreLE<uint32_t>(frame.data() + frame.size() - 4, static_cast<uint32_t>(tail.size()));
+      internal::StoreLE<uint32_t>(frame.data() + frame.size() - 4,
+                                  static_cast<uint32_t>(tail.size()));
     }
   } else {
     frame.reserve(EncodedSize(m, dialect_));
@@ -655,22 +657,21 @@ Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOp
 Client::CallId Client::Call(const Body& t, Callback cb) {
   Dialect d = dialect_;
   Impl* impl = impl_.get();
-  return impl_->Submit(
-      t, [cb = std::move(cb), d, impl](const Status& e, std::span<const uint8_t> f,
-                                       const Message*) {
-        if (!e.ok()) {
-          cb(e);
-          return;
-        }
-        Reply r;
-        r.frame = impl->TakeFrame(f);
-        Status ds = Decode(r.frame, d, &r.msg);
-        if (!ds.ok()) {
-          cb(ds);
-          return;
-        }
-        cb(std::move(r));
-      });
+  return impl_->Submit(t, [cb = std::move(cb), d, impl](const Status& e, std::span<const uint8_t> f,
+                                                        const Message*) {
+    if (!e.ok()) {
+      cb(e);
+      return;
+    }
+    Reply r;
+    r.frame = impl->TakeFrame(f);
+    Status ds = Decode(r.frame, d, &r.msg);
+    if (!ds.ok()) {
+      cb(ds);
+      return;
+    }
+    cb(std::move(r));
+  });
 }
 
 Result<Reply> Client::CallSync(const Body& t, std::chrono::milliseconds timeout) {

@@ -76,10 +76,10 @@ class Client::Impl {
   struct Slot {
     uint64_t id = 0;  // CallId; 0 = free
     uint8_t ttype = 0;
-    bool flushing = false;  // a Tflush for this tag is on the wire
-    bool answered = false;  // reply delivered; the tag waits for Rflush
-    bool is_flush = false;  // this slot is a Tflush ...
-    uint16_t oldtag = 0;    // ... of this tag
+    bool flushing = false;         // a Tflush for this tag is on the wire
+    bool answered = false;         // reply delivered; the tag waits for Rflush
+    bool is_flush = false;         // this slot is a Tflush ...
+    uint16_t oldtag = 0;           // ... of this tag
     Clock::time_point deadline{};  // call_timeout: fail the call after this
     Handler h;
   };
@@ -116,7 +116,7 @@ class Client::Impl {
   bool loop_ready_ = false;
   std::thread thread_;
   std::atomic<std::thread::id> loop_tid_{};
-  std::unique_ptr<Conn> conn_;  // loop thread only (after Start)
+  std::unique_ptr<Conn> conn_;          // loop thread only (after Start)
   std::span<const uint8_t> cur_frame_;  // loop thread: the reply being handled
 
   std::mutex mu_;

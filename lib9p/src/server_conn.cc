@@ -2,11 +2,12 @@
 // before the file server sees them, and fid state is updated here after the
 // answer, always on the loop thread.
 #include "server_conn.h"
-#include "wire_fields.h"
 
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
+
+#include "wire_fields.h"
 
 namespace ninep {
 
@@ -470,10 +471,18 @@ void Connection::FinishOpen(const StatePtr& st, const FidRef& f, uint8_t mode, u
   Message m;
   m.tag = st->in.tag;
   switch (rtype) {
-    case kRlopen: m.body = Rlopen{o->qid, o->iounit}; break;
-    case kRopen: m.body = Ropen{o->qid, o->iounit}; break;
-    case kRlcreate: m.body = Rlcreate{o->qid, o->iounit}; break;
-    default: m.body = Rcreate{o->qid, o->iounit}; break;
+    case kRlopen:
+      m.body = Rlopen{o->qid, o->iounit};
+      break;
+    case kRopen:
+      m.body = Ropen{o->qid, o->iounit};
+      break;
+    case kRlcreate:
+      m.body = Rlcreate{o->qid, o->iounit};
+      break;
+    default:
+      m.body = Rcreate{o->qid, o->iounit};
+      break;
   }
   Finish(st.get(), Status(), &m);
 }

@@ -36,8 +36,8 @@ struct ConnShared {
 struct ReqState {
   Server::Impl* srv = nullptr;
   std::shared_ptr<ConnShared> cs;
-  Buffer frame;                // the request bytes; views point here
-  Message in;                  // decoded from frame
+  Buffer frame;  // the request bytes; views point here
+  Message in;    // decoded from frame
   uint64_t start_ns = 0;
 
   // Loop-thread only: connection bookkeeping.

@@ -315,7 +315,6 @@ class ConnCore {
   }
 
  private:
-
   // ---- writing ----
 
   // Writes what is queued: one uv_try_write of everything, the rest (if the
@@ -483,7 +482,7 @@ class ConnCore {
 
   std::unique_ptr<uint8_t[]> rbuf_;
   size_t rcap_ = 0, rhead_ = 0, rtail_ = 0;
-  uint32_t want_ = 0;  // size of the partial frame at rhead_, once known
+  uint32_t want_ = 0;                    // size of the partial frame at rhead_, once known
   size_t cur_start_ = 0, cur_size_ = 0;  // the frame on_frame_ is handling
 
   std::vector<Buffer> pending_;

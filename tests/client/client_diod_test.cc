@@ -37,7 +37,6 @@ std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-
 class DiodTest : public ::testing::Test {
  protected:
   void SetUp() override {

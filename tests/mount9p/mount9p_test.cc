@@ -218,7 +218,8 @@ class DaemonMountpoint {
  public:
   DaemonMountpoint() : mnt_(dir_.path() + "/m") { mkdir(mnt_.c_str(), 0755); }
   ~DaemonMountpoint() {
-    if (IsMounted(mnt_)) Sh("fusermount3 -u '" + mnt_ + "' 2>/dev/null || umount -l '" + mnt_ + "'");
+    if (IsMounted(mnt_))
+      Sh("fusermount3 -u '" + mnt_ + "' 2>/dev/null || umount -l '" + mnt_ + "'");
   }
   const std::string& path() const { return mnt_; }
   // `mount9p -u`, then checks the daemon is gone and the directory plain.

@@ -42,9 +42,9 @@ TEST(Mount9pOptionsTest, DashUIsUserOrUnmount) {
 }
 
 TEST(Mount9pOptionsTest, OptionList) {
-  auto o = Parse({"-o", "cache=none,allow_other,direct=*/ctl,direct=data", "-o",
-                  "reconnect,msize=8192,attr_timeout=2.5,timeout=1.5,default_permissions", "a",
-                  "m"});
+  auto o =
+      Parse({"-o", "cache=none,allow_other,direct=*/ctl,direct=data", "-o",
+             "reconnect,msize=8192,attr_timeout=2.5,timeout=1.5,default_permissions", "a", "m"});
   ASSERT_TRUE(o.ok()) << o.status().message();
   EXPECT_EQ(o->cache, CacheMode::kNone);
   EXPECT_EQ(o->attr_timeout, 2.5);

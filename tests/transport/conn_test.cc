@@ -13,8 +13,8 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -25,9 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "ninep/buffer.h"
 #include "ninep/dir.h"
 #include "ninep/status.h"
-#include "ninep/buffer.h"
 #include "ninep/wire.h"
 
 namespace ninep {
