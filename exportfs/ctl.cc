@@ -1,6 +1,6 @@
 // ctl.cc: see ctl.h. The statistics files are text files: each open takes
 // a snapshot of Server::stats(), so one read sees consistent numbers.
-#include "ctl.h"
+#include "exportfs/ctl.h"
 
 #include <cstdio>
 #include <cstring>

@@ -12,7 +12,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452  // Linux 6.6; glibc 2.36's headers predate it

@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 
 namespace exportfs {
 

@@ -2,7 +2,7 @@
 // read, write, directory reads, clunk, remove, stat, wstat) and the
 // confinement helpers they share. 9P2000.L hooks are in export_dotl.cc,
 // extended attributes in export_xattr.cc, the ctl tree in ctl.cc.
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <cstring>
 #include <vector>
 
-#include "ctl.h"
+#include "exportfs/ctl.h"
 
 namespace exportfs {
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "fsutil.h"
+#include "exportfs/fsutil.h"
 #include "ninep/server.h"
 #include "ninep/synth.h"
 

@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <vector>
 
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 
 namespace exportfs {
 

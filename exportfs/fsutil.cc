@@ -1,5 +1,5 @@
 // fsutil.cc: see fsutil.h.
-#include "fsutil.h"
+#include "exportfs/fsutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 #include "ninep/server.h"
 #include "ninep/transport.h"
 

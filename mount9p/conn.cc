@@ -1,5 +1,5 @@
 // conn.cc: dialling and attaching, and the errno FUSE sees.
-#include "conn.h"
+#include "mount9p/conn.h"
 
 #include <pwd.h>
 #include <unistd.h>

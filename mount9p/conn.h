@@ -16,9 +16,9 @@
 #include <memory>
 #include <string>
 
+#include "mount9p/options.h"
 #include "ninep/client.h"
 #include "ninep/status.h"
-#include "options.h"
 
 namespace ninep::mount9p {
 

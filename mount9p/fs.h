@@ -40,9 +40,9 @@
 #include <unordered_set>
 #include <vector>
 
-#include "conn.h"
+#include "mount9p/conn.h"
+#include "mount9p/options.h"
 #include "ninep/dir.h"
-#include "options.h"
 
 namespace ninep::mount9p {
 

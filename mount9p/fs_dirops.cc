@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include "fs.h"
+#include "mount9p/fs.h"
 
 namespace ninep::mount9p {
 namespace {

@@ -10,7 +10,7 @@
 #include <future>
 #include <optional>
 
-#include "fs.h"
+#include "mount9p/fs.h"
 
 namespace ninep::mount9p {
 namespace {

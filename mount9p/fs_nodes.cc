@@ -13,7 +13,7 @@
 #include <ctime>
 #include <thread>
 
-#include "fs.h"
+#include "mount9p/fs.h"
 
 namespace ninep::mount9p {
 namespace {

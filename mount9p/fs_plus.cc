@@ -7,7 +7,7 @@
 #include <condition_variable>
 #include <cstring>
 
-#include "fs.h"
+#include "mount9p/fs.h"
 
 namespace ninep::mount9p {
 namespace {

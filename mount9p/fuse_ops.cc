@@ -5,7 +5,7 @@
 
 #include <exception>
 
-#include "fs.h"
+#include "mount9p/fs.h"
 
 namespace ninep::mount9p {
 namespace {

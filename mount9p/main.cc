@@ -28,9 +28,9 @@
 #include <string>
 #include <thread>
 
-#include "conn.h"
-#include "fs.h"
-#include "options.h"
+#include "mount9p/conn.h"
+#include "mount9p/fs.h"
+#include "mount9p/options.h"
 
 extern char** environ;
 

@@ -1,5 +1,5 @@
 // options.cc: command-line parsing for mount9p.
-#include "options.h"
+#include "mount9p/options.h"
 
 #include <fnmatch.h>
 #include <getopt.h>

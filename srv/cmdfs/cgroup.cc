@@ -1,5 +1,5 @@
 // cgroup.cc: per-command cgroups (see cgroup.h).
-#include "cgroup.h"
+#include "cmdfs/cgroup.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "spawn.h"
+#include "cmdfs/spawn.h"
 
 namespace cmdfs {
 

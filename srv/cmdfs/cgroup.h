@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "ctl.h"
+#include "cmdfs/ctl.h"
 #include "ninep/status.h"
 
 namespace cmdfs {

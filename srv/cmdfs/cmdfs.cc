@@ -1,5 +1,5 @@
 // cmdfs.cc: the tree, the reaper and the audit log (see cmdfs.h).
-#include "cmdfs.h"
+#include "cmdfs/cmdfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <chrono>
 #include <thread>
 
-#include "spawn.h"
-#include "words.h"
+#include "cmdfs/spawn.h"
+#include "cmdfs/words.h"
 
 extern char** environ;
 

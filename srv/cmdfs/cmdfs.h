@@ -28,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "cgroup.h"
-#include "command.h"
+#include "cmdfs/cgroup.h"
+#include "cmdfs/command.h"
 #include "ninep/server.h"
 #include "ninep/synth.h"
 

@@ -1,5 +1,5 @@
 // command.cc: one command directory (see command.h).
-#include "command.h"
+#include "cmdfs/command.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -13,8 +13,8 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "cmdfs.h"
-#include "words.h"
+#include "cmdfs/cmdfs.h"
+#include "cmdfs/words.h"
 
 namespace cmdfs {
 

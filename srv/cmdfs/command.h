@@ -21,12 +21,12 @@
 #include <utility>
 #include <vector>
 
-#include "cgroup.h"
-#include "ctl.h"
+#include "cmdfs/cgroup.h"
+#include "cmdfs/ctl.h"
+#include "cmdfs/spawn.h"
+#include "cmdfs/streams.h"
 #include "ninep/server.h"
 #include "ninep/synth.h"
-#include "spawn.h"
-#include "streams.h"
 
 namespace cmdfs {
 

@@ -1,5 +1,5 @@
 // ctl.cc: ctl message parsing (see ctl.h).
-#include "ctl.h"
+#include "cmdfs/ctl.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "words.h"
+#include "cmdfs/words.h"
 
 namespace cmdfs {
 

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "cmdfs.h"
-#include "ctl.h"
+#include "cmdfs/cmdfs.h"
+#include "cmdfs/ctl.h"
 #include "ninep/server.h"
 #include "ninep/transport.h"
 

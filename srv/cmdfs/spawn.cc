@@ -4,7 +4,7 @@
 // (wait records need user and system times), and has no hook between fork
 // and exec for rlimits, nice and cgroup membership. The classic close-on-exec
 // error pipe gives the same "exec failed" answer uv_spawn would.
-#include "spawn.h"
+#include "cmdfs/spawn.h"
 
 #include <errno.h>
 #include <fcntl.h>

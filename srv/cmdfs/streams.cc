@@ -3,7 +3,7 @@
 // Handles live on the heap and are freed in their close callbacks (libuv's
 // rule); the stream objects point to them and they point back through
 // `owner`, cleared when the stream goes first.
-#include "streams.h"
+#include "cmdfs/streams.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 // words.cc: the ctl-message tokenizer and its inverse (see words.h).
-#include "words.h"
+#include "cmdfs/words.h"
 
 #include <errno.h>
 

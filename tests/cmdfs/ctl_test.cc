@@ -1,5 +1,5 @@
 // ctl_test.cc: parsing of ctl messages: every verb, and malformed ones.
-#include "ctl.h"
+#include "cmdfs/ctl.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>

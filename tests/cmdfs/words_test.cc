@@ -1,5 +1,5 @@
 // words_test.cc: the ctl tokenizer (rc/sh quoting) and its inverse.
-#include "words.h"
+#include "cmdfs/words.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // options_test.cc: mount9p's command-line parsing and direct= globs.
-#include "options.h"
+#include "mount9p/options.h"
 
 #include <gtest/gtest.h>
 
