@@ -92,7 +92,13 @@ bench: deps
 	$(call configure_and_build,build-bench,Release,-DNINEP_WERROR=OFF)
 	BUILD_DIR=build-bench bash bench/run.sh
 
+# The commands and man pages by hand (only the commands that are built);
+# lib9p (libninep.a, libninep.so.*, include/ninep/*.h, pkgconfig/ninep.pc)
+# through CMake's install rules for its lib9p component, which know the
+# soname links (tests/lib9p/install.sh checks the result).
 install: commands
+	cmake --build $(BUILD) -j $(JOBS) --target ninep_static ninep_shared
+	DESTDIR='$(DESTDIR)' cmake --install $(BUILD) --component lib9p --prefix '$(PREFIX)'
 	install -d '$(DESTDIR)$(PREFIX)/bin'
 	@for c in $(COMMANDS); do \
 	  if [ -x '$(BUILD)/bin/'$$c ]; then \
@@ -125,6 +131,6 @@ help:
 	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
 	@echo "make fuzz       run the libFuzzer targets (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      Release build in build-bench/, run bench/run.sh"
-	@echo "make install    commands and man pages under DESTDIR/PREFIX ($(PREFIX))"
+	@echo "make install    commands, man pages and lib9p under DESTDIR/PREFIX ($(PREFIX))"
 	@echo "make deps       install missing Debian packages (as root)"
 	@echo "make clean      remove the build directories"
