@@ -81,6 +81,32 @@ Command& Command::Msize(char s, std::string long_name, std::string help, uint32_
               }});
 }
 
+Command& Command::Count(char s, std::string long_name, std::string arg, std::string help,
+                        uint64_t* out) {
+  return Add({s, std::move(long_name), std::move(arg), std::move(help), [out](std::string_view v) {
+                uint64_t n = 0;
+                auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+                if (ec != std::errc() || p != v.data() + v.size() || v.empty())
+                  return Status(EINVAL, "want a whole number");
+                *out = n;
+                return Status::Ok();
+              }});
+}
+
+Command& Command::Seconds(char s, std::string long_name, std::string arg, std::string help,
+                          double* out) {
+  return Add({s, std::move(long_name), std::move(arg), std::move(help), [out](std::string_view v) {
+                std::string str(v);
+                char* end = nullptr;
+                errno = 0;
+                double d = strtod(str.c_str(), &end);
+                if (str.empty() || errno != 0 || *end != '\0' || !(d >= 0) || d > 1e9)
+                  return Status(EINVAL, "want a number of seconds");
+                *out = d;
+                return Status::Ok();
+              }});
+}
+
 Command& Command::AddServerFlags(ServerFlags* f) {
   Add({'a', "addr", "ADDR",
        std::string("listen on the dial string ADDR (default ") + kDefaultListenAddr +

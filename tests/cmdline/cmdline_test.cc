@@ -221,5 +221,19 @@ TEST(CmdlineExit, UsageErrorAndFatalFollowTheConventions) {
   EXPECT_EXIT(cmd.ParseOrExit(2, raw.data()), ::testing::ExitedWithCode(0), "^$");
 }
 
+TEST(CmdlineParse, CountsAndSeconds) {
+  uint64_t n = 0;
+  double secs = 0;
+  Command cmd("bench");
+  cmd.Count('n', "count", "N", "n", &n).Seconds('t', "seconds", "SECS", "t", &secs);
+  ASSERT_TRUE(cmd.Parse(Args({"-n", "42", "--seconds=0.5"})).ok());
+  EXPECT_EQ(n, 42u);
+  EXPECT_EQ(secs, 0.5);
+  for (const char* bad : {"-n x", "-n -1", "-n 4k", "-t -1", "-t soon", "-t nan"}) {
+    std::string flag(bad, 2), value(bad + 3);
+    EXPECT_FALSE(cmd.Parse(Args({flag, value})).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace ninep

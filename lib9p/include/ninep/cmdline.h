@@ -96,6 +96,10 @@ class Command {
                  std::string* out);
   // An msize option (ParseMsize) stored in *out.
   Command& Msize(char s, std::string long_name, std::string help, uint32_t* out);
+  // A whole decimal number (no sign, no suffix) stored in *out.
+  Command& Count(char s, std::string long_name, std::string arg, std::string help, uint64_t* out);
+  // A non-negative number of seconds, fractions allowed ("0.5"), in *out.
+  Command& Seconds(char s, std::string long_name, std::string arg, std::string help, double* out);
   // The shared server flags, bound to *f (which must outlive parsing).
   Command& AddServerFlags(ServerFlags* f);
   // The shared client flags, bound to *f; after parsing, f->addr falls
