@@ -121,10 +121,11 @@ class Command {
   // prints the reason and the usage line and exits 2. Returns the operands.
   std::vector<std::string> ParseOrExit(int argc, char** argv);
 
-  // "usage: cmd [-sD] [-a ADDR] ... operands\n".
+  // "usage: cmd [-a ADDR] [-s] ... operands\n": every option in table order.
   std::string UsageLine() const;
   // The usage line, one line per option, and the epilog.
   std::string Help() const;
+  // The command's name, as messages and the trace prefix show it.
   const std::string& name() const { return name_; }
 
   // Prints "cmd: why" (when why is not empty) and the usage line to
