@@ -62,8 +62,8 @@ Result<Fid> OpenPath(Ctx& c, std::string_view path, uint8_t omode);
 // Writes all of data to a stdio-free fd; false on error (errno set).
 bool WriteAll(int fd, const void* data, size_t n);
 
-// Minimal reentrant option parser for verbs ("-ld", "-p 644", "-p644",
-// "--"): session mode runs verbs many times, so getopt's globals won't do.
+// A verb's flags ("-ld", "-p 644", "-p644", "--"), parsed by ninep/cmdline.h's
+// Command: session mode runs verbs many times, so getopt's globals won't do.
 class Opts {
  public:
   // args[0] is the verb; `spec` lists flag letters, a ':' after a letter

@@ -1,6 +1,5 @@
 // main.cc: bin/9p, a command-line 9P client in the manner of plan9port's
 // 9p(1): global flags, connecting and attaching, and the verb table.
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include <vector>
 
 #include "cmd.h"
+#include "ninep/cmdline.h"
 
 namespace ninep::cmd {
 namespace {
@@ -47,40 +47,20 @@ constexpr char kUsages[] =
     "\tchmod mode path...\n"
     "\tsession [-e]\n";
 
-int GlobalUsage() {
-  fprintf(stderr,
-          "usage: 9p [-a addr] [-A aname] [-u user] [-L] [-m msize] [-D] verb args...\n"
-          "verbs:\n%s",
-          kUsages);
+// The global flags: the shared client set, nothing of our own.
+Command MakeCommand(ClientFlags* f) {
+  Command cmd("9p", "verb args...");
+  cmd.AddClientFlags(f).Epilog(std::string("verbs:\n") + kUsages);
+  return cmd;
+}
+
+// Prints the reason (if any), the usage line and the verbs to stderr.
+int GlobalUsage(const std::string& why = "") {
+  ClientFlags unused;
+  Command cmd = MakeCommand(&unused);
+  if (!why.empty()) fprintf(stderr, "9p: %s\n", why.c_str());
+  fprintf(stderr, "%sverbs:\n%s", cmd.UsageLine().c_str(), kUsages);
   return kUsage;
-}
-
-// Parses an msize: a number with an optional k or m suffix (binary units).
-bool ParseSize(const std::string& s, uint32_t* out) {
-  if (s.empty()) return false;
-  char* end = nullptr;
-  unsigned long long v = strtoull(s.c_str(), &end, 10);
-  if (end == s.c_str()) return false;
-  std::string suffix(end);
-  if (suffix == "k" || suffix == "K") {
-    v <<= 10;
-  } else if (suffix == "m" || suffix == "M") {
-    v <<= 20;
-  } else if (!suffix.empty()) {
-    return false;
-  }
-  if (v < MINMSIZE || v > (1ull << 31)) return false;
-  *out = static_cast<uint32_t>(v);
-  return true;
-}
-
-// The default user name: $USER, else the password file's, else "none".
-std::string DefaultUser() {
-  const char* u = getenv("USER");
-  if (u != nullptr && *u != '\0') return u;
-  struct passwd* pw = getpwuid(getuid());
-  if (pw != nullptr && pw->pw_name != nullptr) return pw->pw_name;
-  return "none";
 }
 
 }  // namespace
@@ -91,8 +71,7 @@ int RunVerb(Ctx& c, const std::vector<std::string>& args) {
   if (args.empty()) return GlobalUsage();
   const VerbEntry* v = FindVerb(args[0]);
   if (v == nullptr) {
-    fprintf(stderr, "9p: %s: unknown verb\n", args[0].c_str());
-    return GlobalUsage();
+    return GlobalUsage(args[0] + ": unknown verb");
   }
   int rc = v->fn(c, args);
   fflush(stdout);
@@ -103,35 +82,29 @@ int Main(int argc, char** argv) {
   // A server that hangs up must give an error, not a silent death; the
   // same goes for a closed stdout (reported as EPIPE).
   signal(SIGPIPE, SIG_IGN);
-  std::vector<std::string> args(argv, argv + argc);
-  Opts o(args, "a:A:u:Lm:D");
-  if (!o.ok() || o.rest().empty()) return GlobalUsage();
+  ClientFlags f;
+  Command cmd = MakeCommand(&f);
+  Result<Command::Parsed> parsed = cmd.Parse(std::vector<std::string>(argv, argv + argc));
+  if (!parsed.ok()) return GlobalUsage(parsed.status().message());
+  if (parsed->help) {
+    fputs(cmd.Help().c_str(), stdout);
+    return kOk;
+  }
+  const std::vector<std::string>& rest = parsed->rest;
+  if (rest.empty()) return GlobalUsage();
 
   ClientOptions opts;
-  opts.dialect = o.Has('L') ? Dialect::k9P2000L : Dialect::k9P2000;
-  opts.trace = o.Has('D');
-  if (o.Has('m') && !ParseSize(o.Value('m'), &opts.msize)) {
-    fprintf(stderr, "9p: bad msize %s\n", o.Value('m').c_str());
-    return GlobalUsage();
-  }
-  std::string addr = o.Value('a');
-  if (addr.empty()) {
-    const char* env = getenv("NINEP_ADDR");
-    if (env != nullptr) addr = env;
-  }
-  if (addr.empty()) {
-    fprintf(stderr, "9p: no server address: give -a or set $NINEP_ADDR\n");
-    return GlobalUsage();
-  }
+  opts.dialect = f.dotl ? Dialect::k9P2000L : Dialect::k9P2000;
+  opts.trace = f.trace;
+  if (f.msize != 0) opts.msize = f.msize;
+  const std::string& addr = f.addr;
+  if (addr.empty()) return GlobalUsage("no server address: give -a or set $NINEP_ADDR");
   // Check the verb and its arguments before dialing, so a typo costs no
   // connection; the verb prints its own usage line.
-  const VerbEntry* verb = FindVerb(o.rest()[0]);
-  if (verb == nullptr) {
-    fprintf(stderr, "9p: %s: unknown verb\n", o.rest()[0].c_str());
-    return GlobalUsage();
-  }
+  const VerbEntry* verb = FindVerb(rest[0]);
+  if (verb == nullptr) return GlobalUsage(rest[0] + ": unknown verb");
   Ctx check;
-  if (verb->fn(check, o.rest()) != kOk) return kUsage;
+  if (verb->fn(check, rest) != kOk) return kUsage;
 
   auto client = Client::Connect(addr, opts);
   if (!client.ok()) {
@@ -141,25 +114,25 @@ int Main(int argc, char** argv) {
     fprintf(stderr, "9p: %s\n", m.c_str());
     return kFail;
   }
-  std::string user = o.Has('u') ? o.Value('u') : DefaultUser();
+  std::string user = f.user.empty() ? DefaultUser() : f.user;
   // 9P2000.L servers such as diod identify the user by number: send ours
   // unless a name was asked for explicitly.
-  uint32_t n_uname = (opts.dialect == Dialect::k9P2000L && !o.Has('u'))
+  uint32_t n_uname = (opts.dialect == Dialect::k9P2000L && f.user.empty())
                          ? static_cast<uint32_t>(getuid())
                          : NONUNAME;
   int rc;
   {
-    auto root = (*client)->Attach(user, o.Value('A'), n_uname);
+    auto root = (*client)->Attach(user, f.aname, n_uname);
     if (!root.ok()) {
       std::string what = "attach";
-      if (!o.Value('A').empty()) what += " " + o.Value('A');
+      if (!f.aname.empty()) what += " " + f.aname;
       return Fail(what, root.status());
     }
     Ctx c;
     c.client = client->get();
     c.root = &*root;
     c.dotl = (*client)->dialect() == Dialect::k9P2000L;
-    rc = RunVerb(c, o.rest());
+    rc = RunVerb(c, rest);
     // Fid destructors clunk without waiting for the reply. Hang up only
     // once every reply is in, so the server never writes into a closed
     // socket (diod logs that, and can die of the SIGPIPE); bounded, since

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cmd.h"
+#include "ninep/cmdline.h"
 
 namespace ninep::cmd {
 
@@ -107,38 +108,22 @@ bool WriteAll(int fd, const void* data, size_t n) {
   return true;
 }
 
+// One parser for every command line: the verb's flags are a table for
+// ninep/cmdline.h's, which keeps no global state between verbs.
 Opts::Opts(const std::vector<std::string>& args, std::string_view spec) {
-  size_t i = 1;
-  for (; i < args.size(); i++) {
-    const std::string& a = args[i];
-    if (a == "--") {
-      i++;
-      break;
-    }
-    if (a.size() < 2 || a[0] != '-') break;
-    for (size_t k = 1; k < a.size(); k++) {
-      size_t at = spec.find(a[k]);
-      if (at == std::string_view::npos || a[k] == ':') {
-        ok_ = false;
-        return;
-      }
-      bool takes_value = at + 1 < spec.size() && spec[at + 1] == ':';
-      if (!takes_value) {
-        flags_.emplace_back(a[k], "");
-        continue;
-      }
-      if (k + 1 < a.size()) {
-        flags_.emplace_back(a[k], a.substr(k + 1));
-      } else if (i + 1 < args.size()) {
-        flags_.emplace_back(a[k], args[++i]);
-      } else {
-        ok_ = false;
-        return;
-      }
-      break;
-    }
+  Command cmd(args.empty() ? "9p" : args[0]);
+  for (size_t k = 0; k < spec.size(); k++) {
+    if (spec[k] == ':') continue;
+    char f = spec[k];
+    bool takes_value = k + 1 < spec.size() && spec[k + 1] == ':';
+    cmd.Add({f, "", takes_value ? "VALUE" : "", "", [this, f](std::string_view v) {
+               flags_.emplace_back(f, std::string(v));
+               return Status::Ok();
+             }});
   }
-  rest_.assign(args.begin() + static_cast<long>(std::min(i, args.size())), args.end());
+  Result<Command::Parsed> p = cmd.Parse(args);
+  ok_ = p.ok() && !p->help;  // no verb takes -h
+  if (ok_) rest_ = std::move(p->rest);
 }
 
 bool Opts::Has(char f) const {

@@ -14,7 +14,6 @@
 // Prints one line of key=value pairs: "mode=ops clients=16 ops=... seconds=...
 // rate=..." or "mode=read bytes=... seconds=... mbps=...".
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -34,7 +33,7 @@
 #include <vector>
 
 #include "ninep/client.h"
-#include "ninep/server.h"
+#include "ninep/cmdline.h"
 #include "ninep/transport.h"
 
 namespace {
@@ -46,17 +45,10 @@ using Clock = std::chrono::steady_clock;
   exit(1);
 }
 
-[[noreturn]] void Usage() {
-  fputs(
-      "usage: exportfs_load ops -a ADDR [-A ANAME] [-c CLIENTS] [-n COUNT] [-t SECONDS] [-f "
-      "FILES]\n"
-      "       exportfs_load read -a ADDR [-A ANAME] [-m MSIZE] -p PATH\n",
-      stderr);
-  exit(2);
-}
-
 struct Options {
   std::string addr, aname, path;
+  std::string uname = "root";  // exportfs serves as itself; the name is a label
+  bool trace = false;
   int clients = 1, files = 100;
   uint64_t count = 100000;
   double seconds = 10;
@@ -65,12 +57,13 @@ struct Options {
 
 std::unique_ptr<ninep::Client> Connect(const Options& o, uint32_t msize, ninep::Fid* root) {
   ninep::ClientOptions co;
-  co.dialect = ninep::Dialect::k9P2000L;
+  co.dialect = ninep::Dialect::k9P2000L;  // always: -L changes nothing here
   co.msize = msize;
+  co.trace = o.trace;
   co.timeout = std::chrono::milliseconds(30000);
   auto c = ninep::Client::Connect(o.addr, co);
   if (!c.ok()) Die(o.addr, c.status().message());
-  auto r = (*c)->Attach("root", o.aname, 0);
+  auto r = (*c)->Attach(o.uname, o.aname, 0);
   if (!r.ok()) Die("attach " + o.aname, r.status().message());
   *root = std::move(*r);
   return std::move(*c);
@@ -109,7 +102,8 @@ class OpsConn {
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     Call(ninep::Tversion{65536, "9P2000.L"}, ninep::kRversion, "version");
-    Call(ninep::Tattach{0, ninep::NOFID, "root", o.aname, 0}, ninep::kRattach, "attach " + o.aname);
+    Call(ninep::Tattach{0, ninep::NOFID, o.uname, o.aname, 0}, ninep::kRattach,
+         "attach " + o.aname);
   }
   ~OpsConn() {
     if (fd_ >= 0) close(fd_);
@@ -291,46 +285,39 @@ int Read(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) Usage();
-  std::string mode = argv[1];
   Options o;
-  int ch;
-  optind = 2;
-  while ((ch = getopt(argc, argv, "a:A:c:n:t:f:m:p:")) != -1) {
-    switch (ch) {
-      case 'a':
-        o.addr = optarg;
-        break;
-      case 'A':
-        o.aname = optarg;
-        break;
-      case 'c':
-        o.clients = atoi(optarg);
-        break;
-      case 'n':
-        o.count = strtoull(optarg, nullptr, 10);
-        break;
-      case 't':
-        o.seconds = atof(optarg);
-        break;
-      case 'f':
-        o.files = atoi(optarg);
-        break;
-      case 'm': {
-        auto m = ninep::ParseSize(optarg);
-        if (!m.ok()) Usage();
-        o.msize = *m;
-        break;
-      }
-      case 'p':
-        o.path = optarg;
-        break;
-      default:
-        Usage();
-    }
+  ninep::ClientFlags cf;
+  cf.msize = o.msize;
+  uint64_t clients = 1, files = 100;
+  ninep::Command cmd("exportfs_load", "ops|read");
+  cmd.AddClientFlags(&cf)
+      .Count('c', "clients", "CLIENTS", "ops: connections, one op in flight each", &clients)
+      .Count('n', "count", "COUNT", "ops: stop after COUNT operations", &o.count)
+      .Seconds('t', "seconds", "SECONDS", "ops: stop after SECONDS", &o.seconds)
+      .Count('f', "files", "FILES", "ops: files to make and stat", &files)
+      .Value('p', "path", "PATH", "read: the file to read", &o.path);
+  // The mode comes first (exportfs_load ops -a ...), its flags after it.
+  std::vector<std::string> args(argv, argv + argc);
+  std::string mode = args.size() > 1 ? args[1] : "";
+  if (!mode.empty()) args.erase(args.begin() + 1);
+  auto p = cmd.Parse(args);
+  if (!p.ok()) cmd.UsageError(p.status().message());
+  if (p->help) {
+    fputs(cmd.Help().c_str(), stdout);
+    return 0;
   }
-  if (o.addr.empty() || o.clients < 1 || o.files < 1) Usage();
+  if (!p->rest.empty()) cmd.UsageError("unexpected operand");
+  o.addr = cf.addr;
+  o.aname = cf.aname;
+  o.msize = cf.msize;
+  o.trace = cf.trace;
+  if (!cf.user.empty()) o.uname = cf.user;
+  if (o.addr.empty()) cmd.UsageError("no address: give -a or set $NINEP_ADDR");
+  if (clients < 1 || clients > 4096 || files < 1 || files > 1000000)
+    cmd.UsageError("want 1..4096 clients and 1..1000000 files");
+  o.clients = static_cast<int>(clients);
+  o.files = static_cast<int>(files);
   if (mode == "ops") return Ops(o);
   if (mode == "read" && !o.path.empty()) return Read(o);
-  Usage();
+  cmd.UsageError("want ops, or read with -p PATH");
 }

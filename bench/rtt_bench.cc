@@ -12,12 +12,11 @@
 //   rate=79617 p50_us=790 p99_us=1210
 // Exit status 0, or 1 with `rtt_bench: what: why` when a case failed (any
 // error reply counts as failure: a benchmark of errors measures nothing).
-#include <getopt.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -28,6 +27,7 @@
 #include <vector>
 
 #include "ninep/client.h"
+#include "ninep/cmdline.h"
 
 namespace {
 
@@ -38,6 +38,7 @@ struct Options {
   std::string aname;
   std::string uname;
   bool dotl = false;
+  bool trace = false;
   bool sync_too = false;
   uint64_t max_calls = 200000;
   double seconds = 10.0;
@@ -53,13 +54,6 @@ struct Outcome {
   std::string first_error;
   std::vector<uint32_t> lat_ns;  // one per completed call
 };
-
-[[noreturn]] void Usage() {
-  fprintf(stderr,
-          "usage: rtt_bench -a ADDR [-L] [-A ANAME] [-u UNAME] [-m MSIZE] [-n MAXCALLS] "
-          "[-t SECONDS] [-d DEPTH]... [-s]\n");
-  exit(2);
-}
 
 [[noreturn]] void Fatal(const std::string& what, const std::string& why) {
   fprintf(stderr, "rtt_bench: %s: %s\n", what.c_str(), why.c_str());
@@ -202,54 +196,32 @@ bool Report(const char* mode, int depth, const char* dialect, Outcome* o) {
 
 Options ParseArgs(int argc, char** argv) {
   Options o;
-  int ch;
-  while ((ch = getopt(argc, argv, "a:A:u:Lm:n:t:d:s")) != -1) {
-    switch (ch) {
-      case 'a':
-        o.addr = optarg;
-        break;
-      case 'A':
-        o.aname = optarg;
-        break;
-      case 'u':
-        o.uname = optarg;
-        break;
-      case 'L':
-        o.dotl = true;
-        break;
-      case 'm':
-        o.msize = static_cast<uint32_t>(strtoul(optarg, nullptr, 0));
-        break;
-      case 'n':
-        o.max_calls = strtoull(optarg, nullptr, 0);
-        break;
-      case 't':
-        o.seconds = strtod(optarg, nullptr);
-        break;
-      case 'd':
-        o.depths.push_back(atoi(optarg));
-        break;
-      case 's':
-        o.sync_too = true;
-        break;
-      default:
-        Usage();
-    }
-  }
-  if (optind != argc) Usage();
-  if (o.addr.empty()) {
-    const char* e = getenv("NINEP_ADDR");
-    if (!e) Usage();
-    o.addr = e;
-  }
+  ninep::ClientFlags cf;
+  cf.msize = o.msize;
+  ninep::Command cmd("rtt_bench");
+  cmd.AddClientFlags(&cf)
+      .Count('n', "max-calls", "MAXCALLS", "calls per case at the most", &o.max_calls)
+      .Seconds('t', "seconds", "SECONDS", "seconds per case at the most", &o.seconds)
+      .Add({'d', "depth", "DEPTH", "calls in flight (repeatable; default 1 and 64)",
+            [&o](std::string_view v) {
+              int d = 0;
+              auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), d);
+              if (ec != std::errc() || p != v.data() + v.size() || d < 1 || d > 4096)
+                return ninep::Status(EINVAL, "want 1..4096");
+              o.depths.push_back(d);
+              return ninep::Status::Ok();
+            }})
+      .Flag('s', "sync", "also measure the blocking calls", &o.sync_too);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
+  o.addr = cf.addr;  // -a, else $NINEP_ADDR
+  o.aname = cf.aname;
+  o.uname = cf.user.empty() ? ninep::DefaultUser() : cf.user;
+  o.dotl = cf.dotl;
+  o.trace = cf.trace;
+  o.msize = cf.msize;
+  if (o.addr.empty()) cmd.UsageError("no address: give -a or set $NINEP_ADDR");
   if (o.depths.empty()) o.depths = {1, 64};
-  for (int d : o.depths)
-    if (d < 1 || d > 4096) Usage();
-  if (o.max_calls == 0 || o.seconds <= 0 || o.msize < ninep::MINMSIZE) Usage();
-  if (o.uname.empty()) {
-    const passwd* pw = getpwuid(getuid());
-    o.uname = pw ? pw->pw_name : "none";
-  }
+  if (o.max_calls == 0 || o.seconds <= 0) cmd.UsageError("want -n and -t above 0");
   return o;
 }
 
@@ -260,6 +232,7 @@ int main(int argc, char** argv) {
   ninep::ClientOptions co;
   co.dialect = opt.dotl ? ninep::Dialect::k9P2000L : ninep::Dialect::k9P2000;
   co.msize = opt.msize;
+  co.trace = opt.trace;
   auto client = ninep::Client::Connect(opt.addr, co);
   if (!client.ok()) Fatal(opt.addr, client.status().message());
   ninep::Client* c = client->get();

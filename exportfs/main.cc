@@ -1,32 +1,18 @@
 // main.cc: the exportfs command: serve a directory over 9P on a listening
 // address, or to one client on stdin/stdout (-s), as Plan 9's exportfs.
-#include <getopt.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "exportfs/export_fs.h"
+#include "ninep/buffer.h"
+#include "ninep/cmdline.h"
 #include "ninep/server.h"
-#include "ninep/transport.h"
+#include "ninep/server_cmdline.h"
 
 namespace {
-
-constexpr const char* kUsage =
-    "usage: exportfs [-a ADDR] [-s] [-r ROOT] [-R] [-m MSIZE] [-d] [-D]\n";
-
-[[noreturn]] void Usage() {
-  fputs(kUsage, stderr);
-  exit(2);
-}
-
-[[noreturn]] void Fatal(const std::string& what, const std::string& why) {
-  fprintf(stderr, "exportfs: %s: %s\n", what.c_str(), why.c_str());
-  exit(1);
-}
 
 // Every fid holds an fd: allow as many as the hard limit permits.
 void RaiseFdLimit() {
@@ -40,44 +26,15 @@ void RaiseFdLimit() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string addr = "tcp!*!564", root = ".";
-  bool stdio = false, trace = false;
+  ninep::ServerFlags flags;
   exportfs::ExportOptions eo;
-  uint32_t msize = 0;
-  int c;
-  while ((c = getopt(argc, argv, "a:sr:Rm:dD")) != -1) {
-    switch (c) {
-      case 'a':
-        addr = optarg;
-        break;
-      case 's':
-        stdio = true;
-        break;
-      case 'r':
-        root = optarg;
-        break;
-      case 'R':
-        eo.read_only = true;
-        break;
-      case 'm': {
-        auto m = ninep::ParseSize(optarg);
-        if (!m.ok() || *m < ninep::MINMSIZE) {
-          fprintf(stderr, "exportfs: -m %s: bad msize\n", optarg);
-          Usage();
-        }
-        msize = *m;
-        break;
-      }
-      case 'd':
-      case 'D':
-        trace = true;
-        break;
-      default:
-        Usage();
-    }
-  }
-  if (optind != argc) Usage();
-  eo.root = root;
+  eo.root = ".";
+  ninep::Command cmd("exportfs");
+  cmd.AddServerFlags(&flags)
+      .Flag('d', "", "the same as -D (9front's spelling)", &flags.trace)
+      .Value('r', "root", "ROOT", "export the directory ROOT (default .)", &eo.root)
+      .Flag('R', "read-only", "refuse every change", &eo.read_only);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
 
   // Each read's reply frame is a fresh buffer of up to msize bytes.
   ninep::KeepFrameBuffersInHeap();
@@ -88,28 +45,10 @@ int main(int argc, char** argv) {
   RaiseFdLimit();
 
   auto fs = exportfs::ExportFs::Open(eo);
-  if (!fs.ok()) Fatal("root", fs.status().message());
+  if (!fs.ok()) cmd.Fatal("root", fs.status().message());
 
   ninep::ServerOptions so;
-  if (msize) so.max_msize = msize;
-  so.trace = trace;
-  so.trace_prefix = "exportfs";
+  ninep::ApplyServerFlags(cmd, flags, &so);
   ninep::Server srv(fs->get(), so);
-  ninep::StopOnSignals(&srv);
-
-  if (stdio) {
-    ninep::Status s = srv.ServeFds(0, 1);
-    if (!s.ok()) Fatal("stdin/stdout", s.message());
-  } else {
-    auto d = ninep::ParseDial(addr);
-    if (!d.ok()) Fatal(addr, d.status().message());
-    auto bound = srv.Listen(addr);
-    if (!bound.ok()) Fatal("listen " + addr, bound.status().message());
-    if (d->kind == ninep::DialAddr::kTcp && d->port == 0) {
-      printf("%s\n", bound->c_str());
-      fflush(stdout);
-    }
-  }
-  srv.Run();
-  return 0;
+  return ninep::ServeMain(cmd, flags, &srv);
 }

@@ -31,6 +31,8 @@
 #include "mount9p/conn.h"
 #include "mount9p/fs.h"
 #include "mount9p/options.h"
+#include "ninep/cmdline.h"
+#include "ninep/transport.h"
 
 extern char** environ;
 
@@ -71,7 +73,7 @@ void Detach(const std::string& mnt) {
   }
 }
 
-// `mount9p -u MOUNTPOINT`.
+// `mount9p -U MOUNTPOINT`.
 int Unmount(const std::string& mnt) {
   if (geteuid() == 0) {
     if (umount2(mnt.c_str(), 0) == 0) return 0;
@@ -304,12 +306,20 @@ int main(int argc, char** argv) {
   ninep::KeepFrameBuffersInHeap();  // every FUSE read and write is a large frame
   auto o = ParseArgs(argc, argv);
   if (!o.ok()) {
-    if (o.status().message() != "help") {
-      std::fprintf(stderr, "mount9p: %s\n", o.status().message().c_str());
-    }
-    std::fputs(std::string(kUsage).c_str(), stderr);
-    return 2;
+    std::fprintf(stderr, "mount9p: %s\n%s", o.status().message().c_str(), UsageLine().c_str());
+    return ninep::kExitUsage;
   }
+  if (o->help) {
+    std::fputs(Help().c_str(), stdout);
+    return ninep::kExitOk;
+  }
+  if (!o->warning.empty()) std::fprintf(stderr, "mount9p: %s\n", o->warning.c_str());
   if (!o->unmount.empty()) return Unmount(o->unmount);
+  // A malformed address fails here, before the fork, in the same words as
+  // every command's.
+  if (auto d = ninep::ParseDial(o->addr); !d.ok()) {
+    std::fprintf(stderr, "mount9p: %s\n", d.status().message().c_str());
+    return ninep::kExitFail;
+  }
   return Run(std::move(*o));
 }

@@ -2,13 +2,12 @@
 #include "mount9p/options.h"
 
 #include <fnmatch.h>
-#include <getopt.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <string>
 
-#include "ninep/server.h"
+#include "ninep/cmdline.h"
 
 namespace ninep::mount9p {
 namespace {
@@ -72,6 +71,7 @@ Status ParseOptionList(std::string_view list, MountOptions* o) {
     } else if (key == "msize" || key == "readahead") {
       auto n = ParseSize(val);
       if (!n.ok()) return Usage(opt + ": " + n.status().message());
+      // The msize floor is checked once every flag is in (ParseArgs).
       if (key == "msize") {
         o->msize = *n;
       } else {
@@ -86,75 +86,71 @@ Status ParseOptionList(std::string_view list, MountOptions* o) {
   return Status::Ok();
 }
 
+namespace {
+
+// mount9p's table: the shared client flags and its own. Binds to *o and
+// *f, which must outlive the parse.
+Command MakeCommand(MountOptions* o, ClientFlags* f) {
+  Command cmd("mount9p", "[addr] mountpoint");
+  cmd.AddClientFlags(f)
+      .Flag('f', "foreground", "stay in the foreground", &o->foreground)
+      .Add({'o', "options", "OPT,...", "mount options (see mount9p(1))",
+            [o](std::string_view v) { return ParseOptionList(v, o); }})
+      .Value('U', "unmount", "MOUNTPOINT", "unmount MOUNTPOINT and exit", &o->unmount);
+  return cmd;
+}
+
+}  // namespace
+
+std::string UsageLine() {
+  MountOptions o;
+  ClientFlags f;
+  return MakeCommand(&o, &f).UsageLine();
+}
+
+std::string Help() {
+  MountOptions o;
+  ClientFlags f;
+  return MakeCommand(&o, &f).Help();
+}
+
 Result<MountOptions> ParseArgs(int argc, char** argv) {
   MountOptions o;
-  std::string user_or_unmount;
-  bool have_u = false;
-  optind = 1;
-  opterr = 0;
-  int c;
-  while ((c = getopt(argc, argv, "+fDLa:A:u:m:o:h")) != -1) {
-    switch (c) {
-      case 'f':
-        o.foreground = true;
-        break;
-      case 'D':
-        o.trace = true;
-        break;
-      case 'L':
-        o.dialect = Dialect::k9P2000L;
-        break;
-      case 'a':
-        o.addr = optarg;
-        break;
-      case 'A':
-        o.aname = optarg;
-        break;
-      case 'u':
-        user_or_unmount = optarg;
-        have_u = true;
-        break;
-      case 'm': {
-        auto n = ParseSize(optarg);
-        if (!n.ok()) return Usage(std::string("-m ") + optarg + ": " + n.status().message());
-        o.msize = *n;
-        break;
-      }
-      case 'o': {
-        Status s = ParseOptionList(optarg, &o);
-        if (!s.ok()) return s;
-        break;
-      }
-      case 'h':
-        return Usage("help");
-      default:
-        if (optopt != 0 &&
-            std::string_view("aAumo").find(static_cast<char>(optopt)) != std::string_view::npos) {
-          return Usage(std::string("option -") + static_cast<char>(optopt) + " needs a value");
-        }
-        return Usage(std::string("unknown option -") + static_cast<char>(optopt));
-    }
-  }
-  std::vector<std::string> rest(argv + optind, argv + argc);
-  if (have_u && rest.empty() && o.addr.empty()) {
-    // `mount9p -u MOUNTPOINT`: -u names the mountpoint, not a user.
-    o.unmount = user_or_unmount;
+  ClientFlags f;
+  Command cmd = MakeCommand(&o, &f);
+  Result<Command::Parsed> p = cmd.Parse(std::vector<std::string>(argv, argv + argc));
+  if (!p.ok()) return p.status();
+  if (p->help) {
+    o.help = true;
     return o;
   }
-  if (have_u) o.uname = user_or_unmount;
-  if (o.addr.empty()) {
-    if (rest.size() == 2) {
-      o.addr = rest[0];
-      o.mountpoint = rest[1];
-    } else if (rest.size() == 1 && std::getenv("NINEP_ADDR") != nullptr) {
-      o.addr = std::getenv("NINEP_ADDR");
-      o.mountpoint = rest[0];
-    } else {
-      return Usage("want an address and a mountpoint");
-    }
-  } else {
-    if (rest.size() != 1) return Usage("want one mountpoint after -a");
+  const std::vector<std::string>& rest = p->rest;
+  if (!o.unmount.empty()) {
+    if (!rest.empty()) return Usage("-U takes no other operands");
+    return o;
+  }
+  if (!f.user.empty() && rest.empty() && !f.addr_given) {
+    // The old spelling, `mount9p -u MOUNTPOINT`: no address and no
+    // mountpoint, so -u cannot have meant a user.
+    o.unmount = f.user;
+    o.warning = "-u MOUNTPOINT is deprecated: use -U MOUNTPOINT (or --unmount)";
+    return o;
+  }
+  o.dialect = f.dotl ? Dialect::k9P2000L : Dialect::k9P2000;
+  o.aname = f.aname;
+  o.uname = f.user;
+  o.trace = f.trace;
+  if (f.msize != 0) o.msize = f.msize;
+  if (!f.addr_given && rest.size() == 2) {
+    o.addr = rest[0];
+    o.mountpoint = rest[1];
+  } else if (rest.size() == 1 && !f.addr.empty()) {
+    o.addr = f.addr;  // -a, else $NINEP_ADDR
     o.mountpoint = rest[0];
+  } else if (f.addr_given) {
+    return Usage("want one mountpoint after -a");
+  } else {
+    return Usage("want an address and a mountpoint");
   }
   if (o.addr.empty() || o.mountpoint.empty()) return Usage("empty address or mountpoint");
   if (o.msize < MINMSIZE) return Usage("msize " + std::to_string(o.msize) + " is too small");

@@ -30,7 +30,7 @@ struct MountOptions {
   std::string mountpoint;  // absolute path once Resolve ran
   Dialect dialect = Dialect::k9P2000;
   std::string aname;
-  std::string uname;  // empty: the invoking user's login name
+  std::string uname;  // -u; empty: the invoking user's login name
   uint32_t msize = 512 * 1024;
   bool foreground = false;  // -f
   bool trace = false;       // -D
@@ -45,19 +45,23 @@ struct MountOptions {
   uint32_t readahead = 0;  // bytes of kernel readahead (0: as large as I/O)
   // Options handed to FUSE as -o (allow_other, default_permissions, ro ...).
   std::vector<std::string> fuse_opts;
-  // `mount9p -u MOUNTPOINT`: unmount this and do nothing else.
+  // `mount9p -U MOUNTPOINT`: unmount this and do nothing else.
   std::string unmount;
+  bool help = false;  // -h or --help: print Help() and exit 0
+  // A note for stderr: the old `mount9p -u MOUNTPOINT` spelling was used.
+  std::string warning;
 };
 
-// The usage line printed on a usage error.
-inline constexpr std::string_view kUsage =
-    "usage: mount9p [-fDL] [-a addr] [-A aname] [-u user] [-m msize] [-o opt,...] addr "
-    "mountpoint\n"
-    "       mount9p -u mountpoint\n";
-
-// Parses argv (argv[0] is the program). EINVAL with the reason on a usage
-// error. `mount9p -u X` with no address or mountpoint means "unmount X".
+// Parses argv (argv[0] is the program) with the shared client flags of
+// ninep/cmdline.h. EINVAL with the reason on a usage error. For one release
+// `mount9p -u X` with nothing else still means "unmount X" (with a warning):
+// with no address and no mountpoint it cannot mean a user.
 Result<MountOptions> ParseArgs(int argc, char** argv);
+
+// The usage line printed on a usage error.
+std::string UsageLine();
+// The usage line and every option, for -h.
+std::string Help();
 
 // Applies one -o list ("cache=none,allow_other,direct=*/ctl") to *o.
 Status ParseOptionList(std::string_view list, MountOptions* o);

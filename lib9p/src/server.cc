@@ -6,7 +6,6 @@
 #include <time.h>
 
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 
 #include "server_conn.h"
@@ -254,23 +253,6 @@ void StopOnSignals(Server* srv) {
         h, [](uv_signal_t* s, int) { static_cast<Server*>(s->data)->Stop(); }, sig);
     uv_unref(reinterpret_cast<uv_handle_t*>(h));
   }
-}
-
-Result<uint32_t> ParseSize(std::string_view s) {
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p == s.data())
-    return Status(EINVAL, "bad size '" + std::string(s) + "'");
-  std::string_view rest(p, s.data() + s.size() - p);
-  if (rest == "k" || rest == "K") {
-    v <<= 10;
-  } else if (rest == "m" || rest == "M") {
-    v <<= 20;
-  } else if (!rest.empty()) {
-    return Status(EINVAL, "bad size '" + std::string(s) + "'");
-  }
-  if (v > 0xFFFFFFFFull) return Status(EINVAL, "size too large '" + std::string(s) + "'");
-  return static_cast<uint32_t>(v);
 }
 
 }  // namespace ninep

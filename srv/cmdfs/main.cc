@@ -1,9 +1,7 @@
 // main.cc: the cmdfs command: flags, the loopback-only safety rule, and the
 // server's life from listen to a clean exit that kills every command.
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <netdb.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -13,24 +11,12 @@
 
 #include "cmdfs/cmdfs.h"
 #include "cmdfs/ctl.h"
+#include "ninep/cmdline.h"
 #include "ninep/server.h"
+#include "ninep/server_cmdline.h"
 #include "ninep/transport.h"
 
 namespace {
-
-const char kUsage[] =
-    "usage: cmdfs [-a ADDR] [-s] [-l AUDITLOG] [-m MSIZE] [-D] [--insecure] [-t TIMEOUT]\n";
-
-[[noreturn]] void Usage(const char* why) {
-  if (why) fprintf(stderr, "cmdfs: %s\n", why);
-  fputs(kUsage, stderr);
-  exit(2);
-}
-
-[[noreturn]] void Fatal(const std::string& what, const std::string& why) {
-  fprintf(stderr, "cmdfs: %s: %s\n", what.c_str(), why.c_str());
-  exit(1);
-}
 
 bool LoopbackSockaddr(const sockaddr* sa) {
   if (sa->sa_family == AF_INET) {
@@ -63,103 +49,46 @@ bool IsLoopback(const std::string& host) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string addr, audit;
-  bool stdio = false, insecure = false, trace = false;
-  uint32_t msize = 0;
-  uint64_t timeout_ms = 0;
-  static const option longopts[] = {{"insecure", no_argument, nullptr, 'I'},
-                                    {"help", no_argument, nullptr, 'h'},
-                                    {nullptr, 0, nullptr, 0}};
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, "+a:sl:m:Dt:h", longopts, nullptr)) != -1) {
-    switch (c) {
-      case 'a':
-        addr = optarg;
-        break;
-      case 's':
-        stdio = true;
-        break;
-      case 'l':
-        audit = optarg;
-        break;
-      case 'm': {
-        auto m = ninep::ParseSize(optarg);
-        if (!m.ok() || *m < ninep::MINMSIZE) Usage("-m: want a size >= 256 (k/m suffix allowed)");
-        msize = *m;
-        break;
-      }
-      case 'D':
-        trace = true;
-        break;
-      case 't': {
-        auto t = cmdfs::ParseSeconds(optarg);
-        if (!t.ok()) Usage(("-t: " + t.status().message()).c_str());
-        timeout_ms = *t;
-        break;
-      }
-      case 'I':
-        insecure = true;
-        break;
-      case 'h':
-        fputs(kUsage, stdout);
-        return 0;
-      default:
-        if (optopt) {
-          std::string why = std::string("bad option -") + static_cast<char>(optopt);
-          Usage(why.c_str());
-        }
-        Usage("bad option");
-    }
-  }
-  if (optind != argc) Usage("unexpected argument");
-  if (!stdio && addr.empty()) addr = "tcp!127.0.0.1!564";
-
-  if (!addr.empty()) {
-    auto d = ninep::ParseDial(addr);
-    if (!d.ok()) Fatal("listen " + addr, d.status().message());
-    if (d->kind == ninep::DialAddr::kTcp && !insecure && !IsLoopback(d->host)) {
-      Fatal("listen " + addr,
-            "refusing to run commands for a non-loopback address without --insecure "
-            "(there is no authentication)");
-    }
-  }
-
+  ninep::ServerFlags flags;
   cmdfs::CmdFsOptions o;
-  o.audit_path = audit;
-  o.default_time_ms = timeout_ms;
-  o.trace = trace;
+  bool insecure = false;
+  ninep::Command cmd("cmdfs");
+  cmd.AddServerFlags(&flags)
+      .Value('l', "audit", "AUDITLOG", "append a line per command to AUDITLOG", &o.audit_path)
+      .Add({'t', "timeout", "TIMEOUT", "kill each command after TIMEOUT seconds (default none)",
+            [&o](std::string_view v) {
+              auto t = cmdfs::ParseSeconds(v);
+              if (!t.ok()) return t.status();
+              o.default_time_ms = *t;
+              return ninep::Status::Ok();
+            }})
+      .Flag(0, "insecure", "listen beyond loopback (there is no authentication)", &insecure);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
+
+  if (flags.listens()) {
+    auto d = ninep::ParseDial(flags.addr);
+    if (!d.ok()) cmd.Fatal("listen", d.status().message());
+    if (d->kind == ninep::DialAddr::kTcp && !insecure && !IsLoopback(d->host)) {
+      cmd.Fatal("listen " + flags.addr,
+                "refusing to run commands for a non-loopback address without --insecure "
+                "(there is no authentication)");
+    }
+  }
+
+  o.trace = flags.trace;
   cmdfs::CmdFs fs(o);
   ninep::ServerOptions so;
-  if (msize) so.max_msize = msize;
-  so.trace = trace;
-  so.trace_prefix = "cmdfs";
+  ninep::ApplyServerFlags(cmd, flags, &so);
   ninep::Server srv(&fs, so);
-  ninep::StopOnSignals(&srv);
-  std::string bound;
-  ninep::Status s;
-  if (stdio) {
-    s = srv.ServeFds(0, 1);
-    if (!s.ok()) Fatal("serve stdin", s.message());
-  }
-  if (!addr.empty()) {
-    auto b = srv.Listen(addr);
-    if (!b.ok()) Fatal("listen " + addr, b.status().message());
-    bound = *b;
-  }
+  std::string bound = ninep::StartServing(cmd, flags, &srv);
   // Last, as it makes cgroups that an early exit would leave behind.
-  s = fs.Init();
+  ninep::Status s = fs.Init();
   if (!s.ok()) {
     fprintf(stderr, "cmdfs: %s\n", s.message().c_str());  // "audit log PATH: why"
-    return 1;
+    return ninep::kExitFail;
   }
-  auto d = ninep::ParseDial(addr);
-  // With -s, standard output is the client's connection: print nothing.
-  if (!stdio && d.ok() && d->kind == ninep::DialAddr::kTcp && d->port == 0) {
-    printf("%s\n", bound.c_str());
-    fflush(stdout);
-  }
+  ninep::AnnounceBound(flags, bound);
   srv.Run();
   fs.Shutdown();
-  return 0;
+  return ninep::kExitOk;
 }

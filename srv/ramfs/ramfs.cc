@@ -12,6 +12,7 @@
 #include <map>
 
 #include "ninep/server.h"
+#include "ninep/server_cmdline.h"
 
 namespace {
 
@@ -161,39 +162,14 @@ struct Ramfs : FileServer {
 }  // namespace
 
 int main(int argc, char** argv) {
+  ServerFlags flags;
+  std::string owner = DefaultUser();
+  Command cmd("ramfs");
+  cmd.AddServerFlags(&flags).Value('u', "owner", "OWNER", "owner of the tree", &owner);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
   ServerOptions opts;
-  opts.trace_prefix = "ramfs";
-  std::string addr, owner = getenv("USER") ? getenv("USER") : "none";
-  bool stdio = false, usage = false;
-  opterr = 0;  // one usage line says it all
-  for (int c; (c = getopt(argc, argv, "a:sm:Du:")) != -1;) {
-    Result<uint32_t> msize = ParseSize(c == 'm' ? optarg : "0");
-    if (c == 'a')
-      addr = optarg;
-    else if (c == 's')
-      stdio = true;
-    else if (c == 'm' && msize.ok() && *msize >= MINMSIZE)
-      opts.max_msize = *msize;
-    else if (c == 'D')
-      opts.trace = true;
-    else if (c == 'u')
-      owner = optarg;
-    else
-      usage = true;
-  }
-  if (usage || optind != argc)
-    return fprintf(stderr, "usage: ramfs [-a ADDR] [-s] [-m MSIZE] [-D] [-u OWNER]\n"), 2;
-  if (addr.empty() && !stdio) addr = "tcp!127.0.0.1!564";
-  auto die = [](const std::string& what, const Status& s) {
-    return fprintf(stderr, "ramfs: %s%s\n", what.c_str(), s.message().c_str()), 1;
-  };
+  ApplyServerFlags(cmd, flags, &opts);
   Ramfs fs(owner);
   Server srv(&fs, opts);
-  Result<std::string> bound = addr.empty() ? Result<std::string>("") : srv.Listen(addr);
-  if (!bound.ok()) return die("", bound.status());  // it names the address
-  if (Status s = stdio ? srv.ServeFds(0, 1) : Status::Ok(); !s.ok()) return die("-s: ", s);
-  if (!stdio) printf("%s\n", bound->c_str()), fflush(stdout);
-  StopOnSignals(&srv);
-  srv.Run();
-  return 0;
+  return ServeMain(cmd, flags, &srv);
 }

@@ -19,7 +19,10 @@ TEST(RamfsCli, UsageErrorsExitTwoWithTheUsageLine) {
     int st = -1;
     std::string out = Sh(Bin("ramfs") + " " + args + " 2>&1", &st);
     EXPECT_EQ(st, 2);
-    EXPECT_EQ(out, kUsage);
+    // The reason on one line, then the usage line.
+    std::string reason = out.substr(0, out.find('\n') + 1);
+    EXPECT_EQ(reason.rfind("ramfs: ", 0), 0u) << out;
+    EXPECT_EQ(out.substr(reason.size()), kUsage) << out;
   }
 }
 

@@ -17,7 +17,8 @@
 //   /clone    open makes /N (ctl, data) and the fid becomes /N/ctl; its
 //             clunk removes /N
 //
-// usage: synthsrv -a ADDR   (prints the bound address, as servers do)
+// usage: synthsrv [-a ADDR] [-s] [-m MSIZE] [-D]: the shared server flags
+// (ninep/cmdline.h); with port 0 it prints the bound address.
 #include <unistd.h>
 
 #include <cstdio>
@@ -29,6 +30,7 @@
 #include <thread>
 
 #include "ninep/server.h"
+#include "ninep/server_cmdline.h"
 #include "ninep/synth.h"
 
 namespace {
@@ -121,19 +123,10 @@ SynthFile DelayFile(SynthTree* tree) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string addr;
-  for (int c; (c = getopt(argc, argv, "a:")) != -1;) {
-    if (c == 'a') {
-      addr = optarg;
-    } else {
-      fprintf(stderr, "usage: synthsrv -a ADDR\n");
-      return 2;
-    }
-  }
-  if (addr.empty()) {
-    fprintf(stderr, "usage: synthsrv -a ADDR\n");
-    return 2;
-  }
+  ServerFlags flags;
+  Command cmd("synthsrv");
+  cmd.AddServerFlags(&flags);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
   SynthTree tree("synth");
   Pipe pipe;
   const SynthNodeRef& root = tree.root();
@@ -211,15 +204,8 @@ int main(int argc, char** argv) {
   };
   tree.AddFile(root, "clone", 0444, std::move(clone));
 
-  Server srv(&tree, ServerOptions{});
-  Result<std::string> bound = srv.Listen(addr);
-  if (!bound.ok()) {
-    fprintf(stderr, "synthsrv: listen %s: %s\n", addr.c_str(), bound.status().message().c_str());
-    return 1;
-  }
-  printf("%s\n", bound->c_str());
-  fflush(stdout);
-  StopOnSignals(&srv);
-  srv.Run();
-  return 0;
+  ServerOptions so;
+  ApplyServerFlags(cmd, flags, &so);
+  Server srv(&tree, so);
+  return ServeMain(cmd, flags, &srv);
 }

@@ -5,7 +5,8 @@
 //   block  read: waits until the read is flushed, like an idle pipe
 //   hello  read: "hello\n" (size 6, an ordinary cached file)
 //
-// usage: ctlsrv [-a ADDR] [-D]; prints the bound address on stdout.
+// usage: ctlsrv [-a ADDR] [-s] [-m MSIZE] [-D] (ninep/cmdline.h); it listens on
+// tcp!127.0.0.1!0 unless told otherwise and prints the bound address.
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,24 +15,17 @@
 #include <string>
 
 #include "ninep/server.h"
+#include "ninep/server_cmdline.h"
 #include "ninep/synth.h"
 
 using namespace ninep;
 
 int main(int argc, char** argv) {
-  std::string addr = "tcp!127.0.0.1!0";
-  ServerOptions opts;
-  opts.trace_prefix = "ctlsrv";
-  for (int c; (c = getopt(argc, argv, "a:D")) != -1;) {
-    if (c == 'a') {
-      addr = optarg;
-    } else if (c == 'D') {
-      opts.trace = true;
-    } else {
-      std::fprintf(stderr, "usage: ctlsrv [-a ADDR] [-D]\n");
-      return 2;
-    }
-  }
+  ServerFlags flags;
+  flags.addr = "tcp!127.0.0.1!0";  // a test server: any free port by default
+  Command cmd("ctlsrv");
+  cmd.AddServerFlags(&flags);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
   SynthTree tree("glenda", 0777);
   std::mutex mu;
   std::string command;
@@ -60,15 +54,8 @@ int main(int argc, char** argv) {
   hello.length = [] { return uint64_t{6}; };
   tree.AddFile(tree.root(), "hello", 0444, std::move(hello));
 
+  ServerOptions opts;
+  ApplyServerFlags(cmd, flags, &opts);
   Server srv(&tree, opts);
-  auto bound = srv.Listen(addr);
-  if (!bound.ok()) {
-    std::fprintf(stderr, "ctlsrv: listen %s: %s\n", addr.c_str(), bound.status().message().c_str());
-    return 1;
-  }
-  std::printf("%s\n", bound->c_str());
-  std::fflush(stdout);
-  StopOnSignals(&srv);
-  srv.Run();
-  return 0;
+  return ServeMain(cmd, flags, &srv);
 }

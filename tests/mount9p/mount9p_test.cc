@@ -1,6 +1,6 @@
 // mount9p_test.cc: mount9p's behaviour as a process: synthetic ctl/data
 // files, reads that block on the server, the server dying, signals,
-// daemon mode and `mount9p -u`, and -o reconnect. The synthetic server is
+// daemon mode and `mount9p -U`, and -o reconnect. The synthetic server is
 // tests/mount9p/ctlsrv.cc.
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -222,10 +222,10 @@ class DaemonMountpoint {
       Sh("fusermount3 -u '" + mnt_ + "' 2>/dev/null || umount -l '" + mnt_ + "'");
   }
   const std::string& path() const { return mnt_; }
-  // `mount9p -u`, then checks the daemon is gone and the directory plain.
+  // `mount9p -U`, then checks the daemon is gone and the directory plain.
   void UnmountAndCheck() {
     int st;
-    Sh(Bin("mount9p") + " -u '" + mnt_ + "'", &st);
+    Sh(Bin("mount9p") + " -U '" + mnt_ + "'", &st);
     EXPECT_EQ(st, 0);
     EXPECT_TRUE(PlainDir(mnt_));
     EXPECT_TRUE(WaitFor([&] { return CountProcsWith(mnt_) == 0; }, 5000)) << "daemon still runs";
@@ -320,7 +320,10 @@ TEST(Mount9pTest, ReconnectAfterServerRestart) {
   server.Kill(SIGKILL);
   // Same address again (the listener sets SO_REUSEADDR).
   Process again;
-  ASSERT_EQ(StartCtlsrv(&again, {"-a", addr}), addr);
+  ASSERT_TRUE(again.Start({CTLSRV, "-a", addr}));
+  // A fixed port prints nothing (only port 0 does): wait for the listener.
+  int port = std::stoi(addr.substr(addr.rfind('!') + 1));
+  ASSERT_TRUE(WaitFor([&] { return ListensOn(again.pid(), port); }, 10000));
   EXPECT_TRUE(WaitFor(
       [&] {
         return Sh("{ echo back > '" + m + "/ctl' && cat '" + m + "/data'; } 2>/dev/null") ==

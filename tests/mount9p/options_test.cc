@@ -30,15 +30,52 @@ TEST(Mount9pOptionsTest, AddressAndMountpoint) {
   EXPECT_EQ(o->cache, CacheMode::kDefault);
 }
 
-TEST(Mount9pOptionsTest, DashUIsUserOrUnmount) {
-  auto o = Parse({"-u", "/mnt/x"});
+TEST(Mount9pOptionsTest, DashUIsTheUserAndDashCapitalUUnmounts) {
+  auto o = Parse({"-U", "/mnt/x"});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->unmount, "/mnt/x");
+  EXPECT_TRUE(o->warning.empty());
+  o = Parse({"--unmount=/mnt/y"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->unmount, "/mnt/y");
+  EXPECT_FALSE(Parse({"-U", "/mnt/x", "extra"}).ok());
   o = Parse({"-u", "glenda", "tcp!h!1", "/mnt/x"});
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(o->unmount.empty());
   EXPECT_EQ(o->uname, "glenda");
   EXPECT_EQ(o->mountpoint, "/mnt/x");
+  o = Parse({"-u", "glenda", "-a", "tcp!h!1", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->unmount.empty());
+  EXPECT_EQ(o->uname, "glenda");
+}
+
+TEST(Mount9pOptionsTest, OldDashUUnmountStillWorksWithAWarning) {
+  // No address and no mountpoint: -u cannot name a user, so it is the old
+  // spelling of -U for one more release.
+  auto o = Parse({"-u", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->unmount, "/mnt/x");
+  EXPECT_NE(o->warning.find("-U"), std::string::npos) << o->warning;
+  // With -a it is a user whose mountpoint is missing.
+  EXPECT_FALSE(Parse({"-u", "glenda", "-a", "tcp!h!1"}).ok());
+}
+
+TEST(Mount9pOptionsTest, HelpAndLongOptions) {
+  auto o = Parse({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->help);
+  o = Parse({"--dotl", "--user=glenda", "--aname", "/srv", "--msize=64k", "--foreground",
+             "--options", "cache=none", "tcp!h!1", "/m"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->dialect, Dialect::k9P2000L);
+  EXPECT_EQ(o->uname, "glenda");
+  EXPECT_EQ(o->aname, "/srv");
+  EXPECT_EQ(o->msize, 64u * 1024);
+  EXPECT_TRUE(o->foreground);
+  EXPECT_EQ(o->cache, CacheMode::kNone);
+  EXPECT_NE(Help().find("-U, --unmount MOUNTPOINT"), std::string::npos) << Help();
+  EXPECT_EQ(UsageLine().rfind("usage: mount9p ", 0), 0u);
 }
 
 TEST(Mount9pOptionsTest, OptionList) {

@@ -386,12 +386,9 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
-// Installs SIGINT/SIGTERM handling that calls srv->Stop(), and ignores
-// SIGPIPE. For server mains.
+// Installs SIGINT/SIGTERM/SIGHUP handling that calls srv->Stop(), and
+// ignores SIGPIPE. Server mains get it through ninep/server_cmdline.h.
 void StopOnSignals(Server* srv);
-
-// Parses "-m 8192"-style msize arguments: a number with optional k/m suffix.
-Result<uint32_t> ParseSize(std::string_view s);
 
 }  // namespace ninep
 
