@@ -67,7 +67,7 @@ std::unique_ptr<ninep::Client> Connect(const Options& o, uint32_t msize, ninep::
   ninep::ClientOptions co;
   co.dialect = ninep::Dialect::k9P2000L;
   co.msize = msize;
-  co.timeout = std::chrono::milliseconds(30000);
+  co.call_timeout = std::chrono::milliseconds(30000);
   auto c = ninep::Client::Connect(o.addr, co);
   if (!c.ok()) Die(o.addr, c.status().message());
   auto r = (*c)->Attach("root", o.aname, 0);
