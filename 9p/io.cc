@@ -58,9 +58,11 @@ class InOrder {
     taken_++;
     return r;
   }
-  // Takes and drops every outstanding reply.
+  // Takes and drops every outstanding reply: its caller has already
+  // decided the outcome (an error seen, or the end reached), so the
+  // replies only need to be in before the fid goes.
   void Drain() {
-    while (outstanding() > 0) Take();
+    while (outstanding() > 0) Take().IgnoreError();
   }
 
  private:

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -133,14 +134,16 @@ int Main(int argc, char** argv) {
     c.root = &*root;
     c.dotl = (*client)->dialect() == Dialect::k9P2000L;
     rc = RunVerb(c, rest);
-    // Fid destructors clunk without waiting for the reply. Hang up only
-    // once every reply is in, so the server never writes into a closed
-    // socket (diod logs that, and can die of the SIGPIPE); bounded, since
-    // a server that stops answering must not keep us.
-    (void)root->Clunk();
-    for (int i = 0; i < 1000 && (*client)->alive() && (*client)->Outstanding() > 0; i++)
-      usleep(1000);
+    // The verb's outcome is decided and reported; the root's clunk can
+    // change nothing of it.
+    root->Clunk().IgnoreError();
   }
+  // Fid destructors clunk without waiting for the reply. Hang up only once
+  // every reply is in, so the server never writes into a closed socket
+  // (diod logs that, and can die of the SIGPIPE); bounded, since a server
+  // that stops answering must not keep us. A timeout or a dead connection
+  // changes nothing of the exit status either.
+  (*client)->WaitIdle(std::chrono::seconds(1)).IgnoreError();
   return rc;
 }
 

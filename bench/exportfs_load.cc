@@ -60,7 +60,7 @@ std::unique_ptr<ninep::Client> Connect(const Options& o, uint32_t msize, ninep::
   co.dialect = ninep::Dialect::k9P2000L;  // always: -L changes nothing here
   co.msize = msize;
   co.trace = o.trace;
-  co.timeout = std::chrono::milliseconds(30000);
+  co.call_timeout = std::chrono::milliseconds(30000);
   auto c = ninep::Client::Connect(o.addr, co);
   if (!c.ok()) Die(o.addr, c.status().message());
   auto r = (*c)->Attach(o.uname, o.aname, 0);

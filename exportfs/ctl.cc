@@ -58,18 +58,21 @@ std::unique_ptr<SynthTree> MakeCtlTree() {
     uint32_t n = static_cast<uint32_t>(r.buf.size());
     r.Respond(n);
   };
-  (void)t->AddFile(root, "zero", 0444, std::move(zero));
-  (void)t->AddFile(root, "null", 0666,
-                   SynthFile::Ctl([] { return std::string(); },
-                                  [](std::string_view, SynthFid&) { return ninep::Status(); }));
-  (void)t->AddText(root, "version", 0444, [] { return std::string(kVersion); });
+  // Distinct names in a fresh tree: an Add that failed would be a bug here,
+  // and value() aborts naming it.
+  t->AddFile(root, "zero", 0444, std::move(zero)).value();
+  t->AddFile(root, "null", 0666,
+             SynthFile::Ctl([] { return std::string(); },
+                            [](std::string_view, SynthFid&) { return ninep::Status(); }))
+      .value();
+  t->AddText(root, "version", 0444, [] { return std::string(kVersion); }).value();
   // Before Started there is no Server: the files then read empty.
   auto stat_file = [tp](std::string (*fn)(const ninep::ServerStats&)) {
     return [tp, fn] { return tp->server() ? fn(tp->server()->stats()) : std::string(); };
   };
-  (void)t->AddText(root, "connections", 0444, stat_file(Connections));
-  (void)t->AddText(root, "bytes", 0444, stat_file(Bytes));
-  (void)t->AddText(root, "ops", 0444, stat_file(Ops));
+  t->AddText(root, "connections", 0444, stat_file(Connections)).value();
+  t->AddText(root, "bytes", 0444, stat_file(Bytes)).value();
+  t->AddText(root, "ops", 0444, stat_file(Ops)).value();
   return t;
 }
 

@@ -57,10 +57,11 @@ Fs::~Fs() {
   nodes.clear();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   for (auto& c : conns) {
-    while (c->client->alive() && c->client->Outstanding() > 0 &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    // Only the count below matters: a dead connection has failed every
+    // call, and a timeout leaves some outstanding.
+    c->client->WaitIdle(std::max(left, std::chrono::milliseconds(1))).IgnoreError();
     if (c->client->Outstanding() > 0) {
       new ConnPtr(c);  // deliberately leaked: see above
     }

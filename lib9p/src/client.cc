@@ -29,7 +29,6 @@ namespace ninep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr std::chrono::milliseconds kVersionTimeout{10000};
 // Twrite data at least this large is sent from the caller's buffer rather
 // than copied into the frame; below it the copy costs less than it saves.
 constexpr size_t kZeroCopyWrite = 16 * 1024;
@@ -147,7 +146,7 @@ void Client::Impl::Run() {
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
-Status Client::Impl::Version() {
+Status Client::Impl::Version(std::chrono::milliseconds timeout) {
   const char* want = DialectName(opts_.dialect);
   uint32_t got_msize = 0;
   std::string got_version;
@@ -159,8 +158,7 @@ Status Client::Impl::Version() {
     if (conn_ && r.msize >= MINMSIZE && r.msize < opts_.msize) conn_->SetMaxFrame(r.msize);
     return Status::Ok();
   };
-  Status st = SyncCall(Tversion{opts_.msize, want}, ex,
-                       opts_.timeout.count() ? opts_.timeout : kVersionTimeout);
+  Status st = SyncCall(Tversion{opts_.msize, want}, ex, timeout);
   if (!st.ok()) return Status(st.err(), "version: " + st.message());
   if (got_version != want) {
     if (got_version == "unknown")
@@ -194,7 +192,7 @@ void Client::Impl::FreeTagLocked(uint16_t tag) {
     slots_[tag] = Slot{};
     free_tags_.push_back(tag);
   }
-  in_use_--;
+  if (--in_use_ == 0 && idle_waiters_ > 0) idle_.notify_all();
 }
 
 Client::Impl::Slot* Client::Impl::SlotFor(uint16_t tag) {
@@ -368,7 +366,8 @@ bool Client::Impl::FlushLocked(uint16_t tag, std::vector<uint8_t>* frame) {
   Message m;
   m.tag = static_cast<uint16_t>(ft);
   m.body = Tflush{tag};
-  (void)Encode(m, dialect_, frame);
+  // A Tflush has no field that could fail to encode.
+  Encode(m, dialect_, frame).IgnoreError();
   if (opts_.trace) Trace("->", m);
   return true;
 }
@@ -394,7 +393,7 @@ Status Client::Impl::SyncCall(const Body& t, const Extract& extract,
     w->ev.Set();
     w->Unref();
   });
-  if (timeout.count() == 0) timeout = opts_.timeout;
+  if (timeout.count() == 0) timeout = opts_.call_timeout;
   if (timeout.count() == 0) {
     w->ev.Wait(nullptr);
   } else {
@@ -507,6 +506,7 @@ void Client::Impl::Die(const Status& why) {
     free_tags_.clear();
     version_slot_ = Slot{};
     in_use_ = 0;
+    if (idle_waiters_ > 0) idle_.notify_all();
   }
   if (conn_) {
     conn_->Close();
@@ -583,6 +583,25 @@ size_t Client::Impl::Outstanding() {
   return in_use_;
 }
 
+Status Client::Impl::WaitIdle(std::chrono::milliseconds timeout) {
+  if (OnLoopThread()) return Status(EDEADLK, "WaitIdle called on the client's own loop thread");
+  std::unique_lock<std::mutex> lk(mu_);
+  auto idle = [this] { return in_use_ == 0 || dead_; };
+  idle_waiters_++;
+  bool done = true;
+  if (timeout.count() == 0) {
+    idle_.wait(lk, idle);
+  } else {
+    done = idle_.wait_for(lk, timeout, idle);
+  }
+  idle_waiters_--;
+  if (dead_) return Status(EPIPE, "9P connection is closed (" + death_.message() + ")");
+  if (!done)
+    return Status(ETIMEDOUT, std::to_string(in_use_) + " 9P requests still unanswered after " +
+                                 std::to_string(timeout.count()) + " ms");
+  return Status::Ok();
+}
+
 uint32_t Client::Impl::AllocFid() {
   std::lock_guard<std::mutex> lk(fid_mu_);
   if (!free_fids_.empty()) {
@@ -609,8 +628,15 @@ Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
 
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::Finish(std::unique_ptr<Impl> impl) {
-  Status s = impl->Version();
+Result<std::unique_ptr<Client>> Client::Finish(std::unique_ptr<Impl> impl,
+                                               Clock::time_point deadline) {
+  std::chrono::milliseconds left{0};
+  if (deadline != Clock::time_point::max()) {
+    // At least 1 ms: 0 would mean "no bound".
+    left = std::max(std::chrono::milliseconds(1),
+                    std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()));
+  }
+  Status s = impl->Version(left);
   if (!s.ok()) return s;
   return std::unique_ptr<Client>(new Client(std::move(impl)));
 }
@@ -619,7 +645,15 @@ static Status CheckOptions(const ClientOptions& opts) {
   if (opts.msize < MINMSIZE)
     return Status(EINVAL, "msize " + std::to_string(opts.msize) + " is below the minimum " +
                               std::to_string(MINMSIZE));
+  if (opts.connect_timeout.count() < 0 || opts.call_timeout.count() < 0)
+    return Status(EINVAL, "negative timeout");
   return Status::Ok();
+}
+
+// When Connect or FromFds must be done: connect_timeout from now.
+static Clock::time_point ConnectDeadline(const ClientOptions& opts) {
+  if (opts.connect_timeout.count() == 0) return Clock::time_point::max();
+  return Clock::now() + opts.connect_timeout;
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(std::string_view addr, const ClientOptions& opts) {
@@ -627,11 +661,12 @@ Result<std::unique_ptr<Client>> Client::Connect(std::string_view addr, const Cli
   if (!a.ok()) return a.status();
   Status s = CheckOptions(opts);
   if (!s.ok()) return s;
+  auto deadline = ConnectDeadline(opts);
   auto impl = std::make_unique<Impl>(opts);
-  auto c = Dial(impl->loop(), *a);
+  auto c = Dial(impl->loop(), *a, opts.connect_timeout);
   if (!c.ok()) return c.status();
   impl->Start(std::move(*c));
-  return Finish(std::move(impl));
+  return Finish(std::move(impl), deadline);
 }
 
 Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOptions& opts) {
@@ -644,6 +679,7 @@ Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOp
     close_fds();
     return s;
   }
+  auto deadline = ConnectDeadline(opts);
   auto impl = std::make_unique<Impl>(opts);
   auto c = ConnFromFds(impl->loop(), rfd, wfd);
   if (!c.ok()) {
@@ -651,7 +687,7 @@ Result<std::unique_ptr<Client>> Client::FromFds(int rfd, int wfd, const ClientOp
     return c.status();
   }
   impl->Start(std::move(*c));
-  return Finish(std::move(impl));
+  return Finish(std::move(impl), deadline);
 }
 
 Client::CallId Client::Call(const Body& t, Callback cb) {
@@ -711,5 +747,6 @@ void Client::FreeFid(uint32_t fid) { impl_->FreeFid(fid); }
 Fid Client::Adopt(uint32_t fid, Qid qid) { return Fid(this, fid, qid); }
 bool Client::alive() const { return impl_->alive(); }
 size_t Client::Outstanding() const { return impl_->Outstanding(); }
+Status Client::WaitIdle(std::chrono::milliseconds timeout) { return impl_->WaitIdle(timeout); }
 
 }  // namespace ninep

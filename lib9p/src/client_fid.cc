@@ -62,9 +62,8 @@ Status OpenReply(const Message& m, Qid* q, uint32_t* iounit) {
 }
 
 // One pipelined run of Treads or Twrites over [offset, offset+len). Shared
-// by the waiting caller and the reply handlers (refs); after a timeout the
-// caller marks it abandoned, and handlers then leave the caller's buffer
-// alone.
+// by the waiting caller and the reply handlers (refs). The caller waits for
+// every request's outcome, so the handlers may write into its buffer.
 struct IoJob {
   Impl* impl = nullptr;
   uint32_t fid = 0;
@@ -80,11 +79,9 @@ struct IoJob {
   std::condition_variable cv;
   std::vector<uint32_t> got;      // bytes per chunk
   std::vector<uint8_t> finished;  // 1 when the chunk's reply came
-  std::vector<Client::CallId> ids;
   size_t next = 0;
   int outstanding = 0;
-  uint64_t replies = 0;
-  bool stop = false, abandoned = false;
+  bool stop = false;
   Status err;
   size_t err_chunk = SIZE_MAX;
   std::atomic<int> refs{1};
@@ -99,7 +96,7 @@ struct IoJob {
 
   // Sends requests until `window` are outstanding. REQUIRES: mu held.
   void IssueLocked() {
-    while (!stop && !abandoned && outstanding < window && next < nchunks) {
+    while (!stop && outstanding < window && next < nchunks) {
       size_t i = next++;
       uint64_t off = offset + i * chunk;
       uint32_t n = ChunkLen(i);
@@ -111,8 +108,9 @@ struct IoJob {
       }
       refs.fetch_add(1, std::memory_order_relaxed);
       outstanding++;
-      ids[i] = impl->Submit(b, [this, i](const Status& e, std::span<const uint8_t>,
-                                         const Message* m) { OnReply(i, e, m); });
+      impl->Submit(b, [this, i](const Status& e, std::span<const uint8_t>, const Message* m) {
+        OnReply(i, e, m);
+      });
     }
   }
 
@@ -121,26 +119,23 @@ struct IoJob {
     {
       std::lock_guard<std::mutex> lk(mu);
       outstanding--;
-      replies++;
-      if (!abandoned) {
-        if (!e.ok()) {
-          if (i < err_chunk) err = e, err_chunk = i;
-          stop = true;
+      if (!e.ok()) {
+        if (i < err_chunk) err = e, err_chunk = i;
+        stop = true;
+      } else {
+        uint32_t want = ChunkLen(i), n;
+        if (rbuf) {
+          auto& d = std::get<Rread>(m->body).data;
+          n = static_cast<uint32_t>(std::min<size_t>(d.size(), want));
+          memcpy(rbuf + i * chunk, d.data(), n);
         } else {
-          uint32_t want = ChunkLen(i), n;
-          if (rbuf) {
-            auto& d = std::get<Rread>(m->body).data;
-            n = static_cast<uint32_t>(std::min<size_t>(d.size(), want));
-            memcpy(rbuf + i * chunk, d.data(), n);
-          } else {
-            n = std::min(std::get<Rwrite>(m->body).count, want);
-          }
-          got[i] = n;
-          finished[i] = 1;
-          if (n < want) stop = true;  // EOF or a short write: the run ends here
+          n = std::min(std::get<Rwrite>(m->body).count, want);
         }
-        IssueLocked();
+        got[i] = n;
+        finished[i] = 1;
+        if (n < want) stop = true;  // EOF or a short write: the run ends here
       }
+      IssueLocked();
       done = Done();
     }
     if (done) cv.notify_all();
@@ -321,37 +316,12 @@ Result<size_t> Fid::Transfer(uint64_t offset, uint8_t* rbuf, const uint8_t* wbuf
   if (wbuf && (qid_.type & QTAPPEND)) job->window = 1;
   job->got.assign(job->nchunks, 0);
   job->finished.assign(job->nchunks, 0);
-  job->ids.assign(job->nchunks, 0);
-  auto timeout = impl->timeout();
   std::unique_lock<std::mutex> lk(job->mu);
   job->IssueLocked();
-  auto done = [job] { return job->Done(); };
-  if (timeout.count() == 0) {
-    job->cv.wait(lk, done);
-  } else {
-    // The timeout bounds the wait for progress, not the whole transfer.
-    for (;;) {
-      uint64_t seen = job->replies;
-      if (job->cv.wait_for(lk, timeout, done)) break;
-      if (job->replies != seen) continue;
-      job->stop = true;
-      std::vector<Client::CallId> ids;
-      for (size_t i = 0; i < job->next; i++) {
-        if (!job->finished[i]) ids.push_back(job->ids[i]);
-      }
-      lk.unlock();
-      for (auto id : ids) impl->Cancel(id);
-      lk.lock();
-      auto grace =
-          std::clamp(timeout, std::chrono::milliseconds(200), std::chrono::milliseconds(1000));
-      job->cv.wait_for(lk, grace, done);
-      job->abandoned = true;
-      lk.unlock();
-      job->Unref();
-      return Status(ETIMEDOUT, std::string(rbuf ? "read" : "write") + " timed out after " +
-                                   std::to_string(timeout.count()) + " ms");
-    }
-  }
+  // No timed wait here: with call_timeout set, the client fails each
+  // request left unanswered that long (flushing it), so the run ends; a
+  // late reply then finds no handler and never touches buf.
+  job->cv.wait(lk, [job] { return job->Done(); });
   Result<size_t> r = job->Outcome();
   lk.unlock();
   job->Unref();

@@ -45,15 +45,16 @@ class Client::Impl {
 
   // Takes the connection and starts the loop thread.
   void Start(std::unique_ptr<Conn> conn);
-  // Negotiates version and msize (blocking).
-  Status Version();
+  // Negotiates version and msize (blocking), waiting at most `timeout`
+  // (0: the options' call_timeout, 0 = none).
+  Status Version(std::chrono::milliseconds timeout);
 
   // Encodes t and sends it under a fresh tag; h runs exactly once.
   CallId Submit(const Body& t, Handler h);
   // Sends Tflush for a pending call (see Client::Cancel).
   void Cancel(CallId id);
   // Sends t and waits; on success runs extract (if any) on the reply.
-  // timeout 0 uses the options' timeout (0 = none). After a timeout the call
+  // timeout 0 uses the options' call_timeout (0 = none). After a timeout the call
   // is flushed; it fails ETIMEDOUT unless its reply still arrives first.
   Status SyncCall(const Body& t, const Extract& extract,
                   std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
@@ -67,9 +68,10 @@ class Client::Impl {
   bool OnLoopThread() const { return std::this_thread::get_id() == loop_tid_.load(); }
   bool alive() const { return alive_.load(); }
   size_t Outstanding();
+  // See Client::WaitIdle.
+  Status WaitIdle(std::chrono::milliseconds timeout);
   Dialect dialect() const { return dialect_; }
   uint32_t msize() const { return msize_; }
-  std::chrono::milliseconds timeout() const { return opts_.timeout; }
   uv_loop_t* loop() { return &loop_; }
 
  private:
@@ -125,6 +127,8 @@ class Client::Impl {
   Slot version_slot_;  // Tversion's NOTAG
   uint64_t seq_ = 0;
   size_t in_use_ = 0;
+  int idle_waiters_ = 0;          // threads in WaitIdle
+  std::condition_variable idle_;  // in_use_ fell to 0, or the connection died
   std::vector<Failure> failq_;
   bool dead_ = false, stopping_ = false;
   Status death_;

@@ -12,7 +12,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 
 #include "dial_internal.h"
@@ -149,9 +152,19 @@ Status SysError(int err, std::string_view what) {
 
 namespace {
 
-// Connects fd to sa, giving up after timeout_ms (a dead host must not hang
-// a tool for minutes). Returns 0 or an errno.
-int ConnectWithDeadline(int fd, const sockaddr* sa, socklen_t len, int timeout_ms) {
+using Clock = std::chrono::steady_clock;
+
+// Milliseconds left until deadline for poll(2): -1 = no deadline, at least
+// 0 otherwise.
+int PollMs(Clock::time_point deadline) {
+  if (deadline == Clock::time_point::max()) return -1;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return static_cast<int>(std::clamp<int64_t>(left, 0, INT32_MAX));
+}
+
+// Connects fd to sa, giving up at deadline (a dead host must not hang a
+// tool for minutes). Returns 0 or an errno.
+int ConnectWithDeadline(int fd, const sockaddr* sa, socklen_t len, Clock::time_point deadline) {
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return errno;
   int r;
@@ -163,7 +176,7 @@ int ConnectWithDeadline(int fd, const sockaddr* sa, socklen_t len, int timeout_m
     pollfd p{fd, POLLOUT, 0};
     int n;
     do {
-      n = poll(&p, 1, timeout_ms);
+      n = poll(&p, 1, PollMs(deadline));
     } while (n < 0 && errno == EINTR);
     if (n < 0) return errno;
     if (n == 0) return ETIMEDOUT;
@@ -174,8 +187,6 @@ int ConnectWithDeadline(int fd, const sockaddr* sa, socklen_t len, int timeout_m
   }
   return 0;
 }
-
-constexpr int kConnectTimeoutMs = 15000;
 
 }  // namespace
 
@@ -191,8 +202,10 @@ Result<int> MakeUnixAddr(const std::string& path, sockaddr_un* un, socklen_t* le
   return 0;
 }
 
-Result<int> ConnectSocket(const DialAddr& addr) {
+Result<int> ConnectSocket(const DialAddr& addr, std::chrono::milliseconds timeout) {
   std::string what = "dial " + FormatDial(addr);
+  const Clock::time_point deadline =
+      timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
   if (addr.kind == DialAddr::kUnix) {
     sockaddr_un un;
     socklen_t len;
@@ -200,7 +213,7 @@ Result<int> ConnectSocket(const DialAddr& addr) {
     if (!ok.ok()) return Status(ok.status().err(), what + ": " + ok.status().message());
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return SysError(errno, what);
-    int err = ConnectWithDeadline(fd, reinterpret_cast<sockaddr*>(&un), len, kConnectTimeoutMs);
+    int err = ConnectWithDeadline(fd, reinterpret_cast<sockaddr*>(&un), len, deadline);
     if (err != 0) {
       close(fd);
       return SysError(err, what);
@@ -231,7 +244,7 @@ Result<int> ConnectSocket(const DialAddr& addr) {
       last = errno;
       continue;
     }
-    int err = ConnectWithDeadline(fd, ai->ai_addr, ai->ai_addrlen, kConnectTimeoutMs);
+    int err = ConnectWithDeadline(fd, ai->ai_addr, ai->ai_addrlen, deadline);
     if (err == 0) break;
     last = err;
     close(fd);

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -23,9 +24,10 @@ Status SysError(int err, std::string_view what);
 // Fills a sockaddr_un for path; ENAMETOOLONG when it does not fit.
 Result<int> MakeUnixAddr(const std::string& path, sockaddr_un* un, socklen_t* len);
 // Resolves and connects (IPv4 or IPv6, every address in turn, with a
-// deadline); sets TCP_NODELAY. Returns the connected, close-on-exec fd.
-// Errors read "dial tcp!h!p: reason".
-Result<int> ConnectSocket(const DialAddr& addr);
+// deadline `timeout` from now over all of them, 0 = none of ours); sets
+// TCP_NODELAY. Returns the connected, close-on-exec fd. Errors read
+// "dial tcp!h!p: reason".
+Result<int> ConnectSocket(const DialAddr& addr, std::chrono::milliseconds timeout);
 // The address to bind for a tcp listen ("*" = 0.0.0.0; names resolved,
 // IPv4 preferred).
 Status ResolveListen(const DialAddr& addr, sockaddr_storage* ss);

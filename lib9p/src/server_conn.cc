@@ -132,6 +132,11 @@ void Connection::Send(const Message& m) {
   std::vector<uint8_t> out;
   out.reserve(EncodedSize(m, dialect_));
   Status s = Encode(m, dialect_, &out);
+  // A client drops a frame larger than the msize it agreed to, and the
+  // connection with it: answer an error instead.
+  if (s.ok() && out.size() > msize_)
+    s = Status(EMSGSIZE, std::string(MsgTypeName(m.type())) + " of " + std::to_string(out.size()) +
+                             " bytes exceeds msize " + std::to_string(msize_));
   if (!s.ok()) {
     // A server answer that cannot be encoded (a huge name, say) becomes an
     // error rather than a broken frame.
@@ -148,12 +153,27 @@ void Connection::SendError(uint16_t tag, const Status& s) {
   if (dialect_ == Dialect::k9P2000L && versioned_) {
     m.body = Rlerror{static_cast<uint32_t>(s.err() ? s.err() : EIO)};
   } else {
+    // The text is cut to fit the msize (and a sane length), on a UTF-8
+    // character boundary.
     text = s.message();
-    if (text.size() > 1024) text.resize(1024);
+    size_t room = std::min<size_t>(1024, msize_ - (HDRSZ + 2));
+    if (text.size() > room) {
+      while (room > 0 && (static_cast<uint8_t>(text[room]) & 0xC0) == 0x80) room--;
+      text.resize(room);
+    }
     m.body = Rerror{text};
   }
   std::vector<uint8_t> out;
-  Encode(m, dialect_, &out);
+  Status es = Encode(m, dialect_, &out);
+  if (!es.ok()) {
+    // Cannot happen (the text fits any frame), but if it did the request
+    // could never be answered and the client would wait on its tag
+    // forever: hang up instead, so every call of the client fails now.
+    fprintf(stderr, "%sbug: cannot encode the error answer to tag %u (%s): %s; closing %s\n",
+            Prefix().c_str(), tag, s.message().c_str(), es.message().c_str(), cs_->peer.c_str());
+    Shutdown();
+    return;
+  }
   SendBytes(std::move(out), &m);
 }
 

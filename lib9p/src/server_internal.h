@@ -5,6 +5,8 @@
 #ifndef NINEP_SRC_SERVER_INTERNAL_H_
 #define NINEP_SRC_SERVER_INTERNAL_H_
 
+#include <uv.h>
+
 #include <condition_variable>
 #include <deque>
 #include <memory>

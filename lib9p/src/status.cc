@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -193,6 +195,14 @@ const Reverse& ReverseMap() {
 }
 
 }  // namespace
+
+namespace internal {
+void DieValueOfError(const Status& s) {
+  fprintf(stderr, "ninep: Result::value() on an error: %s (errno %d)\n", s.message().c_str(),
+          s.err());
+  abort();
+}
+}  // namespace internal
 
 std::string Status::message() const {
   if (!msg_.empty() || err_ == 0) return msg_;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include <algorithm>
 #include <cstring>
@@ -645,9 +646,10 @@ void KeepFrameBuffersInHeap() {
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
-Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr) {
+Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr,
+                                   std::chrono::milliseconds timeout) {
   IgnoreSigpipe();
-  auto fd = internal::ConnectSocket(addr);
+  auto fd = internal::ConnectSocket(addr, timeout);
   if (!fd.ok()) return fd.status();
   sockaddr_storage ss;
   socklen_t len = sizeof ss;

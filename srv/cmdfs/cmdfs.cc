@@ -51,8 +51,10 @@ CmdFs::CmdFs(CmdFsOptions opts) : SynthTree("cmdfs", 0555), opts_(std::move(opts
     auto ctl = Lookup((*c)->dir(), "ctl");
     OpenAs(std::move(r), ctl);
   };
-  (void)AddFile(root(), "clone", 0666, std::move(clone));
-  (void)AddText(root(), "ps", 0444, [this] { return Ps(); });
+  // Two distinct names in a fresh tree: a failure would be a bug here, and
+  // value() aborts naming it.
+  AddFile(root(), "clone", 0666, std::move(clone)).value();
+  AddText(root(), "ps", 0444, [this] { return Ps(); }).value();
 }
 
 CmdFs::~CmdFs() {
@@ -146,7 +148,9 @@ ninep::Result<std::shared_ptr<Command>> CmdFs::NewCommand() {
            {"status", 0444, std::move(status)}}) {
     auto f = AddFile(*dir, name, perm, std::move(file));
     if (!f.ok()) {
-      (void)RemoveNode(*dir);
+      // Undo the half-made directory; the AddFile error is the one to
+      // report, and removing a fresh non-root node cannot fail.
+      RemoveNode(*dir).IgnoreError();
       return f.status();
     }
   }
@@ -185,7 +189,8 @@ void CmdFs::Recycle(uint64_t n) {
   if (it == cmds_.end()) return;
   std::shared_ptr<Command> c = std::move(it->second);
   cmds_.erase(it);
-  if (c->dir() && !c->dir()->removed()) (void)RemoveNode(c->dir());
+  // A live command directory is never the root: removing it cannot fail.
+  if (c->dir() && !c->dir()->removed()) RemoveNode(c->dir()).IgnoreError();
 }
 
 std::vector<std::string> CmdFs::Environment(

@@ -52,7 +52,7 @@ class DiodTest : public ::testing::Test {
     ClientOptions o;
     o.dialect = Dialect::k9P2000L;
     o.msize = msize;
-    o.timeout = timeout;
+    o.call_timeout = timeout;
     auto c = Client::Connect(diod_.addr(), o);
     EXPECT_TRUE(c.ok()) << c.status().message();
     return c.ok() ? std::move(*c) : nullptr;

@@ -334,14 +334,13 @@ TEST(ClientFlush, ReplyBeforeRflushStands) {
   s.peer->Send(tb, Rclunk{});
   ASSERT_TRUE(b.Wait());
   EXPECT_EQ(a.calls, 1) << "a flushed call answered first must not be cancelled too";
-  for (int i = 0; i < 200 && s.client->Outstanding() != 0; i++)
-    std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_TRUE(s.client->WaitIdle(milliseconds(5000)).ok());
   EXPECT_EQ(s.client->Outstanding(), 0u);
 }
 
 TEST(ClientFlush, SyncTimeoutFlushesAndFailsEtimedout) {
   ClientOptions o = Opts();
-  o.timeout = milliseconds(150);
+  o.call_timeout = milliseconds(150);
   auto s = Connect(o, 8192, "9P2000");
   ASSERT_TRUE(s.client);
   std::thread t([&] {
@@ -361,9 +360,44 @@ TEST(ClientFlush, SyncTimeoutFlushesAndFailsEtimedout) {
   EXPECT_LT(took, milliseconds(2000));
 }
 
+// call_timeout bounds asynchronous calls too: the call is flushed and its
+// callback gets ETIMEDOUT while the server still says nothing.
+TEST(ClientFlush, CallTimeoutFailsAnAsyncCall) {
+  ClientOptions o = Opts();
+  o.call_timeout = milliseconds(100);
+  auto s = Connect(o, 8192, "9P2000");
+  ASSERT_TRUE(s.client);
+  Outcome a;
+  s.client->Call(Tstat{1}, a.Cb());
+  uint16_t ta, tf;
+  s.peer->Expect<Tstat>(&ta);
+  auto fl = s.peer->Expect<Tflush>(&tf);
+  EXPECT_EQ(fl.oldtag, ta);
+  ASSERT_TRUE(a.Wait());
+  EXPECT_EQ(a.st.err(), ETIMEDOUT) << a.st.message();
+  s.peer->Send(tf, Rflush{});
+  EXPECT_TRUE(s.client->WaitIdle(milliseconds(5000)).ok());
+}
+
+// connect_timeout bounds the handshake: a peer that never answers Tversion
+// cannot hold FromFds (nor Connect) longer.
+TEST(ClientVersion, ConnectTimeoutBoundsTheHandshake) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  Peer silent(sv[1], Dialect::k9P2000);
+  ClientOptions o = Opts();
+  o.connect_timeout = milliseconds(100);
+  auto start = Clock::now();
+  auto c = Client::FromFds(sv[0], sv[0], o);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().err(), ETIMEDOUT) << c.status().message();
+  EXPECT_NE(c.status().message().find("version"), std::string::npos) << c.status().message();
+  EXPECT_LT(Clock::now() - start, milliseconds(3000));
+}
+
 TEST(ClientFlush, SyncTimeoutGivesUpOnAServerThatIgnoresFlush) {
   ClientOptions o = Opts();
-  o.timeout = milliseconds(100);
+  o.call_timeout = milliseconds(100);
   auto s = Connect(o, 8192, "9P2000");
   ASSERT_TRUE(s.client);
   auto start = Clock::now();
@@ -429,6 +463,75 @@ TEST(ClientDeath, DestroyingTheClientFailsPendingCalls) {
   s.client.reset();
   EXPECT_EQ(o.calls, 1);
   EXPECT_FALSE(o.st.ok());
+}
+
+// WaitIdle returns once every reply is in: not while one call (or a Tflush)
+// is unanswered, at once when nothing is outstanding.
+TEST(ClientIdle, WaitIdleWaitsForEveryReply) {
+  auto s = Connect(Opts(), 8192, "9P2000");
+  ASSERT_TRUE(s.client);
+  EXPECT_TRUE(s.client->WaitIdle().ok());
+  Outcome a, b;
+  s.client->Call(Tclunk{1}, a.Cb());
+  auto id = s.client->Call(Tclunk{2}, b.Cb());
+  uint16_t ta, tb, tf;
+  s.peer->Expect<Tclunk>(&ta);
+  s.peer->Expect<Tclunk>(&tb);
+  s.client->Cancel(id);
+  s.peer->Expect<Tflush>(&tf);
+  s.peer->Send(ta, Rclunk{});
+  ASSERT_TRUE(a.Wait());
+  // b and its Tflush are unanswered: a bounded wait must give up.
+  Status st = s.client->WaitIdle(milliseconds(50));
+  EXPECT_EQ(st.err(), ETIMEDOUT) << st.message();
+  std::atomic<int> idle_err{-1};
+  std::thread waiter([&] { idle_err = s.client->WaitIdle().err(); });
+  s.peer->Send(tb, Rclunk{});
+  s.peer->Send(tf, Rflush{});
+  waiter.join();
+  EXPECT_EQ(idle_err.load(), 0);
+  EXPECT_EQ(s.client->Outstanding(), 0u);
+  ASSERT_TRUE(b.Wait());
+  EXPECT_TRUE(b.st.ok()) << b.st.message();
+}
+
+// A connection that dies ends the wait with its error; so does one that is
+// dead already.
+TEST(ClientIdle, WaitIdleEndsWhenTheConnectionDies) {
+  auto s = Connect(Opts(), 8192, "9P2000");
+  ASSERT_TRUE(s.client);
+  Outcome a;
+  s.client->Call(Tstat{1}, a.Cb());
+  uint16_t ta;
+  s.peer->Expect<Tstat>(&ta);
+  Status st;
+  std::thread waiter([&] { st = s.client->WaitIdle(); });
+  s.peer->Close();
+  waiter.join();
+  EXPECT_EQ(st.err(), EPIPE) << st.message();
+  EXPECT_NE(st.message().find("closed"), std::string::npos) << st.message();
+  ASSERT_TRUE(a.Wait());
+  EXPECT_EQ(a.st.err(), ECONNRESET);
+  EXPECT_EQ(s.client->WaitIdle().err(), EPIPE);
+}
+
+// On the client's own loop thread WaitIdle would wait for itself: refused.
+TEST(ClientIdle, WaitIdleFromACallbackIsRefused) {
+  auto s = Connect(Opts(), 8192, "9P2000");
+  ASSERT_TRUE(s.client);
+  Client* c = s.client.get();
+  std::atomic<int> err{-1};
+  Outcome done;
+  auto cb = done.Cb();
+  c->Call(Tclunk{1}, [&, cb](Result<Reply> r) {
+    err = c->WaitIdle().err();
+    cb(std::move(r));
+  });
+  uint16_t t;
+  s.peer->Expect<Tclunk>(&t);
+  s.peer->Send(t, Rclunk{});
+  ASSERT_TRUE(done.Wait());
+  EXPECT_EQ(err.load(), EDEADLK);
 }
 
 TEST(ClientLoop, CallsFromCallbacksRunOnTheLoopThread) {

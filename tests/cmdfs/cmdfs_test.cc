@@ -90,7 +90,7 @@ class CmdfsTest : public ::testing::Test {
   std::unique_ptr<Client> Connect(ninep::Dialect d = ninep::Dialect::k9P2000) {
     ClientOptions o;
     o.dialect = d;
-    o.timeout = std::chrono::seconds(60);
+    o.call_timeout = std::chrono::seconds(60);
     auto c = Client::Connect(addr_, o);
     EXPECT_TRUE(c.ok()) << c.status().message();
     return c.ok() ? std::move(*c) : nullptr;

@@ -85,7 +85,8 @@ class P9 {
     }
     if (auto w = Walk(dirfid, scratch, {}); !w.ok()) return w.status();
     Result<Qid> q = Create(scratch, name, DMDIR | 0755, OREAD);
-    Clunk(scratch);
+    // Rclunk or Rerror, the fid is gone (clunk(5)); q is the outcome.
+    Clunk(scratch).IgnoreError();
     return q;
   }
   Result<std::string> Read(uint32_t fid, uint64_t offset, uint32_t count) {

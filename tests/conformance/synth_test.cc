@@ -133,10 +133,10 @@ TEST_P(Served, TextIsSnapshotAtOpen) {
   SynthTree t("glenda");
   std::mutex mu;
   std::string value = "first version\n";
-  t.AddText(t.root(), "status", 0444, [&] {
-    std::lock_guard<std::mutex> l(mu);
-    return value;
-  });
+  ASSERT_TRUE(t.AddText(t.root(), "status", 0444, [&] {
+                 std::lock_guard<std::mutex> l(mu);
+                 return value;
+               }).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {"status"}).ok());
@@ -172,7 +172,7 @@ TEST_P(Served, CtlWritesReachTheCallbackAndErrorsReachTheClient) {
     return Status::Ok();
   });
   ctl.touch_on_write = true;
-  t.AddFile(t.root(), "ctl", 0666, std::move(ctl));
+  ASSERT_TRUE(t.AddFile(t.root(), "ctl", 0666, std::move(ctl)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {"ctl"}).ok());
@@ -243,7 +243,7 @@ SynthFile ParkingFile(Parked* pk) {
 TEST_P(Served, ReadAnsweredLaterFromAnotherThread) {
   SynthTree t("glenda");
   Parked pk;
-  t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk));
+  ASSERT_TRUE(t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {"wait"}).ok());
@@ -279,7 +279,7 @@ TEST_P(Served, ReadAnsweredLaterFromAnotherThread) {
 TEST_P(Served, FlushReachesAWaitingRead) {
   SynthTree t("glenda");
   Parked pk;
-  t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk));
+  ASSERT_TRUE(t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {"wait"}).ok());
@@ -314,11 +314,11 @@ TEST_P(Served, OpenRedirectsToANewDirectorysCtl) {
     std::string n = std::to_string(next++);
     SynthNodeRef d = *t.AddDir(t.root(), n);
     SynthFile ctl = SynthFile::Text([n] { return n + "\n"; });
-    ctl.clunk = [&t, n](SynthFid&) { t.RemoveNode(t.Lookup(t.root(), n)); };
+    ctl.clunk = [&t, n](SynthFid&) { EXPECT_TRUE(t.RemoveNode(t.Lookup(t.root(), n)).ok()); };
     SynthNodeRef c = *t.AddFile(d, "ctl", 0444, std::move(ctl));
     t.OpenAs(std::move(r), c);
   };
-  t.AddFile(t.root(), "clone", 0444, std::move(clone));
+  ASSERT_TRUE(t.AddFile(t.root(), "clone", 0444, std::move(clone)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   for (int i = 0; i < 2; i++) {
@@ -343,7 +343,7 @@ TEST_P(Served, OpenRedirectsToANewDirectorysCtl) {
 
 TEST_P(Served, ListingSurvivesAddsAndRemovesWithoutRepeatsOrSkips) {
   SynthTree t("glenda");
-  for (int i = 0; i < 30; i++) t.AddDir(t.root(), "d" + std::to_string(i));
+  for (int i = 0; i < 30; i++) ASSERT_TRUE(t.AddDir(t.root(), "d" + std::to_string(i)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {}).ok());
@@ -375,9 +375,9 @@ TEST_P(Served, ListingSurvivesAddsAndRemovesWithoutRepeatsOrSkips) {
   size_t first = names.size();
   ASSERT_LT(first, 20u);
   run.OnLoop([&] {
-    t.RemoveNode(t.Lookup(t.root(), "d0"));   // already listed
-    t.RemoveNode(t.Lookup(t.root(), "d25"));  // not yet listed
-    t.AddDir(t.root(), "new");
+    EXPECT_TRUE(t.RemoveNode(t.Lookup(t.root(), "d0")).ok());   // already listed
+    EXPECT_TRUE(t.RemoveNode(t.Lookup(t.root(), "d25")).ok());  // not yet listed
+    EXPECT_TRUE(t.AddDir(t.root(), "new").ok());
   });
   for (int i = 0; i < 100 && read_some(200) > 0; i++) {
   }
@@ -394,7 +394,7 @@ TEST_P(Served, ListingSurvivesAddsAndRemovesWithoutRepeatsOrSkips) {
 TEST_P(Served, FidsOnRemovedNodesKeepWorkingOrFailCleanly) {
   SynthTree t("glenda");
   SynthNodeRef dir = *t.AddDir(t.root(), "gone");
-  t.AddText(dir, "f", 0444, [] { return std::string("still here\n"); });
+  ASSERT_TRUE(t.AddText(dir, "f", 0444, [] { return std::string("still here\n"); }).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
   ASSERT_TRUE(a.p.Walk(kRoot, 2, {"gone", "f"}).ok());
@@ -420,7 +420,7 @@ TEST_P(Served, FidsOnRemovedNodesKeepWorkingOrFailCleanly) {
 TEST_P(Served, VanishedClientReleasesFidsAndClunks) {
   SynthTree t("glenda");
   Parked pk;
-  t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk));
+  ASSERT_TRUE(t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk)).ok());
   Running run(&t);
   {
     Conn a(run.addr(), GetParam());

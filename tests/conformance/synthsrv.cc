@@ -20,6 +20,7 @@
 // usage: synthsrv [-a ADDR] [-s] [-m MSIZE] [-D]: the shared server flags
 // (ninep/cmdline.h); with port 0 it prints the bound address.
 #include <unistd.h>
+#include <uv.h>
 
 #include <cstdio>
 #include <cstring>
@@ -130,14 +131,19 @@ int main(int argc, char** argv) {
   SynthTree tree("synth");
   Pipe pipe;
   const SynthNodeRef& root = tree.root();
-  tree.AddText(root, "version", 0444, [] { return std::string("synthsrv 1\n"); });
-  tree.AddText(root, "fids", 0444, [&] { return std::to_string(tree.live_fids()) + "\n"; });
-  tree.AddText(root, "stats", 0444, [&] {
-    return "pending " + std::to_string(pipe.Pending()) + " flushed " +
-           std::to_string(pipe.flushed) + " clunks " + std::to_string(pipe.clunks) + "\n";
-  });
-  tree.AddFile(root, "pipe", 0666, PipeFile(&pipe));
-  tree.AddFile(root, "delay", 0444, DelayFile(&tree));
+  // The fixed files have distinct names in a fresh tree: adding one fails
+  // only by a bug here, and value() then aborts naming it.
+  tree.AddText(root, "version", 0444, [] { return std::string("synthsrv 1\n"); }).value();
+  tree.AddText(root, "fids", 0444, [&] { return std::to_string(tree.live_fids()) + "\n"; }).value();
+  tree.AddText(root, "stats", 0444,
+               [&] {
+                 return "pending " + std::to_string(pipe.Pending()) + " flushed " +
+                        std::to_string(pipe.flushed) + " clunks " + std::to_string(pipe.clunks) +
+                        "\n";
+               })
+      .value();
+  tree.AddFile(root, "pipe", 0666, PipeFile(&pipe)).value();
+  tree.AddFile(root, "delay", 0444, DelayFile(&tree)).value();
 
   SynthFile worker;
   worker.read = [&tree](ReadReq r, SynthFid&) {
@@ -146,7 +152,7 @@ int main(int argc, char** argv) {
       SynthTree::ServeText(std::move(r), "worker\n");
     });
   };
-  tree.AddFile(root, "worker", 0444, std::move(worker));
+  tree.AddFile(root, "worker", 0444, std::move(worker)).value();
 
   int count = 0;
   SynthFile counter = SynthFile::Ctl([&] { return std::to_string(count) + "\n"; },
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
                                        return Status::Ok();
                                      });
   counter.touch_on_write = true;
-  tree.AddFile(root, "counter", 0666, std::move(counter));
+  tree.AddFile(root, "counter", 0666, std::move(counter)).value();
 
   std::set<std::string> dynamic;
   tree.AddFile(root, "ctl", 0666,
@@ -171,7 +177,8 @@ int main(int argc, char** argv) {
                        std::string name(cmd.substr(6));
                        Result<SynthNodeRef> d = tree.AddDir(root, name, 0555);
                        if (!d.ok()) return d.status();
-                       tree.AddText(*d, "x", 0444, [name] { return name + "\n"; });
+                       auto x = tree.AddText(*d, "x", 0444, [name] { return name + "\n"; });
+                       if (!x.ok()) return x.status();
                        dynamic.insert(name);
                        return Status::Ok();
                      }
@@ -183,7 +190,8 @@ int main(int argc, char** argv) {
                        return tree.RemoveNode(d);
                      }
                      return Status(EINVAL, "unknown ctl message");
-                   }));
+                   }))
+      .value();
 
   int next = 0;
   SynthFile clone;
@@ -195,14 +203,17 @@ int main(int argc, char** argv) {
     ctl.write = [](WriteReq w, SynthFid&) { w.Respond(static_cast<uint32_t>(w.data.size())); };
     ctl.clunk = [&tree, &root, name](SynthFid& cf) {
       if (!cf.state) return;  // only the fid that clone made owns the directory
-      if (SynthNodeRef dd = tree.Lookup(root, name)) tree.RemoveNode(dd);
+      // A directory still in the tree is not the root: removing it cannot fail.
+      if (SynthNodeRef dd = tree.Lookup(root, name)) tree.RemoveNode(dd).IgnoreError();
     };
     Result<SynthNodeRef> c = tree.AddFile(*d, "ctl", 0666, std::move(ctl));
-    tree.AddText(*d, "data", 0444, [] { return std::string("data\n"); });
+    if (!c.ok()) return r.Fail(c.status());
+    auto data = tree.AddText(*d, "data", 0444, [] { return std::string("data\n"); });
+    if (!data.ok()) return r.Fail(data.status());
     f.state = std::make_shared<std::string>(name);
     tree.OpenAs(std::move(r), *c);
   };
-  tree.AddFile(root, "clone", 0444, std::move(clone));
+  tree.AddFile(root, "clone", 0444, std::move(clone)).value();
 
   ServerOptions so;
   ApplyServerFlags(cmd, flags, &so);

@@ -61,7 +61,7 @@ class Conn {
     ClientOptions o;
     o.dialect = d;
     o.msize = msize;
-    o.timeout = std::chrono::milliseconds(20000);
+    o.call_timeout = std::chrono::milliseconds(20000);
     auto c = Client::Connect(addr, o);
     if (!c.ok()) {
       err_ = c.status();
@@ -116,7 +116,8 @@ class Conn {
   }
   // Clunks a fid number from WalkRaw.
   void Clunk(uint32_t fid) {
-    (void)Call(Tclunk{fid});
+    // Rclunk or Rerror, the fid is gone (clunk(5)): nothing to check.
+    Call(Tclunk{fid}).IgnoreError();
     client_->FreeFid(fid);
   }
 

@@ -447,7 +447,9 @@ TEST_P(ConfineTest, AttributeChangesOnSymlinksDoNotFollow) {
   EXPECT_NE(ErrOf(f->Wstat(d)), 0);
   d = DirFromStat(NullStat());
   d.mtime = 12345;
-  (void)f->Wstat(d);  // may change the link's own time, never the target's
+  // May change the link's own time or fail; either is fine as long as the
+  // target is untouched, which is what the checks below are about.
+  f->Wstat(d).IgnoreError();
   struct stat after = LStat(O("secret"));
   EXPECT_EQ(after.st_mode, before.st_mode);
   EXPECT_EQ(after.st_size, before.st_size);

@@ -260,7 +260,7 @@ TEST(CliTest, ServesOneClientOnStdinStdout) {
   {
     ClientOptions o;
     o.dialect = Dialect::k9P2000;
-    o.timeout = std::chrono::milliseconds(10000);
+    o.call_timeout = std::chrono::milliseconds(10000);
     auto c = Client::FromFds(sv[0], sv[0], o);
     ASSERT_TRUE(c.ok()) << c.status().message();
     auto root = (*c)->Attach("glenda", "");

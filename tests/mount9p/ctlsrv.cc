@@ -29,30 +29,31 @@ int main(int argc, char** argv) {
   SynthTree tree("glenda", 0777);
   std::mutex mu;
   std::string command;
-  tree.AddFile(tree.root(), "ctl", 0666,
-               SynthFile::Ctl(nullptr, [&](std::string_view data, SynthFid&) {
-                 std::string line(data);
-                 while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) {
-                   line.pop_back();
-                 }
-                 std::lock_guard<std::mutex> l(mu);
-                 command = line;
-                 return Status::Ok();
-               }));
-  tree.AddText(tree.root(), "data", 0444, [&] {
+  SynthFile ctl = SynthFile::Ctl(nullptr, [&](std::string_view data, SynthFid&) {
+    std::string line(data);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    std::lock_guard<std::mutex> l(mu);
+    command = line;
+    return Status::Ok();
+  });
+  auto data = [&] {
     std::lock_guard<std::mutex> l(mu);
     return "reply: " + command + "\n";
-  });
+  };
+  // Fixed, distinct names in a fresh tree: an Add fails only by a bug here,
+  // and value() then aborts naming it.
+  tree.AddFile(tree.root(), "ctl", 0666, std::move(ctl)).value();
+  tree.AddText(tree.root(), "data", 0444, data).value();
   SynthFile block;
   block.read = [](ReadReq r, SynthFid&) {
     // Keep the request until Tflush (or the connection's end) asks for it.
     auto held = std::make_shared<ReadReq>(std::move(r));
     held->OnFlush([held] { held->Fail(Status(EINTR, "interrupted")); });
   };
-  tree.AddFile(tree.root(), "block", 0444, std::move(block));
+  tree.AddFile(tree.root(), "block", 0444, std::move(block)).value();
   SynthFile hello = SynthFile::Text([] { return std::string("hello\n"); });
   hello.length = [] { return uint64_t{6}; };
-  tree.AddFile(tree.root(), "hello", 0444, std::move(hello));
+  tree.AddFile(tree.root(), "hello", 0444, std::move(hello)).value();
 
   ServerOptions opts;
   ApplyServerFlags(cmd, flags, &opts);

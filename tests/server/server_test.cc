@@ -75,6 +75,7 @@ class TestFs : public FileServer {
     d.name = n->name;
     d.mode = n->dir ? (DMDIR | 0755) : 0644;
     d.uid = d.gid = d.muid = "test";
+    if (n->name == "bigstat") d.muid = std::string(1000, 'm');  // an Rstat over 1 KiB
     {
       std::lock_guard<std::mutex> l(mu_);
       auto it = files_.find(n->name);
@@ -82,7 +83,14 @@ class TestFs : public FileServer {
     }
     r.Respond(d);
   }
-  void Open(OpenReq r) override { r.Respond(OpenOut{r.fid->qid, 0}); }
+  void Open(OpenReq r) override {
+    // An error text longer than any small msize, with a two-byte UTF-8
+    // character across the cut at 247 bytes that msize 256 makes (an Rerror
+    // frame is 9 bytes plus its text).
+    if (r.fid->Aux<Node>()->name == "longerr")
+      return r.Fail(Status(EACCES, std::string(246, 'x') + "\u00e9" + std::string(2000, 'y')));
+    r.Respond(OpenOut{r.fid->qid, 0});
+  }
   void Read(ReadReq r) override {
     auto n = r.fid->Aux<Node>();
     if (n->name == "block") {
@@ -363,6 +371,28 @@ TEST_F(ServerTest, WalkPartialCreatesNoFid) {
   r = Rpc(3, Tstat{2});
   ASSERT_EQ(kRstat, r.type());
   EXPECT_EQ("hello", std::get<Rstat>(r.body).stat.name);
+}
+
+// Every answer fits the negotiated msize, errors too (a client drops a
+// larger frame and the connection with it): a long Rerror text is cut on a
+// character boundary, and a reply too large becomes an EMSGSIZE error.
+TEST_F(ServerTest, AnswersFitTheMsize) {
+  fs_.Put("longerr", "");
+  fs_.Put("bigstat", "");
+  Message r = Rpc(NOTAG, Tversion{MINMSIZE, "9P2000"});
+  ASSERT_EQ(MINMSIZE, std::get<Rversion>(r.body).msize);
+  AttachRoot();
+  ASSERT_EQ(kRwalk, WalkTo(0, 1, {"longerr"}).type());
+  r = Rpc(3, Topen{1, OREAD});
+  EXPECT_LE(frame_.size(), MINMSIZE);
+  std::string text = ErrorOf(r);
+  EXPECT_EQ(text, std::string(246, 'x')) << "cut before the split character";
+  ASSERT_EQ(kRwalk, WalkTo(0, 2, {"bigstat"}).type());
+  r = Rpc(4, Tstat{2});
+  EXPECT_LE(frame_.size(), MINMSIZE);
+  EXPECT_NE(ErrorOf(r).find("exceeds msize"), std::string::npos) << ErrorOf(r);
+  // The session goes on.
+  EXPECT_EQ(kRclunk, Rpc(5, Tclunk{1}).type());
 }
 
 TEST_F(ServerTest, ReadClampsCountToMsize) {

@@ -49,6 +49,19 @@ TEST(Status, Result) {
   EXPECT_EQ(bug.status().err(), EIO);
 }
 
+// Reading the value of an error is a broken caller contract: it aborts
+// with the error's text rather than reading an empty optional (UB).
+TEST(StatusDeathTest, ValueOfAnErrorAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  Result<std::string> e(Status(EBADF, "fid 7 is not open"));
+  const std::string whole = "Result::value\\(\\) on an error: fid 7 is not open \\(errno " +
+                            std::to_string(EBADF) + "\\)";
+  EXPECT_DEATH((void)e.value(), whole);
+  EXPECT_DEATH((void)*e, "on an error: fid 7 is not open");
+  EXPECT_DEATH((void)e->size(), "on an error: fid 7 is not open");
+  EXPECT_DEATH((void)std::move(e).value(), "on an error: fid 7 is not open");
+}
+
 // The texts the brief and Plan 9 fix, exactly.
 TEST(ErrnoTable, PlanNineWording) {
   EXPECT_EQ(ErrnoToText(ENOENT), "file does not exist");

@@ -37,14 +37,17 @@ struct ClientOptions {
   Dialect dialect = Dialect::k9P2000;
   uint32_t msize = 512 * 1024;  // asked for; the server may lower it
   bool trace = false;           // print every message to stderr (-D)
-  // Default timeout of blocking calls; 0 = none. A call that times out is
-  // flushed (Tflush) and fails with ETIMEDOUT.
-  std::chrono::milliseconds timeout{0};
-  // Timeout of every call, Call's too; 0 = none. A call unanswered this long
-  // (checked a few times per timeout) is flushed and fails ETIMEDOUT, so a
+  // Bounds Connect and FromFds as a whole: the TCP or unix connect and the
+  // Tversion exchange (name resolution is not bounded). Past it they fail
+  // ETIMEDOUT. 0 = no bound but the kernel's own connect timeout.
+  std::chrono::milliseconds connect_timeout{15000};
+  // Bounds the wait for each call's reply, from every call: Call, CallSync,
+  // Attach and every Fid method (a Read or Write split into several
+  // requests bounds each request, not the whole transfer). A call
+  // unanswered this long is flushed (Tflush) and fails ETIMEDOUT, so a
   // server that hangs without closing the connection cannot block callers
-  // forever. Reads of pipe-like files that wait for data legitimately fail
-  // too: leave it 0 for such servers.
+  // forever. 0 = none. Reads of pipe-like files that wait for data
+  // legitimately fail too: leave it 0 for such servers.
   std::chrono::milliseconds call_timeout{0};
 };
 
@@ -156,7 +159,7 @@ class Client {
   // returns (it encodes at once). The tag is chosen by the client; fids in
   // `t` are the caller's (see AllocFid). cb runs exactly once.
   CallId Call(const Body& t, Callback cb);
-  // Blocking Call; timeout 0 uses ClientOptions::timeout (0 = none).
+  // Blocking Call; timeout 0 uses ClientOptions::call_timeout (0 = none).
   Result<Reply> CallSync(const Body& t, std::chrono::milliseconds timeout = {});
   // Sends Tflush for a pending call. Its callback then gets ECANCELED
   // (unless the reply won the race, which then stands).
@@ -178,8 +181,18 @@ class Client {
   uint32_t MaxIO() const { return msize_ - IOHDRSZ; }
   // False once the connection has died.
   bool alive() const;
-  // Requests sent and not yet answered.
+  // Requests sent and not yet answered (Tflush and a flushed request
+  // whose Rflush is still due count too).
   size_t Outstanding() const;
+  // Waits until no request is outstanding, so a caller may hang up without
+  // the server answering into a closed socket (a Fid's destructor clunks
+  // without waiting). Returns OK once Outstanding() is 0 with the
+  // connection alive; the connection's error (EPIPE, naming why it died)
+  // if it is dead, at once or as soon as it dies (its pending calls have
+  // then all failed); ETIMEDOUT if `timeout` (0 = none) passes first;
+  // EDEADLK on the client's loop thread, where it would wait forever.
+  // Calls made meanwhile by other threads or callbacks are waited for too.
+  Status WaitIdle(std::chrono::milliseconds timeout = {});
 
   // The implementation (internal to lib9p; opaque here).
   class Impl;
@@ -187,7 +200,8 @@ class Client {
  private:
   friend class Fid;
   explicit Client(std::unique_ptr<Impl> impl);
-  static Result<std::unique_ptr<Client>> Finish(std::unique_ptr<Impl> impl);
+  static Result<std::unique_ptr<Client>> Finish(std::unique_ptr<Impl> impl,
+                                                std::chrono::steady_clock::time_point deadline);
   std::unique_ptr<Impl> impl_;
   Dialect dialect_ = Dialect::k9P2000;
   uint32_t msize_ = 0;

@@ -21,8 +21,6 @@
 #ifndef NINEP_SERVER_H_
 #define NINEP_SERVER_H_
 
-#include <uv.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -37,6 +35,11 @@
 #include "ninep/status.h"
 #include "ninep/task.h"
 #include "ninep/wire.h"
+
+// libuv's loop, declared rather than included: only code that runs its
+// own handles on the loop needs <uv.h> (C++ allows this typedef again).
+struct uv_loop_s;
+typedef struct uv_loop_s uv_loop_t;  // NOLINT(modernize-use-using): libuv's spelling
 
 namespace ninep {
 
@@ -92,7 +95,7 @@ class Request {
   }
   Request& operator=(Request&& o) noexcept {
     if (this != &o) {
-      if (done_) Fail(Status(5 /*EIO*/, "bug: request overwritten unanswered"));
+      if (done_) Fail(Status(EIO, "bug: request overwritten unanswered"));
       st_ = std::move(o.st_);
       done_ = std::move(o.done_);
       o.done_ = nullptr;
@@ -102,7 +105,7 @@ class Request {
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
   ~Request() {
-    if (done_) done_(Status(5 /*EIO*/, "bug: request dropped unanswered"));
+    if (done_) done_(Status(EIO, "bug: request dropped unanswered"));
   }
 
   // Answers with success. Any thread. REQUIRES: not answered yet (a second
@@ -371,7 +374,8 @@ class Server {
   void Offload(Task fn);
   // Runs fn on the loop thread soon. Any thread.
   void Post(Task fn);
-  // The loop, for timers and process handles of the file server.
+  // The loop, for timers and process handles of the file server (include
+  // <uv.h> to use it).
   uv_loop_t* loop();
   // Live counters.
   const ServerStats& stats() const;

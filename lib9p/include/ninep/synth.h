@@ -4,7 +4,8 @@
 // store's ctl) is a page of code, as with plan9port's lib9p File trees.
 //
 //   SynthTree tree("glenda");
-//   tree.AddText(tree.root(), "version", 0444, [] { return std::string("1\n"); });
+//   auto v = tree.AddText(tree.root(), "version", 0444, [] { return std::string("1\n"); });
+//   if (!v.ok()) ...  // v.status() says why (a name taken, say)
 //   Server srv(&tree, {});
 //
 // Files. The simplest file is a text file: its function is called once per

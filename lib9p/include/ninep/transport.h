@@ -10,8 +10,7 @@
 #ifndef NINEP_TRANSPORT_H_
 #define NINEP_TRANSPORT_H_
 
-#include <uv.h>
-
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +21,11 @@
 
 #include "ninep/buffer.h"
 #include "ninep/status.h"
+
+// libuv's loop, declared rather than included: only code that runs its
+// own handles on the loop needs <uv.h> (C++ allows this typedef again).
+struct uv_loop_s;
+typedef struct uv_loop_s uv_loop_t;  // NOLINT(modernize-use-using): libuv's spelling
 
 namespace ninep {
 
@@ -94,13 +98,16 @@ class Conn {
   virtual int WriteFd() const { return -1; }
 };
 
-// Connects (blocking the calling thread for the connect only, at most 15 s)
-// and returns a Conn bound to `loop`. Names resolve to IPv4 or IPv6; TCP
+// Connects (blocking the calling thread for the connect only, at most
+// `timeout` over every address the name resolves to; 0 = the kernel's own
+// bound; name resolution is not bounded) and returns a Conn bound to
+// `loop`. Past the timeout it fails ETIMEDOUT. Names resolve to IPv4 or IPv6; TCP
 // gets TCP_NODELAY. Errors carry the dial string: "dial tcp!h!1:
 // Connection refused".
 // Dial, ConnFromFds and Listen set SIGPIPE to ignored if it was left at its
 // default, so a peer that hangs up gives EPIPE instead of killing us.
-Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr);
+Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr,
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
 
 // A Conn reading from rfd and writing to wfd (they may be equal), such as
 // stdin/stdout for servers run by inetd, ssh or a test harness. Each fd must
