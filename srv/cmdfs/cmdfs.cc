@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "owned_handle.h"
 #include "spawn.h"
 #include "words.h"
 
@@ -272,12 +273,7 @@ void CmdFs::Shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   for (auto& c : all) c->CloseAll();
-  if (sigchld_) {
-    sigchld_->owner = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_->h),
-             [](uv_handle_t* h) { delete static_cast<Signal*>(h->data); });
-    sigchld_ = nullptr;
-  }
+  ReleaseHandle(sigchld_, &Signal::h);
   // Let the close callbacks run (and free their handles).
   uv_run(loop_, UV_RUN_NOWAIT);
 }
