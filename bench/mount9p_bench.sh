@@ -63,6 +63,18 @@ timed() {
   SECS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 }
 rate() { awk -v mb="$SIZE_MB" -v s="$1" 'BEGIN { printf "%.0f", mb * 1.048576 / s }'; }  # MB/s
+# Reads file $1 from the page cache, then (as root) from disk after dropping
+# the caches: sets WARM and COLD in MB/s (COLD n/a unless root).
+read_warm_cold() {
+  timed dd if="$1" of=/dev/null bs=1M status=none
+  WARM=$(rate "$SECS")
+  COLD=n/a
+  if ((ROOT)); then
+    drop_caches
+    timed dd if="$1" of=/dev/null bs=1M status=none
+    COLD=$(rate "$SECS")
+  fi
+}
 
 EXPORT=$WORK/export
 mkdir -p "$EXPORT" "$MNT"
@@ -160,26 +172,14 @@ mount_it
 echo "mount9p_bench: read, fresh mount" >&2
 cpu_run read dd if="$MNT/$F" of=/dev/null bs=1M status=none
 READ_FRESH=$(rate "$SECS")
-timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
-READ_WARM=$(rate "$SECS")
-READ_DISK=n/a
-if ((ROOT)); then
-  drop_caches
-  timed dd if="$MNT/$F" of=/dev/null bs=1M status=none
-  READ_DISK=$(rate "$SECS")
-fi
+read_warm_cold "$MNT/$F"
+READ_WARM=$WARM READ_DISK=$COLD
 unmount_it
 
 echo "mount9p_bench: local reads" >&2
 cat "$EXPORT/$F" >/dev/null
-timed dd if="$EXPORT/$F" of=/dev/null bs=1M status=none
-LOCAL_WARM=$(rate "$SECS")
-LOCAL_COLD=n/a
-if ((ROOT)); then
-  drop_caches
-  timed dd if="$EXPORT/$F" of=/dev/null bs=1M status=none
-  LOCAL_COLD=$(rate "$SECS")
-fi
+read_warm_cold "$EXPORT/$F"
+LOCAL_WARM=$WARM LOCAL_COLD=$COLD
 
 # ---- iperf3 ceiling ----------------------------------------------------------
 echo "mount9p_bench: iperf3" >&2

@@ -197,6 +197,22 @@ std::string LookupGroup(uint32_t gid) {
   return std::to_string(gid);
 }
 
+// The name of id from the cache, else from lookup (run outside the lock,
+// as it may read /etc or ask NSS) and remembered.
+std::string CachedName(std::unordered_map<uint32_t, std::string> NameCache::*names, uint32_t id,
+                       std::string (*lookup)(uint32_t)) {
+  NameCache& c = Cache();
+  {
+    std::lock_guard<std::mutex> l(c.mu);
+    auto it = (c.*names).find(id);
+    if (it != (c.*names).end()) return it->second;
+  }
+  std::string n = lookup(id);
+  std::lock_guard<std::mutex> l(c.mu);
+  (c.*names).emplace(id, n);
+  return n;
+}
+
 // A decimal string as an id, or -1.
 int64_t Numeric(std::string_view s) {
   uint32_t v = 0;
@@ -207,31 +223,9 @@ int64_t Numeric(std::string_view s) {
 
 }  // namespace
 
-std::string UserName(uint32_t uid) {
-  auto& c = Cache();
-  {
-    std::lock_guard<std::mutex> l(c.mu);
-    auto it = c.users.find(uid);
-    if (it != c.users.end()) return it->second;
-  }
-  std::string n = LookupUser(uid);
-  std::lock_guard<std::mutex> l(c.mu);
-  c.users.emplace(uid, n);
-  return n;
-}
+std::string UserName(uint32_t uid) { return CachedName(&NameCache::users, uid, LookupUser); }
 
-std::string GroupName(uint32_t gid) {
-  auto& c = Cache();
-  {
-    std::lock_guard<std::mutex> l(c.mu);
-    auto it = c.groups.find(gid);
-    if (it != c.groups.end()) return it->second;
-  }
-  std::string n = LookupGroup(gid);
-  std::lock_guard<std::mutex> l(c.mu);
-  c.groups.emplace(gid, n);
-  return n;
-}
+std::string GroupName(uint32_t gid) { return CachedName(&NameCache::groups, gid, LookupGroup); }
 
 bool NamesCached(uint32_t uid, uint32_t gid) {
   auto& c = Cache();

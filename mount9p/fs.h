@@ -135,6 +135,9 @@ class Fs {
   struct IoOp;
   static void OnInterrupt(fuse_req_t req, void* data);
   void FinishIo(const std::shared_ptr<IoOp>& op);
+  // Sends one FUSE read (wbuf null) or write of `size` bytes at `off` as
+  // Tread/Twrite parts of at most h.chunk, all at once; FinishIo answers req.
+  void SplitIo(fuse_req_t req, const Handle& h, FidPtr f, size_t size, off_t off, const char* wbuf);
 
   bool dotl() const { return opts_.dialect == Dialect::k9P2000L; }
   // The stat request of this dialect for fid: Tgetattr (asking for `mask`)
@@ -176,8 +179,16 @@ class Fs {
   void RefreshSigAsync(uint64_t ino, const FidPtr& fid);
   void MovePaths(const std::string& from, const std::string& to);
   Status RemoveByWalk(const FidPtr& parent, const char* name);
+  // 9P2000's way to make a file or directory: Tcreate through a clone of
+  // parent, dropped after (the clone is left open on the new file, and an
+  // open fid cannot be walked).
+  Status CreateByClone(const FidPtr& parent, const char* name, uint32_t perm);
   // Reads the whole listing of an open directory into h.items.
   Status LoadDir(Handle& h, const FidPtr& f);
+  // Begins a readdir or readdirplus at `off`: *h is fh's handle with its
+  // listing loaded and its dmu held by *lock. 0, or the errno to answer.
+  int OpenListing(uint64_t fh, off_t off, std::shared_ptr<Handle>* h,
+                  std::unique_lock<std::mutex>* lock);
   // One entry of a readdirplus batch: a fid walked to it and its attributes.
   struct Resolved {
     FidPtr fid;

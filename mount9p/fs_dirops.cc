@@ -21,12 +21,25 @@ std::string Join(const std::string& dir, const char* name) {
   return dir.empty() ? std::string(name) : dir + "/" + name;
 }
 
+// Sends t on f's connection and waits: for requests whose reply carries
+// nothing we need.
+Status Sync(const FidPtr& f, const Body& t) {
+  auto r = f->client()->CallSync(t);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
 }  // namespace
 
 Status Fs::RemoveByWalk(const FidPtr& parent, const char* name) {
   auto f = WalkFrom(parent, name);
   if (!f.ok()) return f.status();
   return (*f)->fid.Remove();
+}
+
+Status Fs::CreateByClone(const FidPtr& parent, const char* name, uint32_t perm) {
+  auto c = WalkFrom(parent, "");
+  if (!c.ok()) return c.status();
+  return (*c)->fid.Create(name, perm, OREAD);
 }
 
 void Fs::Readlink(fuse_req_t req, fuse_ino_t ino) {
@@ -47,24 +60,12 @@ void Fs::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
-  if (dotl()) {
-    Tmknod t;
-    t.dfid = pf->fid.num();
-    t.name = name;
-    t.mode = mode;
-    t.major = major(rdev);
-    t.minor = minor(rdev);
-    t.gid = fuse_req_ctx(req)->gid;
-    auto r = pf->client()->CallSync(t);
-    if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
-  } else {
-    // 9P2000 can make only ordinary files.
-    if (!S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);
-    auto c = WalkFrom(pf, "");
-    if (!c.ok()) return (void)fuse_reply_err(req, ToErrno(c.status()));
-    Status s = (*c)->fid.Create(name, mode & 0777, OREAD);
-    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
-  }
+  // 9P2000 can make only ordinary files.
+  if (!dotl() && !S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);
+  Status s = dotl() ? Sync(pf, Tmknod{pf->fid.num(), name, mode, major(rdev), minor(rdev),
+                                      fuse_req_ctx(req)->gid})
+                    : CreateByClone(pf, name, mode & 0777);
+  if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
 
@@ -72,22 +73,9 @@ void Fs::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode)
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
-  if (dotl()) {
-    Tmkdir t;
-    t.dfid = pf->fid.num();
-    t.name = name;
-    t.mode = mode & 07777;
-    t.gid = fuse_req_ctx(req)->gid;
-    auto r = pf->client()->CallSync(t);
-    if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
-  } else {
-    // Tcreate leaves the clone open on the new directory, and an open fid
-    // cannot be walked: drop it and walk afresh.
-    auto c = WalkFrom(pf, "");
-    if (!c.ok()) return (void)fuse_reply_err(req, ToErrno(c.status()));
-    Status s = (*c)->fid.Create(name, DMDIR | (mode & 0777), OREAD);
-    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
-  }
+  Status s = dotl() ? Sync(pf, Tmkdir{pf->fid.num(), name, mode & 07777, fuse_req_ctx(req)->gid})
+                    : CreateByClone(pf, name, DMDIR | (mode & 0777));
+  if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
 
@@ -100,8 +88,7 @@ void Fs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
     t.dirfd = pf->fid.num();
     t.name = name;
     t.flags = dir ? AT_REMOVEDIR : 0;
-    auto r = pf->client()->CallSync(t);
-    s = r.ok() ? Status::Ok() : r.status();
+    s = Sync(pf, t);
     if (!s.ok() && Unsupported(s)) s = RemoveByWalk(pf, name);
   } else {
     s = RemoveByWalk(pf, name);
@@ -119,8 +106,8 @@ void Fs::Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char
   t.name = name;
   t.symtgt = link;
   t.gid = fuse_req_ctx(req)->gid;
-  auto r = pf->client()->CallSync(t);
-  if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
+  Status s = Sync(pf, t);
+  if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
 
@@ -134,8 +121,8 @@ void Fs::Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* 
   t.dfid = pf->fid.num();
   t.fid = f->fid.num();
   t.name = newname;
-  auto r = pf->client()->CallSync(t);
-  if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
+  Status s = Sync(pf, t);
+  if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, newname);
 }
 
@@ -158,8 +145,7 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
     t.oldname = name;
     t.newdirfid = nf->fid.num();
     t.newname = newname;
-    auto r = pf->client()->CallSync(t);
-    s = r.ok() ? Status::Ok() : r.status();
+    s = Sync(pf, t);
     if (!s.ok() && Unsupported(s)) {
       auto f = WalkFrom(pf, name);
       if (!f.ok()) return (void)fuse_reply_err(req, ToErrno(f.status()));
@@ -167,8 +153,7 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
       tr.fid = (*f)->fid.num();
       tr.dfid = nf->fid.num();
       tr.name = newname;
-      auto r2 = (*f)->client()->CallSync(tr);
-      s = r2.ok() ? Status::Ok() : r2.status();
+      s = Sync(*f, tr);
     }
   } else {
     // 9P2000 renames only within a directory, by wstat of the name; mv

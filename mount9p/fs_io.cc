@@ -89,44 +89,31 @@ void Fs::FinishIo(const std::shared_ptr<IoOp>& op) {
       if (!e.ok()) e = Status(EIO, "mount stopping");
     }
   }
-  size_t n = op->want.size();
-  if (op->write) {
-    uint64_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-      if (!op->errors[i].ok()) {
-        if (i == 0) {
-          fuse_reply_err(op->req, ToErrno(op->errors[i]));
-          inflight_--;
-          return;
-        }
-        break;
-      }
-      total += op->counts[i];
-      if (op->counts[i] < op->want[i]) break;
-    }
-    fuse_reply_write(op->req, total);
-  } else {
-    std::vector<iovec> iov;
-    iov.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-      if (!op->errors[i].ok()) {
-        if (i == 0) {
-          fuse_reply_err(op->req, ToErrno(op->errors[i]));
-          inflight_--;
-          return;
-        }
-        break;
-      }
+  // The parts up to the first failed or short one count; a failed first
+  // part is the answer.
+  if (!op->errors[0].ok()) {
+    fuse_reply_err(op->req, ToErrno(op->errors[0]));
+    inflight_--;
+    return;
+  }
+  uint64_t total = 0;
+  std::vector<iovec> iov;
+  for (size_t i = 0; i < op->want.size() && op->errors[i].ok(); i++) {
+    uint32_t got = op->write ? op->counts[i] : 0;
+    if (!op->write) {
       auto* rr = std::get_if<Rread>(&op->replies[i]->msg.body);
-      size_t got = rr ? std::min<size_t>(rr->data.size(), op->want[i]) : 0;
+      got = rr ? static_cast<uint32_t>(std::min<size_t>(rr->data.size(), op->want[i])) : 0;
       if (got > 0) iov.push_back({const_cast<uint8_t*>(rr->data.data()), got});
-      if (got < op->want[i]) break;  // a short read is the end
     }
-    if (iov.empty()) {
-      fuse_reply_buf(op->req, nullptr, 0);
-    } else {
-      fuse_reply_iov(op->req, iov.data(), static_cast<int>(iov.size()));
-    }
+    total += got;
+    if (got < op->want[i]) break;  // a short read or write is the end
+  }
+  if (op->write) {
+    fuse_reply_write(op->req, total);
+  } else if (iov.empty()) {
+    fuse_reply_buf(op->req, nullptr, 0);
+  } else {
+    fuse_reply_iov(op->req, iov.data(), static_cast<int>(iov.size()));
   }
   inflight_--;
 }
@@ -136,52 +123,7 @@ void Fs::Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
   FidPtr f = h ? HandleFid(*h) : nullptr;
   if (!f) return (void)fuse_reply_err(req, EBADF);
   if (size == 0) return (void)fuse_reply_buf(req, nullptr, 0);
-  auto op = std::make_shared<IoOp>();
-  op->req = req;
-  op->fid = f;
-  // A pipe-like file gets one Tread: a second one further on could consume
-  // data the first would not return.
-  size_t chunk = h->chunk;
-  size_t parts = h->direct ? 1 : (size + chunk - 1) / chunk;
-  for (size_t i = 0; i < parts; i++) {
-    op->want.push_back(static_cast<uint32_t>(std::min(chunk, size - i * chunk)));
-  }
-  op->replies.resize(parts);
-  op->errors.resize(parts);
-  op->pending = static_cast<int>(parts) + 1;
-  inflight_++;
-  {
-    std::lock_guard<std::mutex> l(io_mu_);
-    live_io_.insert(op.get());
-  }
-  for (size_t i = 0; i < parts; i++) {
-    Tread t;
-    t.fid = f->fid.num();
-    t.offset = static_cast<uint64_t>(off) + i * chunk;
-    t.count = op->want[i];
-    auto id = f->client()->Call(t, [this, op, i](Result<Reply> r) {
-      bool last;
-      {
-        std::lock_guard<std::mutex> l(op->mu);
-        if (r.ok()) {
-          op->replies[i] = std::move(*r);
-        } else {
-          op->errors[i] = r.status();
-        }
-        last = --op->pending == 0;
-      }
-      if (last) FinishIo(op);
-    });
-    std::lock_guard<std::mutex> l(op->mu);
-    op->ids.push_back(id);
-  }
-  fuse_req_interrupt_func(req, &Fs::OnInterrupt, op.get());
-  bool last;
-  {
-    std::lock_guard<std::mutex> l(op->mu);
-    last = --op->pending == 0;
-  }
-  if (last) FinishIo(op);
+  SplitIo(req, *h, std::move(f), size, off, nullptr);
 }
 
 void Fs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
@@ -190,16 +132,27 @@ void Fs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_fil
   if (!f) return (void)fuse_reply_err(req, EBADF);
   if (size == 0) return (void)fuse_reply_write(req, 0);
   h->wrote = true;
+  SplitIo(req, *h, std::move(f), size, off, buf);
+}
+
+void Fs::SplitIo(fuse_req_t req, const Handle& h, FidPtr f, size_t size, off_t off,
+                 const char* wbuf) {
   auto op = std::make_shared<IoOp>();
   op->req = req;
-  op->write = true;
-  op->fid = f;
-  size_t chunk = h->chunk;
-  size_t parts = h->direct ? 1 : (size + chunk - 1) / chunk;
+  op->write = wbuf != nullptr;
+  op->fid = std::move(f);
+  // A pipe-like file gets one call: a second Tread further on could consume
+  // data the first would not return.
+  size_t chunk = h.chunk;
+  size_t parts = h.direct ? 1 : (size + chunk - 1) / chunk;
   for (size_t i = 0; i < parts; i++) {
     op->want.push_back(static_cast<uint32_t>(std::min(chunk, size - i * chunk)));
   }
-  op->counts.resize(parts);
+  if (op->write) {
+    op->counts.resize(parts);
+  } else {
+    op->replies.resize(parts);
+  }
   op->errors.resize(parts);
   op->pending = static_cast<int>(parts) + 1;
   inflight_++;
@@ -208,18 +161,25 @@ void Fs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_fil
     live_io_.insert(op.get());
   }
   for (size_t i = 0; i < parts; i++) {
-    Twrite t;
-    t.fid = f->fid.num();
-    t.offset = static_cast<uint64_t>(off) + i * chunk;
-    // Call encodes at once, so the kernel's buffer need not outlive it.
-    t.data =
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf) + i * chunk, op->want[i]);
-    auto id = f->client()->Call(t, [this, op, i](Result<Reply> r) {
+    const uint32_t fid = op->fid->fid.num();
+    const uint64_t offset = static_cast<uint64_t>(off) + i * chunk;
+    Body t;
+    if (op->write) {
+      // Call encodes at once, so the kernel's buffer need not outlive it.
+      t = Twrite{fid, offset,
+                 std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(wbuf) + i * chunk,
+                                          op->want[i])};
+    } else {
+      t = Tread{fid, offset, op->want[i]};
+    }
+    auto id = op->fid->client()->Call(t, [this, op, i](Result<Reply> r) {
       bool last;
       {
         std::lock_guard<std::mutex> l(op->mu);
         if (!r.ok()) {
           op->errors[i] = r.status();
+        } else if (!op->write) {
+          op->replies[i] = std::move(*r);
         } else if (auto* w = std::get_if<Rwrite>(&r->msg.body)) {
           op->counts[i] = std::min(w->count, op->want[i]);
         } else {
@@ -464,17 +424,25 @@ Status Fs::LoadDir(Handle& h, const FidPtr& f) {
   return Status::Ok();
 }
 
-void Fs::Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
-  auto h = GetHandle(fi->fh);
-  FidPtr f = h ? HandleFid(*h) : nullptr;
-  if (!f) return (void)fuse_reply_err(req, EBADF);
-  std::lock_guard<std::mutex> l(h->dmu);
-  if (off == 0 || !h->loaded) {
+int Fs::OpenListing(uint64_t fh, off_t off, std::shared_ptr<Handle>* h,
+                    std::unique_lock<std::mutex>* lock) {
+  *h = GetHandle(fh);
+  FidPtr f = *h ? HandleFid(**h) : nullptr;
+  if (!f) return EBADF;
+  *lock = std::unique_lock<std::mutex>((*h)->dmu);
+  if (off == 0 || !(*h)->loaded) {
     // Read the whole listing at the start (and on rewinddir); the kernel's
     // offsets are then indexes into it.
-    Status s = LoadDir(*h, f);
-    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
+    Status s = LoadDir(**h, f);
+    if (!s.ok()) return ToErrno(s);
   }
+  return 0;
+}
+
+void Fs::Readdir(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+  std::shared_ptr<Handle> h;
+  std::unique_lock<std::mutex> l;
+  if (int e = OpenListing(fi->fh, off, &h, &l)) return (void)fuse_reply_err(req, e);
   std::vector<char> buf(size);
   size_t pos = 0;
   for (size_t i = static_cast<size_t>(off); i < h->items.size(); i++) {

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <ctime>
 #include <thread>
+#include <type_traits>
+#include <unordered_map>
 
 #include "mount9p/fs.h"
 
@@ -23,6 +25,28 @@ namespace {
 bool SameKind(const Qid& a, const Qid& b) { return (a.type & QTDIR) == (b.type & QTDIR); }
 
 uint64_t MtimeNs(const Rgetattr& a) { return a.mtime_sec * 1000000000ull + a.mtime_nsec; }
+
+// The id a user or group name stands for, from `cache` (guarded by mu) or
+// worked out once: a decimal name is the number itself, else what lookup
+// (NSS, run outside the lock) says, else `fallback` (our own id).
+template <class Id>
+Id IdOf(std::mutex& mu, std::unordered_map<std::string, Id>& cache, const std::string& name,
+        Id fallback, std::type_identity_t<bool (*)(const char* name, Id* id)> lookup) {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = cache.find(name);
+    if (it != cache.end()) return it->second;
+  }
+  Id id = fallback;
+  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
+    id = static_cast<Id>(std::strtoul(name.c_str(), nullptr, 10));
+  } else if (Id found = fallback; lookup(name.c_str(), &found)) {
+    id = found;
+  }
+  std::lock_guard<std::mutex> l(mu);
+  cache[name] = id;
+  return id;
+}
 
 }  // namespace
 
@@ -158,41 +182,23 @@ void Fs::WalkAndReply(fuse_req_t req, const FidPtr& parent, const std::string& p
 }
 
 uid_t Fs::UidOf(const std::string& name) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = uids_.find(name);
-    if (it != uids_.end()) return it->second;
-  }
-  uid_t id = getuid();
-  char buf[4096];
-  struct passwd pw, *res = nullptr;
-  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-    id = static_cast<uid_t>(std::strtoul(name.c_str(), nullptr, 10));
-  } else if (getpwnam_r(name.c_str(), &pw, buf, sizeof buf, &res) == 0 && res != nullptr) {
-    id = res->pw_uid;
-  }
-  std::lock_guard<std::mutex> l(mu_);
-  uids_[name] = id;
-  return id;
+  return IdOf(mu_, uids_, name, getuid(), [](const char* n, uid_t* id) {
+    char buf[4096];
+    struct passwd pw, *res = nullptr;
+    if (getpwnam_r(n, &pw, buf, sizeof buf, &res) != 0 || res == nullptr) return false;
+    *id = res->pw_uid;
+    return true;
+  });
 }
 
 gid_t Fs::GidOf(const std::string& name) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = gids_.find(name);
-    if (it != gids_.end()) return it->second;
-  }
-  gid_t id = getgid();
-  char buf[4096];
-  struct group gr, *res = nullptr;
-  if (!name.empty() && std::all_of(name.begin(), name.end(), ::isdigit)) {
-    id = static_cast<gid_t>(std::strtoul(name.c_str(), nullptr, 10));
-  } else if (getgrnam_r(name.c_str(), &gr, buf, sizeof buf, &res) == 0 && res != nullptr) {
-    id = res->gr_gid;
-  }
-  std::lock_guard<std::mutex> l(mu_);
-  gids_[name] = id;
-  return id;
+  return IdOf(mu_, gids_, name, getgid(), [](const char* n, gid_t* id) {
+    char buf[4096];
+    struct group gr, *res = nullptr;
+    if (getgrnam_r(n, &gr, buf, sizeof buf, &res) != 0 || res == nullptr) return false;
+    *id = res->gr_gid;
+    return true;
+  });
 }
 
 void Fs::FillAttr(const Dir& d, struct stat* st) {

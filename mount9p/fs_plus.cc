@@ -79,14 +79,9 @@ void Fs::ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,
 }
 
 void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
-  auto h = GetHandle(fi->fh);
-  FidPtr f = h ? HandleFid(*h) : nullptr;
-  if (!f) return (void)fuse_reply_err(req, EBADF);
-  std::lock_guard<std::mutex> l(h->dmu);
-  if (off == 0 || !h->loaded) {
-    Status s = LoadDir(*h, f);
-    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
-  }
+  std::shared_ptr<Handle> h;
+  std::unique_lock<std::mutex> l;
+  if (int e = OpenListing(fi->fh, off, &h, &l)) return (void)fuse_reply_err(req, e);
   // Walks start from the directory's own (unopened) fid: an open fid
   // cannot be walked.
   std::string dpath;

@@ -59,18 +59,7 @@ class Process {
     int out[2], in[2] = {-1, -1};
     if (pipe2(out, O_CLOEXEC) != 0) return false;
     if (with_stdin && pipe2(in, O_CLOEXEC) != 0) return false;
-    pid_ = fork();
-    if (pid_ < 0) return false;
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      if (with_stdin) dup2(in[0], 0);
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-    reaped_ = false;
+    if (!Spawn(argv, out[1], with_stdin ? in[0] : -1)) return false;
     close(out[1]);
     out_ = out[0];
     if (with_stdin) {
@@ -78,6 +67,20 @@ class Process {
       in_ = in[1];
     }
     return true;
+  }
+  // Starts argv[0] with its stdin and stdout on one end of a socketpair, as
+  // inetd or ssh runs a server; returns the other end (the caller's to
+  // close), or -1 when the program cannot be started.
+  int StartOnSocket(const std::vector<std::string>& argv) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+    const bool ok = Spawn(argv, sv[1], sv[1]);
+    close(sv[1]);
+    if (!ok) {
+      close(sv[0]);
+      return -1;
+    }
+    return sv[0];
   }
 
   // Reads one line from the child's stdout, waiting at most timeout_ms.
@@ -161,6 +164,24 @@ class Process {
     ssize_t n = read(out_, b, sizeof b);
     if (n <= 0) return false;
     buf_.append(b, static_cast<size_t>(n));
+    return true;
+  }
+
+  // Forks and execs argv with stdout_fd as its stdout and stdin_fd (when
+  // not -1) as its stdin.
+  bool Spawn(const std::vector<std::string>& argv, int stdout_fd, int stdin_fd) {
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ < 0) return false;
+    if (pid_ == 0) {
+      dup2(stdout_fd, 1);
+      if (stdin_fd >= 0) dup2(stdin_fd, 0);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    reaped_ = false;
     return true;
   }
 

@@ -37,22 +37,22 @@ class Reader {
   const uint8_t* pos() const { return p_; }
   size_t left() const { return static_cast<size_t>(end_ - p_); }
 
-  void U8(uint8_t& v, const char* f) {
+  void U8(uint8_t& v, const char* f, internal::Show = {}) {
     if (Need(1, f)) v = *p_++;
   }
-  void U16(uint16_t& v, const char* f) {
+  void U16(uint16_t& v, const char* f, internal::Show = {}) {
     if (Need(2, f)) {
       v = LoadLE<uint16_t>(p_);
       p_ += 2;
     }
   }
-  void U32(uint32_t& v, const char* f) {
+  void U32(uint32_t& v, const char* f, internal::Show = {}) {
     if (Need(4, f)) {
       v = LoadLE<uint32_t>(p_);
       p_ += 4;
     }
   }
-  void U64(uint64_t& v, const char* f) {
+  void U64(uint64_t& v, const char* f, internal::Show = {}) {
     if (Need(8, f)) {
       v = LoadLE<uint64_t>(p_);
       p_ += 8;
@@ -91,7 +91,7 @@ class Reader {
   }
   // count[4] data[count]; always the last field, so count must be exactly
   // what remains of the frame.
-  void Data(std::span<const uint8_t>& d) {
+  void Data(std::span<const uint8_t>& d, internal::Show = {}) {
     uint32_t n = 0;
     U32(n, "count");
     if (failed()) return;
@@ -126,7 +126,7 @@ class Reader {
     end_ = outer_end;
     if (failed()) p_ = end_;
   }
-  void OptU32(uint32_t& v, const char* f) {
+  void OptU32(uint32_t& v, const char* f, internal::Show = {}) {
     if (p_ != end_) U32(v, f);
   }
   // Fails when bytes remain after the body.

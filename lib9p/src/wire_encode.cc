@@ -51,10 +51,10 @@ class Sizer {
   bool dotl() const { return dotl_; }
   size_t n = 0;
 
-  void U8(uint8_t, const char*) { n += 1; }
-  void U16(uint16_t, const char*) { n += 2; }
-  void U32(uint32_t, const char*) { n += 4; }
-  void U64(uint64_t, const char*) { n += 8; }
+  void U8(uint8_t, const char*, internal::Show = {}) { n += 1; }
+  void U16(uint16_t, const char*, internal::Show = {}) { n += 2; }
+  void U32(uint32_t, const char*, internal::Show = {}) { n += 4; }
+  void U64(uint64_t, const char*, internal::Show = {}) { n += 8; }
   void Q(const Qid&, const char*) { n += 13; }
   void Str(std::string_view s, const char*) { n += 2 + s.size(); }
   void Names(const WalkArray<std::string_view>& a) {
@@ -62,9 +62,9 @@ class Sizer {
     for (size_t i = 0; i < std::min<size_t>(a.n, MAXWELEM); i++) n += 2 + a.v[i].size();
   }
   void Qids(const WalkArray<Qid>& a) { n += 2 + 13 * std::min<size_t>(a.n, MAXWELEM); }
-  void Data(std::span<const uint8_t> d) { n += 4 + d.size(); }
+  void Data(std::span<const uint8_t> d, internal::Show = {}) { n += 4 + d.size(); }
   void NStat(const Stat& s) { n += 2 + StatSize(s); }
-  void OptU32(uint32_t, const char*) { n += 4; }
+  void OptU32(uint32_t, const char*, internal::Show = {}) { n += 4; }
 
  private:
   bool dotl_;
@@ -101,22 +101,22 @@ class Writer {
     return Status(EIO, std::move(m));
   }
 
-  void U8(uint8_t v, const char*) {
+  void U8(uint8_t v, const char*, internal::Show = {}) {
     if (Room(1)) *p_++ = v;
   }
-  void U16(uint16_t v, const char*) {
+  void U16(uint16_t v, const char*, internal::Show = {}) {
     if (Room(2)) {
       StoreLE(p_, v);
       p_ += 2;
     }
   }
-  void U32(uint32_t v, const char*) {
+  void U32(uint32_t v, const char*, internal::Show = {}) {
     if (Room(4)) {
       StoreLE(p_, v);
       p_ += 4;
     }
   }
-  void U64(uint64_t v, const char*) {
+  void U64(uint64_t v, const char*, internal::Show = {}) {
     if (Room(8)) {
       StoreLE(p_, v);
       p_ += 8;
@@ -150,7 +150,7 @@ class Writer {
   }
   // count[4] data[count]; with defer_data the bytes are appended by the
   // caller after the cursor's region (saves zero-filling a big payload).
-  void Data(std::span<const uint8_t> d) {
+  void Data(std::span<const uint8_t> d, internal::Show = {}) {
     if (d.size() > std::numeric_limits<uint32_t>::max())
       return Bad("count", -1, d.size(), std::numeric_limits<uint32_t>::max());
     U32(static_cast<uint32_t>(d.size()), "count");
@@ -172,7 +172,7 @@ class Writer {
     U16(static_cast<uint16_t>(size), "stat.size");
     internal::StatFields(*this, s);
   }
-  void OptU32(uint32_t v, const char* f) { U32(v, f); }
+  void OptU32(uint32_t v, const char* f, internal::Show = {}) { U32(v, f); }
 
  private:
   bool Room(size_t n) {

@@ -4,13 +4,17 @@
 // decoder cannot disagree about a layout.
 //
 // A visitor V provides, each taking the field and its protocol name (the
-// name appears in decode errors):
+// name appears in decode errors and in the trace):
 //   U8 U16 U32 U64 Q(Qid)  Str(string_view)  Names(WalkArray<string_view>)
 //   Qids(WalkArray<Qid>)  Data(span: count[4] data[count], the last field)
 //   NStat(Stat: n[2] stat[n])  OptU32 (may be absent at the end of the
 //   frame when decoding)  and dotl() (true for 9P2000.L).
-// The reader takes the fields by reference and fills them; the sizer and
-// writer take them by value or const reference, so M may be const.
+// The numbers and Data also take a Show, how the trace prints them; the
+// codec ignores it. The reader takes the fields by reference and fills
+// them; the sizer, writer and trace printer take them by value or const
+// reference, so M may be const.
+// The trace printer (wire_trace.cc) is the fourth visitor, so a field added
+// here is printed by -D without another edit.
 // Thread-safety: pure functions.
 #ifndef NINEP_SRC_WIRE_FIELDS_H_
 #define NINEP_SRC_WIRE_FIELDS_H_
@@ -47,6 +51,17 @@ inline void StoreLE(uint8_t* p, T v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// How the trace (FormatMessage) shows a field; the codec ignores it.
+enum class Show : uint8_t {
+  kDec,      // decimal
+  kHex,      // 0x hex: bit masks and magic numbers
+  kOct,      // 0-prefixed octal: Unix modes and open flags
+  kPerm,     // Plan 9 permission letters (d a A l t L, then rwx triplets)
+  kErrno,    // decimal, then the error's text in parentheses
+  kUnset,    // decimal, left out when ~0 (NONUNAME: no numeric user given)
+  kDirents,  // Data holding 9P2000.L dirents: their names, not the bytes
+};
+
 // True when M is T, possibly const.
 template <class M, class T>
 concept Is = std::same_as<std::remove_const_t<M>, T>;
@@ -57,7 +72,7 @@ void StatFields(V& v, M& s) {
   v.U16(s.type, "stat.type");
   v.U32(s.dev, "stat.dev");
   v.Q(s.qid, "stat.qid");
-  v.U32(s.mode, "stat.mode");
+  v.U32(s.mode, "stat.mode", Show::kOct);
   v.U32(s.atime, "stat.atime");
   v.U32(s.mtime, "stat.mtime");
   v.U64(s.length, "stat.length");
@@ -88,7 +103,7 @@ void Fields(V& v, M& m) {
   v.U32(m.afid, "afid");
   v.Str(m.uname, "uname");
   v.Str(m.aname, "aname");
-  if (v.dotl()) v.U32(m.n_uname, "n_uname");
+  if (v.dotl()) v.U32(m.n_uname, "n_uname", Show::kUnset);
 }
 template <class V, Is<Rauth> M>
 void Fields(V& v, M& m) {
@@ -100,7 +115,7 @@ void Fields(V& v, M& m) {
   v.U32(m.afid, "afid");
   v.Str(m.uname, "uname");
   v.Str(m.aname, "aname");
-  if (v.dotl()) v.U32(m.n_uname, "n_uname");
+  if (v.dotl()) v.U32(m.n_uname, "n_uname", Show::kUnset);
 }
 template <class V, Is<Rattach> M>
 void Fields(V& v, M& m) {
@@ -138,7 +153,7 @@ template <class V, Is<Tcreate> M>
 void Fields(V& v, M& m) {
   v.U32(m.fid, "fid");
   v.Str(m.name, "name");
-  v.U32(m.perm, "perm");
+  v.U32(m.perm, "perm", Show::kPerm);
   v.U8(m.mode, "mode");
 }
 template <class V, Is<Rcreate> M>
@@ -199,7 +214,7 @@ void Fields(V&, M&) {}
 
 template <class V, Is<Rlerror> M>
 void Fields(V& v, M& m) {
-  v.U32(m.ecode, "ecode");
+  v.U32(m.ecode, "ecode", Show::kErrno);
 }
 template <class V, Is<Tstatfs> M>
 void Fields(V& v, M& m) {
@@ -207,20 +222,20 @@ void Fields(V& v, M& m) {
 }
 template <class V, Is<Rstatfs> M>
 void Fields(V& v, M& m) {
-  v.U32(m.type, "type");
+  v.U32(m.type, "type", Show::kHex);
   v.U32(m.bsize, "bsize");
   v.U64(m.blocks, "blocks");
   v.U64(m.bfree, "bfree");
   v.U64(m.bavail, "bavail");
   v.U64(m.files, "files");
   v.U64(m.ffree, "ffree");
-  v.U64(m.fsid, "fsid");
+  v.U64(m.fsid, "fsid", Show::kHex);
   v.U32(m.namelen, "namelen");
 }
 template <class V, Is<Tlopen> M>
 void Fields(V& v, M& m) {
   v.U32(m.fid, "fid");
-  v.U32(m.flags, "flags");
+  v.U32(m.flags, "flags", Show::kOct);
 }
 template <class V, Is<Rlopen> M>
 void Fields(V& v, M& m) {
@@ -231,8 +246,8 @@ template <class V, Is<Tlcreate> M>
 void Fields(V& v, M& m) {
   v.U32(m.fid, "fid");
   v.Str(m.name, "name");
-  v.U32(m.flags, "flags");
-  v.U32(m.mode, "mode");
+  v.U32(m.flags, "flags", Show::kOct);
+  v.U32(m.mode, "mode", Show::kOct);
   v.U32(m.gid, "gid");
 }
 template <class V, Is<Rlcreate> M>
@@ -251,7 +266,7 @@ template <class V, Is<Tmknod> M>
 void Fields(V& v, M& m) {
   v.U32(m.dfid, "dfid");
   v.Str(m.name, "name");
-  v.U32(m.mode, "mode");
+  v.U32(m.mode, "mode", Show::kOct);
   v.U32(m.major, "major");
   v.U32(m.minor, "minor");
   v.U32(m.gid, "gid");
@@ -277,13 +292,13 @@ void Fields(V& v, M& m) {
 template <class V, Is<Tgetattr> M>
 void Fields(V& v, M& m) {
   v.U32(m.fid, "fid");
-  v.U64(m.request_mask, "request_mask");
+  v.U64(m.request_mask, "request_mask", Show::kHex);
 }
 template <class V, Is<Rgetattr> M>
 void Fields(V& v, M& m) {
-  v.U64(m.valid, "valid");
+  v.U64(m.valid, "valid", Show::kHex);
   v.Q(m.qid, "qid");
-  v.U32(m.mode, "mode");
+  v.U32(m.mode, "mode", Show::kOct);
   v.U32(m.uid, "uid");
   v.U32(m.gid, "gid");
   v.U64(m.nlink, "nlink");
@@ -305,8 +320,8 @@ void Fields(V& v, M& m) {
 template <class V, Is<Tsetattr> M>
 void Fields(V& v, M& m) {
   v.U32(m.fid, "fid");
-  v.U32(m.valid, "valid");
-  v.U32(m.mode, "mode");
+  v.U32(m.valid, "valid", Show::kHex);
+  v.U32(m.mode, "mode", Show::kOct);
   v.U32(m.uid, "uid");
   v.U32(m.gid, "gid");
   v.U64(m.size, "size");
@@ -340,7 +355,7 @@ void Fields(V& v, M& m) {
 }
 template <class V, Is<Rreaddir> M>
 void Fields(V& v, M& m) {
-  v.Data(m.data);
+  v.Data(m.data, Show::kDirents);
 }
 template <class V, Is<Tfsync> M>
 void Fields(V& v, M& m) {
@@ -388,7 +403,7 @@ template <class V, Is<Tmkdir> M>
 void Fields(V& v, M& m) {
   v.U32(m.dfid, "dfid");
   v.Str(m.name, "name");
-  v.U32(m.mode, "mode");
+  v.U32(m.mode, "mode", Show::kOct);
   v.U32(m.gid, "gid");
 }
 template <class V, Is<Trenameat> M>
@@ -402,7 +417,7 @@ template <class V, Is<Tunlinkat> M>
 void Fields(V& v, M& m) {
   v.U32(m.dirfd, "dirfd");
   v.Str(m.name, "name");
-  v.U32(m.flags, "flags");
+  v.U32(m.flags, "flags", Show::kOct);
 }
 
 // The fields of a 9P2000.L dirent.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <thread>
 
+#include "cmdfs/owned_handle.h"
 #include "cmdfs/spawn.h"
 #include "cmdfs/words.h"
 
@@ -26,6 +27,21 @@ using ninep::Status;
 using ninep::SynthFid;
 using ninep::SynthFile;
 using ninep::WriteReq;
+
+namespace {
+
+// A read or write hook of a command file: hands the request and the open
+// file's state to fn; a fid with no state (never opened) fails EBADF.
+template <class Req, class Fn>
+auto ToCommand(const char* file, Fn fn) {
+  return [file, fn](Req r, SynthFid& f) {
+    auto* of = f.State<OpenFile>();
+    if (!of) return r.Fail(Status(EBADF, std::string(file) + " is not open"));
+    fn(of, std::move(r));
+  };
+}
+
+}  // namespace
 
 struct CmdFs::Signal {
   uv_signal_t h;
@@ -108,34 +124,19 @@ ninep::Result<std::shared_ptr<Command>> CmdFs::NewCommand() {
   std::weak_ptr<Command> w = c;
   SynthFile ctl = FileFor(w, FileKind::kCtl);
   ctl.text = [n] { return std::to_string(n) + "\n"; };
-  ctl.write = [](WriteReq r, SynthFid& f) {
-    auto* of = f.State<OpenFile>();
-    if (!of) return r.Fail(Status(EBADF, "ctl is not open"));
-    of->cmd->Ctl(std::move(r));
-  };
+  ctl.write =
+      ToCommand<WriteReq>("ctl", [](OpenFile* of, WriteReq r) { of->cmd->Ctl(std::move(r)); });
   SynthFile data = FileFor(w, FileKind::kData);
-  data.read = [](ReadReq r, SynthFid& f) {
-    auto* of = f.State<OpenFile>();
-    if (!of) return r.Fail(Status(EBADF, "data is not open"));
-    of->cmd->ReadData(std::move(r));
-  };
-  data.write = [](WriteReq r, SynthFid& f) {
-    auto* of = f.State<OpenFile>();
-    if (!of) return r.Fail(Status(EBADF, "data is not open"));
-    of->cmd->WriteData(std::move(r));
-  };
+  data.read =
+      ToCommand<ReadReq>("data", [](OpenFile* of, ReadReq r) { of->cmd->ReadData(std::move(r)); });
+  data.write = ToCommand<WriteReq>(
+      "data", [](OpenFile* of, WriteReq r) { of->cmd->WriteData(std::move(r)); });
   SynthFile err = FileFor(w, FileKind::kStderr);
-  err.read = [](ReadReq r, SynthFid& f) {
-    auto* of = f.State<OpenFile>();
-    if (!of) return r.Fail(Status(EBADF, "stderr is not open"));
-    of->cmd->ReadStderr(std::move(r));
-  };
+  err.read = ToCommand<ReadReq>("stderr",
+                                [](OpenFile* of, ReadReq r) { of->cmd->ReadStderr(std::move(r)); });
   SynthFile wait = FileFor(w, FileKind::kWait);
-  wait.read = [](ReadReq r, SynthFid& f) {
-    auto* of = f.State<OpenFile>();
-    if (!of) return r.Fail(Status(EBADF, "wait is not open"));
-    of->cmd->ReadWait(std::move(r), of);
-  };
+  wait.read = ToCommand<ReadReq>(
+      "wait", [](OpenFile* of, ReadReq r) { of->cmd->ReadWait(std::move(r), of); });
   SynthFile status = SynthFile::Text([w] {
     auto c = w.lock();
     return c ? c->StatusLine() : std::string();
@@ -277,12 +278,7 @@ void CmdFs::Shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   for (auto& c : all) c->CloseAll();
-  if (sigchld_) {
-    sigchld_->owner = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&sigchld_->h),
-             [](uv_handle_t* h) { delete static_cast<Signal*>(h->data); });
-    sigchld_ = nullptr;
-  }
+  ReleaseHandle(sigchld_, &Signal::h);
   // Let the close callbacks run (and free their handles).
   uv_run(loop_, UV_RUN_NOWAIT);
 }

@@ -14,6 +14,7 @@
 #include <cstdio>
 
 #include "cmdfs/cmdfs.h"
+#include "cmdfs/owned_handle.h"
 #include "cmdfs/words.h"
 
 namespace cmdfs {
@@ -356,13 +357,7 @@ void Command::Exited(int wstatus, const struct rusage& ru, uint64_t end_ns) {
   MaybeRecycle();
 }
 
-void Command::StopTimer() {
-  if (!timer_) return;
-  timer_->owner = nullptr;
-  uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&timer_->t);
-  if (!uv_is_closing(h)) uv_close(h, [](uv_handle_t* h) { delete static_cast<Timer*>(h->data); });
-  timer_ = nullptr;
-}
+void Command::StopTimer() { ReleaseHandle(timer_, &Timer::t); }
 
 void Command::CloseAll() {
   StopTimer();

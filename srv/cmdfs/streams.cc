@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "cmdfs/owned_handle.h"
+
 namespace cmdfs {
 
 namespace {
@@ -21,6 +23,23 @@ namespace {
 char g_scratch[64 * 1024];
 
 ninep::Status Interrupted() { return ninep::Status(EINTR, "interrupted"); }
+
+// Opens fd as a new pipe handle of `owner` (either stream's Attach), in
+// *out on success; on failure fd is closed and the handle freed.
+template <class H>
+ninep::Status OpenPipe(uv_loop_t* loop, int fd, decltype(H::owner) owner, H** out) {
+  auto* h = new H;
+  h->owner = owner;
+  uv_pipe_init(loop, &h->pipe, 0);
+  h->pipe.data = h;
+  if (int e = uv_pipe_open(&h->pipe, fd); e < 0) {
+    ReleaseHandle(h, &H::pipe);
+    close(fd);
+    return ninep::Status(-e, std::string("pipe: ") + uv_strerror(e));
+  }
+  *out = h;
+  return ninep::Status::Ok();
+}
 
 }  // namespace
 
@@ -66,29 +85,13 @@ OutStream::OutStream(uv_loop_t* loop, size_t cap) : loop_(loop), cap_(cap) {}
 
 OutStream::~OutStream() {
   readers_->AnswerAllEof();
-  if (pipe_) {
-    pipe_->owner = nullptr;
-    uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&pipe_->pipe);
-    if (!uv_is_closing(h))
-      uv_close(h, [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
-  }
+  ReleaseHandle(pipe_, &Handle::pipe);
 }
 
 ninep::Status OutStream::Attach(int fd) {
-  auto* h = new Handle;
-  h->owner = this;
-  uv_pipe_init(loop_, &h->pipe, 0);
-  h->pipe.data = h;
-  int e = uv_pipe_open(&h->pipe, fd);
-  if (e < 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&h->pipe),
-             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
-    close(fd);
-    return ninep::Status(-e, std::string("pipe: ") + uv_strerror(e));
-  }
-  pipe_ = h;
-  StartReading();
-  return ninep::Status::Ok();
+  ninep::Status s = OpenPipe(loop_, fd, this, &pipe_);
+  if (s.ok()) StartReading();
+  return s;
 }
 
 void OutStream::StartReading() {
@@ -145,12 +148,7 @@ void OutStream::OnData(const char* p, size_t n) {
 void OutStream::OnEnd() {
   eof_ = true;
   reading_ = false;
-  if (pipe_) {
-    pipe_->owner = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&pipe_->pipe),
-             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
-    pipe_ = nullptr;
-  }
+  ReleaseHandle(pipe_, &Handle::pipe);
   if (buffered() == 0) readers_->AnswerAllEof();
 }
 
@@ -218,21 +216,11 @@ InStream::InStream(uv_loop_t* loop) : loop_(loop), sh_(std::make_shared<Shared>(
 InStream::~InStream() { Abort(ninep::Status(EPIPE, "command directory closed")); }
 
 ninep::Status InStream::Attach(int fd) {
-  auto* h = new Handle;
-  h->owner = this;
-  uv_pipe_init(loop_, &h->pipe, 0);
-  h->pipe.data = h;
-  int e = uv_pipe_open(&h->pipe, fd);
-  if (e < 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&h->pipe),
-             [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
-    close(fd);
-    return ninep::Status(-e, std::string("pipe: ") + uv_strerror(e));
-  }
-  pipe_ = h;
+  ninep::Status s = OpenPipe(loop_, fd, this, &pipe_);
+  if (!s.ok()) return s;
   attached_ = true;
   Pump();
-  return ninep::Status::Ok();
+  return s;
 }
 
 void InStream::Write(ninep::WriteReq r) {
@@ -335,12 +323,6 @@ void InStream::Abort(const ninep::Status& s) {
   ClosePipe();
 }
 
-void InStream::ClosePipe() {
-  if (!pipe_) return;
-  pipe_->owner = nullptr;
-  uv_handle_t* h = reinterpret_cast<uv_handle_t*>(&pipe_->pipe);
-  if (!uv_is_closing(h)) uv_close(h, [](uv_handle_t* h) { delete static_cast<Handle*>(h->data); });
-  pipe_ = nullptr;
-}
+void InStream::ClosePipe() { ReleaseHandle(pipe_, &Handle::pipe); }
 
 }  // namespace cmdfs

@@ -9,11 +9,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "client/listing.h"
 #include "ninep/client.h"
 #include "testutil.h"
 
@@ -21,6 +21,7 @@ namespace ninep {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testing::ExpectEachNameOnce;
 using testing::Process;
 
 std::span<const uint8_t> Bytes(const std::string& s) {
@@ -204,11 +205,7 @@ TEST_P(RamfsTest, ReadDirSeesEveryNameOnce) {
   ASSERT_TRUE(d->Open(OREAD).ok());
   auto ents = d->ReadDir();
   ASSERT_TRUE(ents.ok()) << ents.status().message();
-  std::map<std::string, int> seen;
-  for (auto& e : *ents) seen[e.name]++;
-  EXPECT_EQ(ents->size(), 200u);
-  EXPECT_EQ(seen.size(), 200u);
-  for (auto& [name, k] : seen) EXPECT_EQ(k, 1) << name;
+  ExpectEachNameOnce(*ents, 200);
 }
 
 TEST_P(RamfsTest, DirectoriesNestDeeperThanOneTwalk) {

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "conformance/raw9p.h"
 #include "ninep/wire.h"
 
 namespace ninep {
@@ -33,25 +34,28 @@ using std::chrono::milliseconds;
 // The server end of the socketpair, driven by the test.
 class Peer {
  public:
-  Peer(int fd, Dialect d) : fd_(fd), d_(d) {}
+  Peer(int fd, Dialect d) : fd_(fd) {
+    conn_.Adopt(fd, fd);
+    conn_.dialect = d;
+  }
   ~Peer() { Close(); }
   void Close() {
+    conn_.Close();
     if (fd_ >= 0) close(fd_), fd_ = -1;
   }
 
-  // Reads and decodes the next frame; false on EOF, error or timeout.
+  // Reads and decodes the next frame; false on EOF or timeout (a frame
+  // that does not decode fails the test).
   bool Next(Message* m, int timeout_ms = 5000) {
-    frames_.emplace_back();
-    std::vector<uint8_t>& f = frames_.back();
-    f.resize(4);
-    if (!ReadFull(f.data(), 4, timeout_ms)) return false;
-    uint32_t size = PeekSize(f.data());
-    if (size < 7 || size > (1u << 24)) return false;
-    f.resize(size);
-    if (!ReadFull(f.data() + 4, size - 4, timeout_ms)) return false;
-    Status s = Decode(f, d_, m);
-    EXPECT_TRUE(s.ok()) << s.message();
-    return s.ok();
+    Result<testing::RawReply> r = conn_.Recv(timeout_ms);
+    if (!r.ok()) {
+      const int e = r.status().err();
+      EXPECT_TRUE(e == ECONNRESET || e == ETIMEDOUT) << r.status().message();
+      return false;
+    }
+    *m = r->msg;
+    frames_.push_back(std::move(*r));
+    return true;
   }
   // Reads the next message, which must be a T of type T.
   template <class T>
@@ -63,14 +67,8 @@ class Peer {
     const T* t = std::get_if<T>(&m.body);
     return t ? *t : T{};
   }
-  void Send(uint16_t tag, const Body& b) {
-    std::vector<uint8_t> out;
-    ASSERT_TRUE(Encode(Message{tag, b}, d_, &out).ok());
-    SendRaw(out);
-  }
-  void SendRaw(const std::vector<uint8_t>& out) {
-    ASSERT_EQ(write(fd_, out.data(), out.size()), static_cast<ssize_t>(out.size()));
-  }
+  void Send(uint16_t tag, const Body& b) { ASSERT_TRUE(conn_.Send(Message{tag, b}).ok()); }
+  void SendRaw(const std::vector<uint8_t>& out) { ASSERT_TRUE(conn_.SendBytes(out).ok()); }
   // Answers the Tversion every connection starts with.
   void Handshake(uint32_t msize, std::string_view version) {
     uint16_t tag;
@@ -84,20 +82,9 @@ class Peer {
   std::string asked_version;
 
  private:
-  bool ReadFull(uint8_t* p, size_t n, int timeout_ms) {
-    while (n > 0) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (poll(&pf, 1, timeout_ms) <= 0) return false;
-      ssize_t r = read(fd_, p, n);
-      if (r <= 0) return false;
-      p += r;
-      n -= static_cast<size_t>(r);
-    }
-    return true;
-  }
   int fd_;
-  Dialect d_;
-  std::vector<std::vector<uint8_t>> frames_;  // decoded views point here
+  testing::RawConn conn_;
+  std::vector<testing::RawReply> frames_;  // decoded views point here
 };
 
 // A client connected to a Peer whose handshake runs on a helper thread.

@@ -106,12 +106,17 @@ class CmdfsTest : public ::testing::Test {
     c.ctl = std::move(*f);
     Status s = c.ctl.Open(ninep::ORDWR);
     EXPECT_TRUE(s.ok()) << s.message();
-    uint8_t buf[32];
-    auto n = c.ctl.ReadOnce(0, buf);
-    EXPECT_TRUE(n.ok());
-    if (n.ok()) c.n = std::string(reinterpret_cast<char*>(buf), *n);
+    c.n = ReadFirst(c.ctl);
     while (!c.n.empty() && c.n.back() == '\n') c.n.pop_back();
     return c;
+  }
+
+  // Starts `cmd` (exec's words) in c and opens its data file for reading:
+  // the command's stdout. An invalid Fid when either fails.
+  Fid Exec(Conv& c, const std::string& cmd) {
+    Status s = Ctl(c, "exec " + cmd);
+    EXPECT_TRUE(s.ok()) << cmd << ": " << s.message();
+    return s.ok() ? Open(c.n + "/data", ninep::OREAD) : Fid();
   }
 
   // One Twrite of msg to ctl (sent even when empty).
@@ -131,6 +136,15 @@ class CmdfsTest : public ::testing::Test {
     Status s = f->Open(mode);
     EXPECT_TRUE(s.ok()) << path << ": " << s.message();
     return std::move(*f);
+  }
+
+  // What one read at offset 0 yields (a pid the command printed, the
+  // number a clone's ctl gives); "" when the read fails.
+  static std::string ReadFirst(Fid& f) {
+    uint8_t buf[64];
+    auto n = f.ReadOnce(0, buf);
+    EXPECT_TRUE(n.ok()) << n.status().message();
+    return n.ok() ? std::string(reinterpret_cast<char*>(buf), *n) : "";
   }
 
   // Reads a stream file to EOF (at most `cap` bytes).
@@ -163,9 +177,7 @@ class CmdfsTest : public ::testing::Test {
   // Runs argv-words in a fresh directory and returns {stdout, wait record}.
   std::pair<std::string, std::string> Run(const std::string& exec) {
     Conv c = Clone();
-    Status s = Ctl(c, "exec " + exec);
-    EXPECT_TRUE(s.ok()) << s.message();
-    Fid data = Open(c.n + "/data", ninep::OREAD);
+    Fid data = Exec(c, exec);
     std::string out = ReadAll(data);
     return {out, Cat(c.n + "/wait")};
   }
@@ -189,8 +201,8 @@ TEST_F(CmdfsTest, CloneExecDataAndWait) {
   Conv c = Clone();
   ASSERT_FALSE(c.n.empty());
   EXPECT_EQ(Cat(c.n + "/status"), "cmd/" + c.n + " 1 Open " + Cwd() + " ''\n");
-  ASSERT_TRUE(Ctl(c, "exec echo 'hello world'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
+  Fid data = Exec(c, "echo 'hello world'");
+  ASSERT_TRUE(data.valid());
   EXPECT_EQ(ReadAll(data), "hello world\n");
   std::string rec = Cat(c.n + "/wait");
   std::smatch m;
@@ -199,10 +211,7 @@ TEST_F(CmdfsTest, CloneExecDataAndWait) {
   EXPECT_EQ(m[5].str(), "");
   EXPECT_EQ(Cat(c.n + "/status"), "cmd/" + c.n + " 2 Done " + Cwd() + " echo\n");
   // ctl reads give N; ps lists the directory.
-  uint8_t buf[16];
-  auto n = c.ctl.ReadOnce(0, buf);
-  ASSERT_TRUE(n.ok());
-  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), *n), c.n + "\n");
+  EXPECT_EQ(ReadFirst(c.ctl), c.n + "\n");
   EXPECT_NE(Cat("ps").find("cmd/" + c.n + " "), std::string::npos);
 }
 
@@ -245,8 +254,8 @@ TEST_F(CmdfsTest, StdinWrittenBeforeExecWaitsForTheCommand) {
 
 TEST_F(CmdfsTest, StderrKeptApartFromStdout) {
   Conv c = Clone();
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'echo out; echo err >&2; echo out2; exit 3'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
+  Fid data = Exec(c, "sh -c 'echo out; echo err >&2; echo out2; exit 3'");
+  ASSERT_TRUE(data.valid());
   Fid err = Open(c.n + "/stderr", ninep::OREAD);
   EXPECT_EQ(ReadAll(data), "out\nout2\n");
   EXPECT_EQ(ReadAll(err), "err\n");
@@ -256,12 +265,11 @@ TEST_F(CmdfsTest, StderrKeptApartFromStdout) {
 TEST_F(CmdfsTest, KillKillsTheGroup) {
   Conv c = Clone();
   // The shell's child is in the same process group and must die too.
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'sleep 100 & echo $!; wait'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
-  uint8_t buf[64];
-  auto n = data.ReadOnce(0, buf);
-  ASSERT_TRUE(n.ok() && *n > 0);
-  pid_t child = std::stoi(std::string(reinterpret_cast<char*>(buf), *n));
+  Fid data = Exec(c, "sh -c 'sleep 100 & echo $!; wait'");
+  ASSERT_TRUE(data.valid());
+  std::string first = ReadFirst(data);
+  ASSERT_FALSE(first.empty());
+  pid_t child = std::stoi(first);
   ASSERT_TRUE(Alive(child));
   ASSERT_TRUE(Ctl(c, "kill").ok());
   EXPECT_EQ(WaitStatus(Cat(c.n + "/wait")), "killed");
@@ -283,11 +291,9 @@ TEST_F(CmdfsTest, SignalByNameAndNumber) {
   EXPECT_EQ(WaitStatus(Cat(b.n + "/wait")), "signal: 10");
   // A handled signal does not end it: sh traps HUP and exits 7.
   Conv d = Clone();
-  ASSERT_TRUE(
-      Ctl(d, "exec sh -c 'trap \"exit 7\" HUP; echo ready; while :; do sleep 0.05; done'").ok());
-  Fid data = Open(d.n + "/data", ninep::OREAD);
-  uint8_t buf[16];
-  ASSERT_TRUE(data.ReadOnce(0, buf).ok());
+  Fid data = Exec(d, "sh -c 'trap \"exit 7\" HUP; echo ready; while :; do sleep 0.05; done'");
+  ASSERT_TRUE(data.valid());
+  ASSERT_FALSE(ReadFirst(data).empty());
   ASSERT_TRUE(Ctl(d, "signal sighup").ok());
   EXPECT_EQ(WaitStatus(Cat(d.n + "/wait")), "exit: 7");
 }
@@ -299,8 +305,8 @@ TEST_F(CmdfsTest, DirAndEnv) {
   ASSERT_TRUE(Ctl(c, "dir '" + dir + "'").ok());
   ASSERT_TRUE(Ctl(c, "env GREETING='hello there' EMPTY=").ok());
   ASSERT_TRUE(Ctl(c, "env GREETING=\"it's set\"").ok());  // the later value wins
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'pwd; echo \"$GREETING\"; echo \"[${EMPTY-unset}]\"'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
+  Fid data = Exec(c, "sh -c 'pwd; echo \"$GREETING\"; echo \"[${EMPTY-unset}]\"'");
+  ASSERT_TRUE(data.valid());
   EXPECT_EQ(ReadAll(data), dir + "\nit's set\n[]\n");
   EXPECT_NE(Cat(c.n + "/status").find("'" + dir + "' sh"), std::string::npos);
   // After exec, dir and env are refused.
@@ -323,8 +329,8 @@ TEST_F(CmdfsTest, ExecOfMissingProgramFailsAndDirectorySurvives) {
   EXPECT_NE(s.message().find("dir /nonexistent/dir"), std::string::npos) << s.message();
   EXPECT_EQ(Cat(c.n + "/status").substr(0, c.n.size() + 12), "cmd/" + c.n + " 1 Open ");
   ASSERT_TRUE(Ctl(c, "dir /").ok());
-  ASSERT_TRUE(Ctl(c, "exec echo survived").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
+  Fid data = Exec(c, "echo survived");
+  ASSERT_TRUE(data.valid());
   EXPECT_EQ(ReadAll(data), "survived\n");
 }
 
@@ -486,8 +492,8 @@ TEST_F(CmdfsTest, MalformedCtlMessagesGetErrorsAndDirectorySurvives) {
   std::string nul("exec a\0b", 8);
   EXPECT_FALSE(Ctl(c, nul).ok());
   EXPECT_EQ(Cat(c.n + "/status"), "cmd/" + c.n + " 1 Open " + Cwd() + " ''\n");
-  ASSERT_TRUE(Ctl(c, "exec echo fine").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
+  Fid data = Exec(c, "echo fine");
+  ASSERT_TRUE(data.valid());
   EXPECT_EQ(ReadAll(data), "fine\n");
   Status s = Ctl(c, "exec echo again");
   EXPECT_FALSE(s.ok());
@@ -501,12 +507,8 @@ TEST_F(CmdfsTest, DisconnectedClientReleasesEverything) {
   Conv c = Clone(&*oroot);
   ASSERT_TRUE(Ctl(c, "exec sh -c 'sleep 1000 & echo $$ $!; wait'").ok());
   Fid data = Open(c.n + "/data", ninep::OREAD, &*oroot);
-  uint8_t buf[64];
-  auto n = data.ReadOnce(0, buf);
-  ASSERT_TRUE(n.ok() && *n > 0);
   pid_t sh = 0, sleeper = 0;
-  ASSERT_EQ(sscanf(std::string(reinterpret_cast<char*>(buf), *n).c_str(), "%d %d", &sh, &sleeper),
-            2);
+  ASSERT_EQ(sscanf(ReadFirst(data).c_str(), "%d %d", &sh, &sleeper), 2);
   ASSERT_TRUE(Alive(sh) && Alive(sleeper));
   EXPECT_NE(Cat("ps").find("cmd/" + c.n + " "), std::string::npos);
   // Drop the connection with everything still open.
@@ -523,12 +525,11 @@ TEST_F(CmdfsTest, DisconnectedClientReleasesEverything) {
 
 TEST_F(CmdfsTest, ClosingEveryFileKillsAndRecycles) {
   Conv c = Clone();
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'echo $$; exec sleep 1000'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
-  uint8_t buf[32];
-  auto n = data.ReadOnce(0, buf);
-  ASSERT_TRUE(n.ok() && *n > 0);
-  pid_t pid = std::stoi(std::string(reinterpret_cast<char*>(buf), *n));
+  Fid data = Exec(c, "sh -c 'echo $$; exec sleep 1000'");
+  ASSERT_TRUE(data.valid());
+  std::string first = ReadFirst(data);
+  ASSERT_FALSE(first.empty());
+  pid_t pid = std::stoi(first);
   ASSERT_TRUE(data.Clunk().ok());
   EXPECT_TRUE(Alive(pid));  // ctl still open
   ASSERT_TRUE(c.ctl.Clunk().ok());
@@ -656,12 +657,11 @@ TEST_F(CmdfsTest, DotLDialectRunsCommands) {
 
 TEST_F(CmdfsTest, SigtermKillsCommandsAndExits) {
   Conv c = Clone();
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'echo $$; exec sleep 1000'").ok());
-  Fid data = Open(c.n + "/data", ninep::OREAD);
-  uint8_t buf[32];
-  auto n = data.ReadOnce(0, buf);
-  ASSERT_TRUE(n.ok() && *n > 0);
-  pid_t pid = std::stoi(std::string(reinterpret_cast<char*>(buf), *n));
+  Fid data = Exec(c, "sh -c 'echo $$; exec sleep 1000'");
+  ASSERT_TRUE(data.valid());
+  std::string first = ReadFirst(data);
+  ASSERT_FALSE(first.empty());
+  pid_t pid = std::stoi(first);
   int st = srv_.Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   EXPECT_TRUE(Eventually([&] { return !Alive(pid); }));

@@ -69,21 +69,12 @@ TEST(RamfsCli, SigintStopsAServerWithClients) {
 
 TEST(RamfsCli, ServesStdinAndStdout) {
   // A socketpair stands in for inetd or ssh: the server's stdin and stdout.
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(sv[1], 0);
-    dup2(sv[1], 1);
-    std::string bin = Bin("ramfs");
-    execl(bin.c_str(), bin.c_str(), "-s", "-u", "bootes", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(sv[1]);
+  Process srv;
+  const int fd = srv.StartOnSocket({Bin("ramfs"), "-s", "-u", "bootes"});
+  ASSERT_GE(fd, 0);
   {
     RawConn c;
-    c.Adopt(sv[0], sv[0]);
+    c.Adopt(fd, fd);
     P9 p(&c);
     ASSERT_TRUE(p.Start("9P2000", 1).ok());
     ASSERT_TRUE(p.Walk(1, 2, {}).ok());
@@ -94,17 +85,9 @@ TEST(RamfsCli, ServesStdinAndStdout) {
     EXPECT_EQ(p.Stat(1)->uid, "bootes");
   }
   // The client hanging up ends a -s server.
-  close(sv[0]);
-  int st = 0;
-  for (int i = 0; i < 500; i++) {
-    if (waitpid(pid, &st, WNOHANG) == pid) break;
-    usleep(10000);
-    if (i == 499) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      FAIL() << "ramfs -s did not exit at EOF";
-    }
-  }
+  close(fd);
+  int st = srv.WaitExit(5000);
+  ASSERT_NE(st, -1) << "ramfs -s did not exit at EOF";
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
 }
 

@@ -210,6 +210,12 @@ struct Parked {
   std::condition_variable cv;
   std::optional<ReadReq> req;
   int flushed = 0, clunked = 0, opened = 0;
+
+  // True once a read is parked (waits at most 10 s).
+  bool WaitParked() {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, std::chrono::seconds(10), [&] { return req.has_value(); });
+  }
 };
 
 SynthFile ParkingFile(Parked* pk) {
@@ -240,19 +246,24 @@ SynthFile ParkingFile(Parked* pk) {
   return f;
 }
 
+// Opens /wait (a ParkingFile) as fid 2 on a and sends a Tread with `tag`,
+// which the file parks.
+::testing::AssertionResult ParkRead(Conn& a, Parked& pk, uint16_t tag) {
+  if (!a.p.Walk(kRoot, 2, {"wait"}).ok() || !a.p.Open(2, OREAD).ok())
+    return ::testing::AssertionFailure() << "cannot open wait";
+  if (!a.c.Send(M(tag, Tread{2, 0, 64})).ok())
+    return ::testing::AssertionFailure() << "cannot send the read";
+  if (!pk.WaitParked()) return ::testing::AssertionFailure() << "the read was not parked";
+  return ::testing::AssertionSuccess();
+}
+
 TEST_P(Served, ReadAnsweredLaterFromAnotherThread) {
   SynthTree t("glenda");
   Parked pk;
   ASSERT_TRUE(t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
-  ASSERT_TRUE(a.p.Walk(kRoot, 2, {"wait"}).ok());
-  ASSERT_TRUE(a.p.Open(2, OREAD).ok());
-  ASSERT_TRUE(a.c.Send(M(70, Tread{2, 0, 64})).ok());
-  {
-    std::unique_lock<std::mutex> l(pk.mu);
-    ASSERT_TRUE(pk.cv.wait_for(l, std::chrono::seconds(10), [&] { return pk.req.has_value(); }));
-  }
+  ASSERT_TRUE(ParkRead(a, pk, 70));
   // While it waits, other requests are answered.
   Result<RawReply> st = a.c.Rpc(M(71, Tclunk{12345}));
   ASSERT_TRUE(st.ok());
@@ -282,13 +293,7 @@ TEST_P(Served, FlushReachesAWaitingRead) {
   ASSERT_TRUE(t.AddFile(t.root(), "wait", 0444, ParkingFile(&pk)).ok());
   Running run(&t);
   Conn a(run.addr(), GetParam());
-  ASSERT_TRUE(a.p.Walk(kRoot, 2, {"wait"}).ok());
-  ASSERT_TRUE(a.p.Open(2, OREAD).ok());
-  ASSERT_TRUE(a.c.Send(M(80, Tread{2, 0, 64})).ok());
-  {
-    std::unique_lock<std::mutex> l(pk.mu);
-    ASSERT_TRUE(pk.cv.wait_for(l, std::chrono::seconds(10), [&] { return pk.req.has_value(); }));
-  }
+  ASSERT_TRUE(ParkRead(a, pk, 80));
   ASSERT_TRUE(a.c.Send(M(81, Tflush{80})).ok());
   bool rflush = false;
   for (int i = 0; i < 2 && !rflush; i++) {
@@ -429,8 +434,7 @@ TEST_P(Served, VanishedClientReleasesFidsAndClunks) {
     for (uint32_t f = 3; f < 10; f++) ASSERT_TRUE(a.p.Walk(kRoot, f, {}).ok());
     EXPECT_EQ(t.live_fids(), 9);
     ASSERT_TRUE(a.c.Send(M(90, Tread{2, 0, 64})).ok());
-    std::unique_lock<std::mutex> l(pk.mu);
-    ASSERT_TRUE(pk.cv.wait_for(l, std::chrono::seconds(10), [&] { return pk.req.has_value(); }));
+    ASSERT_TRUE(pk.WaitParked());
   }  // hang up with the read pending
   for (int i = 0; i < 500 && t.live_fids() != 0; i++) usleep(10000);
   EXPECT_EQ(t.live_fids(), 0);

@@ -246,22 +246,14 @@ TEST(CliTest, StopsCleanlyOnSignals) {
 TEST(CliTest, ServesOneClientOnStdinStdout) {
   TempDir dir;
   WriteFile(dir.path() + "/hello", "over a pipe");
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(sv[1], 0);
-    dup2(sv[1], 1);
-    execl(Exportfs().c_str(), "exportfs", "-s", "-r", dir.path().c_str(), nullptr);
-    _exit(127);
-  }
-  close(sv[1]);
+  Process srv;
+  const int fd = srv.StartOnSocket({Exportfs(), "-s", "-r", dir.path()});
+  ASSERT_GE(fd, 0);
   {
     ClientOptions o;
     o.dialect = Dialect::k9P2000;
     o.call_timeout = std::chrono::milliseconds(10000);
-    auto c = Client::FromFds(sv[0], sv[0], o);
+    auto c = Client::FromFds(fd, fd, o);
     ASSERT_TRUE(c.ok()) << c.status().message();
     auto root = (*c)->Attach("glenda", "");
     ASSERT_TRUE(root.ok());
@@ -274,16 +266,10 @@ TEST(CliTest, ServesOneClientOnStdinStdout) {
     EXPECT_EQ(std::string(buf.begin(), buf.begin() + *n), "over a pipe");
   }
   // The client hung up: the server ends by itself.
-  int st = 0;
-  for (int i = 0; i < 500 && waitpid(pid, &st, WNOHANG) == 0; i++) usleep(10000);
-  if (waitpid(pid, &st, WNOHANG) == 0) {
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-    ADD_FAILURE() << "exportfs -s did not exit when its client left";
-  } else {
-    EXPECT_TRUE(WIFEXITED(st));
-    EXPECT_EQ(WEXITSTATUS(st), 0);
-  }
+  int st = srv.WaitExit(5000);
+  ASSERT_NE(st, -1) << "exportfs -s did not exit when its client left";
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 0);
 }
 
 TEST(CliTest, TraceFlagsPrintMessages) {

@@ -5,9 +5,6 @@
 // the 9P2000.L calls the framework builds from base calls.
 #include "ninep/server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,12 +16,17 @@
 #include <thread>
 #include <vector>
 
+#include "conformance/raw9p.h"
 #include "gtest/gtest.h"
 #include "ninep/transport.h"
 #include "ninep/wire.h"
 
 namespace ninep {
 namespace {
+
+using testing::M;
+using testing::RawConn;
+using testing::RawReply;
 
 std::atomic<int> g_live_nodes{0};
 
@@ -204,74 +206,36 @@ class ServerTest : public ::testing::Test {
     ASSERT_TRUE(a.ok()) << a.status().message();
     addr_ = *a;
     thread_ = std::thread([this] { srv_->Run(); });
-    fd_ = Connect();
+    ASSERT_TRUE(c_.Connect(addr_).ok());
   }
   void TearDown() override {
-    if (fd_ >= 0) close(fd_);
+    c_.Close();
     srv_->Stop();
     thread_.join();
     srv_.reset();
   }
 
-  int Connect() {
-    auto a = ParseDial(addr_);
-    EXPECT_TRUE(a.ok());
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(a->port);
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    EXPECT_EQ(0, connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa));
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{5, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return fd;
+  void SendRaw(const std::vector<uint8_t>& b) { ASSERT_TRUE(c_.SendBytes(b).ok()); }
+  void Send(uint16_t tag, Body body, RawConn* c = nullptr) {
+    ASSERT_TRUE((c ? c : &c_)->Send(M(tag, std::move(body))).ok());
   }
-
-  void SendRaw(const std::vector<uint8_t>& b, int fd = -1) {
-    if (fd < 0) fd = fd_;
-    ASSERT_EQ(static_cast<ssize_t>(b.size()), write(fd, b.data(), b.size()));
-  }
-  void Send(uint16_t tag, Body body, int fd = -1) {
-    Message m;
-    m.tag = tag;
-    m.body = std::move(body);
-    std::vector<uint8_t> b;
-    ASSERT_TRUE(Encode(m, dialect_, &b).ok());
-    SendRaw(b, fd);
-  }
-  // Reads one reply frame into frame_ and decodes it.
-  Message Recv(int fd = -1) {
-    if (fd < 0) fd = fd_;
-    frame_.assign(4, 0);
-    EXPECT_TRUE(ReadFull(fd, frame_.data(), 4));
-    uint32_t size = PeekSize(frame_.data());
-    frame_.resize(size);
-    EXPECT_TRUE(ReadFull(fd, frame_.data() + 4, size - 4));
-    Message m;
-    Status s = Decode(frame_, dialect_, &m);
-    EXPECT_TRUE(s.ok()) << s.message();
-    return m;
-  }
-  static bool ReadFull(int fd, uint8_t* p, size_t n) {
-    while (n > 0) {
-      ssize_t k = read(fd, p, n);
-      if (k <= 0) return false;
-      p += k;
-      n -= k;
-    }
-    return true;
+  // Reads one reply; its views stay valid until the next Recv.
+  Message Recv(RawConn* c = nullptr) {
+    Result<RawReply> r = (c ? c : &c_)->Recv();
+    EXPECT_TRUE(r.ok()) << r.status().message();
+    if (!r.ok()) return Message{};
+    last_ = std::move(*r);
+    return last_.msg;
   }
   Message Rpc(uint16_t tag, Body body) {
     Send(tag, std::move(body));
     return Recv();
   }
   void Version(std::string_view v) {
-    dialect_ = Dialect::k9P2000;
-    Message r = Rpc(NOTAG, Tversion{8192, v});
-    ASSERT_EQ(kRversion, r.type());
-    if (std::get<Rversion>(r.body).version == "9P2000.L") dialect_ = Dialect::k9P2000L;
+    c_.dialect = Dialect::k9P2000;
+    Result<RawReply> r = c_.Version(8192, v);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_EQ(kRversion, r->type());
   }
   void AttachRoot(uint32_t fid = 0) {
     Message r = Rpc(1, Tattach{fid, NOFID, "glenda", ""});
@@ -292,9 +256,8 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> srv_;
   std::thread thread_;
   std::string addr_;
-  int fd_ = -1;
-  Dialect dialect_ = Dialect::k9P2000;
-  std::vector<uint8_t> frame_;
+  RawConn c_;
+  RawReply last_;  // the frame of the last Recv
 };
 
 TEST_F(ServerTest, VersionNegotiation) {
@@ -484,17 +447,18 @@ TEST_F(ServerTest, MalformedFrameGetsErrorAndSessionGoesOn) {
 }
 
 TEST_F(ServerTest, ClosedConnectionReleasesFids) {
-  int fd2 = Connect();
-  Send(NOTAG, Tversion{8192, "9P2000"}, fd2);
-  Recv(fd2);
-  Send(1, Tattach{0, NOFID, "glenda", ""}, fd2);
-  Recv(fd2);
+  RawConn c2;
+  ASSERT_TRUE(c2.Connect(addr_).ok());
+  Send(NOTAG, Tversion{8192, "9P2000"}, &c2);
+  Recv(&c2);
+  Send(1, Tattach{0, NOFID, "glenda", ""}, &c2);
+  Recv(&c2);
   Twalk w{0, 1, {}};
   w.wname.push_back("hello");
-  Send(2, w, fd2);
-  Recv(fd2);
+  Send(2, w, &c2);
+  Recv(&c2);
   EXPECT_GE(g_live_nodes.load(), 2);
-  close(fd2);
+  c2.Close();
   for (int i = 0; i < 200 && g_live_nodes.load() > 0; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(0, g_live_nodes.load());
@@ -528,7 +492,7 @@ TEST_F(ServerTest, DirectoryReadOffsets) {
 
 TEST_F(ServerTest, DotlDefaultsBuiltFromBaseCalls) {
   Version("9P2000.L");
-  ASSERT_EQ(Dialect::k9P2000L, dialect_);
+  ASSERT_EQ(Dialect::k9P2000L, c_.dialect);
   Message r = Rpc(1, Tattach{0, NOFID, "glenda", "", NONUNAME});
   ASSERT_EQ(kRattach, r.type());
   // Tmkdir via walk(clone) + create(DMDIR).
@@ -590,7 +554,7 @@ TEST_F(ServerTest, ManyOutstandingRequests) {
     Message m;
     m.tag = t;
     m.body = Tstat{0};
-    ASSERT_TRUE(Encode(m, dialect_, &all).ok());
+    ASSERT_TRUE(Encode(m, c_.dialect, &all).ok());
   }
   SendRaw(all);
   std::vector<int> seen(1100, 0);
@@ -600,6 +564,33 @@ TEST_F(ServerTest, ManyOutstandingRequests) {
     seen[r.tag]++;
   }
   for (uint16_t t = 100; t < 1100; t++) EXPECT_EQ(1, seen[t]) << t;
+}
+
+// The tests' raw connection: a header cut short by EOF, or a size field
+// smaller than the header itself, is an error, never a frame of size - 4
+// (about 4 GiB) to wait for.
+TEST(RawConnRecv, ShortOrUndersizedHeaderIsAnError) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  RawConn c;
+  c.Adopt(sv[0], sv[0]);
+  const uint8_t size3[] = {3, 0, 0, 0, kRversion, 0xff, 0xff};
+  ASSERT_EQ(write(sv[1], size3, sizeof size3), static_cast<ssize_t>(sizeof size3));
+  Result<RawReply> r = c.Recv(5000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().err(), EPROTO) << r.status().message();
+  close(sv[0]);
+  close(sv[1]);
+
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  RawConn d;
+  d.Adopt(sv[0], sv[0]);
+  ASSERT_EQ(write(sv[1], size3, 2), 2);
+  close(sv[1]);
+  r = d.Recv(5000);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().err(), ECONNRESET) << r.status().message();
+  close(sv[0]);
 }
 
 }  // namespace

@@ -56,8 +56,11 @@ TEST(FormatMessage, CreateAndStat) {
             "Tcreate tag 5 fid 1 name f perm -rw-r----- mode 1");
   Stat st{0, 0, Qid{QTFILE, 1, 2}, 0644, 10, 20, 3, "x", "u", "g", ""};
   EXPECT_EQ(FormatMessage({1, Rstat{st}}),
-            "Rstat tag 1 stat 'x' 'u' 'g' '' q (0000000000000002 1 ) m 0644 at 10 mt 20 l 3 t 0 "
-            "d 0");
+            "Rstat tag 1 stat type 0 dev 0 qid (0000000000000002 1 ) mode 0644 atime 10 mtime 20 "
+            "length 3 name x uid u gid g muid ''");
+  EXPECT_EQ(FormatMessage({1, Twstat{7, st}}),
+            "Twstat tag 1 fid 7 stat type 0 dev 0 qid (0000000000000002 1 ) mode 0644 atime 10 "
+            "mtime 20 length 3 name x uid u gid g muid ''");
 }
 
 TEST(FormatMessage, DotL) {
@@ -69,6 +72,42 @@ TEST(FormatMessage, DotL) {
       "Rreaddir tag 8 count " + std::to_string(testing::SampleDirents().size()) + " . .. hello");
   EXPECT_EQ(FormatMessage({1, Tmkdir{1, "new dir", 0755, 100}}),
             "Tmkdir tag 1 dfid 1 name 'new dir' mode 0755 gid 100");
+  EXPECT_EQ(FormatMessage({1, Tunlinkat{2, "x", 0x200}}),
+            "Tunlinkat tag 1 dirfd 2 name x flags 01000");
+}
+
+// Every field of the list is printed, under its protocol name: a field
+// the codec carries cannot go missing from the trace.
+TEST(FormatMessage, EveryFieldOfGetattrAndStatfs) {
+  const Rgetattr g{P9_GETATTR_BASIC,
+                   Qid{QTFILE, 0, 9},
+                   0100644,
+                   0,
+                   0,
+                   1,
+                   0,
+                   5,
+                   0,
+                   0,
+                   10,
+                   11,
+                   20,
+                   21,
+                   30,
+                   31,
+                   0,
+                   0,
+                   7,
+                   8};
+  EXPECT_EQ(FormatMessage({1, g}),
+            "Rgetattr tag 1 valid 0x7ff qid (0000000000000009 0 ) mode 0100644 uid 0 gid 0 "
+            "nlink 1 rdev 0 size 5 blksize 0 blocks 0 atime_sec 10 atime_nsec 11 mtime_sec 20 "
+            "mtime_nsec 21 ctime_sec 30 ctime_nsec 31 btime_sec 0 btime_nsec 0 gen 7 "
+            "data_version 8");
+  const Rstatfs fs{0x01021997, 4096, 0, 0, 0, 0, 0, 0xab, 255};
+  EXPECT_EQ(FormatMessage({1, fs}),
+            "Rstatfs tag 1 type 0x1021997 bsize 4096 blocks 0 bfree 0 bavail 0 files 0 ffree 0 "
+            "fsid 0xab namelen 255");
 }
 
 // Every sample formats to a line that starts with its name and tag and

@@ -358,8 +358,9 @@ class DirentReader {
 // ---- Tracing ---------------------------------------------------------------
 
 // One readable line for a message, as -D prints it and tests report it:
-// "Twalk tag 3 fid 1 newfid 2 nwname 2 usr glenda". Data payloads are shown
-// as a count and at most the first 16 bytes, quoted.
+// "Twalk tag 3 fid 1 newfid 2 nwname 2 usr glenda". Every field is shown
+// under its protocol name, in wire order; data payloads as a count and at
+// most the first 16 bytes, quoted.
 std::string FormatMessage(const Message& m);
 
 }  // namespace ninep
