@@ -114,7 +114,8 @@ void Connection::Reset() {
   // Released after the last of these clunks, with the fids they hold.
   std::shared_ptr<void> trim;
   if (fids.size() >= kTrimAfterFids) trim = srv_->HeapTrimWhenReleased();
-  for (auto& [num, f] : fids) {
+  for (auto& [num, ref] : fids) {
+    FidRef f = std::move(ref);  // the clunk holds the last reference
     auto st = std::make_shared<ReqState>();
     st->srv = srv_;
     st->cs = cs_;
