@@ -13,11 +13,12 @@
 #define NINEFOLD_EXPORTFS_EXPORT_FS_H_
 
 #include <cstdint>
-#include <deque>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "exportfs/fsutil.h"
 #include "ninep/server.h"
@@ -91,14 +92,15 @@ class ExFid {
   // one fd). dir_win holds the entries getdents gave after cookie
   // dir_start, in order, so a read resuming at any of their cookies, as
   // small-count reads do, needs no lseek (which costs a hash-tree lookup on
-  // ext4) and no second getdents.
+  // ext4) and no second getdents. (A vector and a list, not deques: an
+  // empty std::deque allocates ~600 bytes, which every fid paid.)
   struct DirEnt {
     std::string name;
     uint64_t off;  // d_off: the cookie after this entry
   };
   std::mutex dir_mu;
   uint64_t dir_start = ~0ULL;
-  std::deque<DirEnt> dir_win;
+  std::vector<DirEnt> dir_win;
   bool dir_eof = false;  // the fd is at the end after dir_win
 
   // Extended attributes: an xattr fid (Txattrwalk's newfid, or a fid after
@@ -114,7 +116,7 @@ class ExFid {
   // `writing` while a worker writes; it takes the queued ones in turn.
   std::mutex wmu;
   bool writing = false;
-  std::deque<ninep::WriteReq> wq;
+  std::list<ninep::WriteReq> wq;
 
  private:
   mutable std::mutex mu;

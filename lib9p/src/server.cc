@@ -4,6 +4,9 @@
 
 #include <signal.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <cerrno>
 #include <cstdio>
@@ -154,6 +157,24 @@ void Server::Impl::Adopt(std::unique_ptr<Conn> c) {
     c->Close();
     return;
   }
+  if (conns.size() >= opts.max_conns) {
+    // Closed before it costs anything but the socket; the client sees EOF.
+    stats.refused++;
+    refused++;
+    uint64_t now = uv_now(&loop);
+    if (!refused_ever_logged || now - refused_logged_ms >= 1000) {
+      std::string more;
+      if (refused > 1) more = " (" + std::to_string(refused) + " refused since the last such line)";
+      fprintf(stderr, "%s: refusing connection from %s: already serving %zu, the limit%s\n",
+              opts.trace_prefix.empty() ? "lib9p" : opts.trace_prefix.c_str(), c->Peer().c_str(),
+              conns.size(), more.c_str());
+      refused_ever_logged = true;
+      refused_logged_ms = now;
+      refused = 0;
+    }
+    c->Close();
+    return;
+  }
   auto conn = std::make_unique<Connection>(this, std::move(c));
   Connection* raw = conn.get();
   conns.emplace(raw, std::move(conn));
@@ -171,6 +192,22 @@ void Server::Impl::Closed(Connection* c) {
   conns.erase(it);
   Post([dying] {});
   if (fd_mode && conns.empty() && listeners.empty()) StopNow();
+}
+
+std::shared_ptr<void> Server::Impl::HeapTrimWhenReleased() {
+  // Released by whichever thread drops the last request holding it; the
+  // Impl outlives every request (Shutdown drains the workers first).
+  struct Trim {
+    Server::Impl* impl = nullptr;
+    ~Trim() {
+#ifdef __GLIBC__
+      if (impl) impl->self->Offload([] { malloc_trim(0); });
+#endif
+    }
+  };
+  auto t = std::make_shared<Trim>();
+  t->impl = this;
+  return t;
 }
 
 void Server::Impl::StopNow() {

@@ -31,11 +31,25 @@ bool BadName(std::string_view n) {
 
 uint32_t NowSec() { return static_cast<uint32_t>(time(nullptr)); }
 
+// The answer buffer a request reserves before its handler runs (a read's
+// data lands straight in it), charged to max_inflight_bytes with its frame.
+size_t ReservedAnswer(const Message& m, uint32_t msize) {
+  uint32_t count = 0;
+  if (const auto* t = std::get_if<Tread>(&m.body)) count = t->count;
+  if (const auto* t = std::get_if<Treaddir>(&m.body)) count = t->count;
+  return count == 0 ? 0 : HDRSZ + 4 + std::min(count, msize - IOHDRSZ);
+}
+
+// A connection that ends with at least this many fids has freed enough
+// that handing the heap back to the system is worth a malloc_trim.
+constexpr size_t kTrimAfterFids = 1024;
+
 }  // namespace
 
 Connection::Connection(Server::Impl* srv, std::unique_ptr<Conn> c)
     : srv_(srv), conn_(std::move(c)), cs_(std::make_shared<internal::ConnShared>()) {
   cs_->peer = conn_->Peer();
+  cs_->owner = this;
   id_ = srv_->stats.connections_total.load();
   if (srv_->opts.trace)
     fprintf(stderr, "%sconnection %llu from %s\n", Prefix().c_str(),
@@ -48,6 +62,7 @@ Connection::~Connection() {
     Reset();
     conn_->Close();
   }
+  cs_->owner = nullptr;
 }
 
 std::string Connection::Prefix() const {
@@ -80,14 +95,31 @@ void Connection::Reset() {
   auto tags = std::move(tags_);
   tags_.clear();
   inflight_ = 0;
-  for (auto& [tag, st] : tags) st->conn = nullptr;
+  for (auto& [tag, st] : tags) {
+    st->conn = nullptr;
+    if (st->in.type() == kTflush) {
+      // A Tflush waits in the table with no handler of its own.
+      held_bytes_ -= st->held;
+      st->held = 0;
+    } else {
+      // Its handler still works until it answers (AbandonedAnswered), so a
+      // peer cannot pile up work by sending Tversion after Tversion.
+      st->abandoned = true;
+      abandoned_++;
+    }
+  }
   for (auto& [tag, st] : tags) internal::FlushState(st.get());
   auto fids = std::move(fids_);
   fids_.clear();
-  for (auto& [num, f] : fids) {
+  // Released after the last of these clunks, with the fids they hold.
+  std::shared_ptr<void> trim;
+  if (fids.size() >= kTrimAfterFids) trim = srv_->HeapTrimWhenReleased();
+  for (auto& [num, ref] : fids) {
+    FidRef f = std::move(ref);  // the clunk holds the last reference
     auto st = std::make_shared<ReqState>();
     st->srv = srv_;
     st->cs = cs_;
+    st->keep = trim;
     if (f->omode != -1 && (f->omode & ORCLOSE)) {
       RemoveReq r(st, [](Result<Empty>) {});
       r.fid = f;
@@ -98,23 +130,48 @@ void Connection::Reset() {
       srv_->fs->Clunk(std::move(r));
     }
   }
-  if (paused_ && !closed_) {
-    paused_ = false;
-    conn_->ResumeReading();
-  }
+  CheckPressure();
 }
 
 void Connection::CheckPressure() {
   if (closed_) return;
   const auto& o = srv_->opts;
   size_t q = conn_->QueuedBytes();
-  if (!paused_ && (inflight_ >= o.max_inflight || q >= o.max_queued_bytes)) {
+  size_t n = inflight_ + abandoned_;
+  if (!paused_ &&
+      (n >= o.max_inflight || held_bytes_ >= o.max_inflight_bytes || q >= o.max_queued_bytes)) {
     paused_ = true;
+    srv_->stats.pauses++;
     conn_->PauseReading();
-  } else if (paused_ && inflight_ < o.max_inflight / 2 + 1 && q < o.max_queued_bytes / 2 + 1) {
+  } else if (paused_ && n < o.max_inflight / 2 + 1 && held_bytes_ < o.max_inflight_bytes / 2 + 1 &&
+             q < o.max_queued_bytes / 2 + 1) {
     paused_ = false;
     conn_->ResumeReading();
   }
+}
+
+void Connection::Uncharge(ReqState* st) {
+  held_bytes_ -= st->held;
+  st->held = 0;
+  if (inflight_) inflight_--;
+}
+
+void Connection::AbandonedAnswered(ReqState* st) {
+  if (!st->abandoned) return;
+  st->abandoned = false;
+  abandoned_--;
+  held_bytes_ -= st->held;
+  st->held = 0;
+  CheckPressure();
+}
+
+Status Connection::RoomForFid(uint32_t num, uint32_t replaces) const {
+  if (num == replaces) return Status();
+  if (fids_.count(num)) return Status(EBADF, "fid in use");
+  if (fids_.size() >= srv_->opts.max_fids)
+    return Status(EMFILE, "too many fids (the limit is " + std::to_string(srv_->opts.max_fids) +
+                              " per connection)");
+  return Status();
 }
 
 // ---- Answers ----------------------------------------------------------------
@@ -183,16 +240,16 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
   srv_->stats.latency_us[type] += (NowNs() - st->start_ns) / 1000;
   auto it = tags_.find(st->in.tag);
   if (it != tags_.end() && it->second.get() == st) {
+    Uncharge(st);
     tags_.erase(it);
-    if (inflight_) inflight_--;
   }
   st->conn = nullptr;
   for (uint16_t ft : st->flush_tags) {
     auto fit = tags_.find(ft);
     if (fit == tags_.end()) continue;  // reset meanwhile
     fit->second->conn = nullptr;
+    Uncharge(fit->second.get());
     tags_.erase(fit);
-    if (inflight_) inflight_--;
     Message m;
     m.tag = ft;
     m.body = Rflush{};
@@ -272,6 +329,8 @@ void Connection::Dispatch(const StatePtr& st) {
   }
   tags_.emplace(m.tag, st);
   inflight_++;
+  st->held = st->frame.size() + ReservedAnswer(m, msize_);
+  held_bytes_ += st->held;
   st->conn = this;
   CheckPressure();
   const bool L = dialect_ == Dialect::k9P2000L;
@@ -377,7 +436,7 @@ void Connection::Attach(const StatePtr& st, const Tattach& t_in, bool auth) {
     t.aname = a.aname;
     t.n_uname = a.n_uname;
   }
-  if (fids_.count(t.fid)) return Finish(st.get(), Status(EBADF, "fid in use"), nullptr);
+  if (Status s = RoomForFid(t.fid); !s.ok()) return Finish(st.get(), s, nullptr);
   FidRef afid;
   if (t.afid != NOFID) {
     afid = GetFid(st, t.afid);
@@ -390,8 +449,7 @@ void Connection::Attach(const StatePtr& st, const Tattach& t_in, bool auth) {
   if (cs_->uname.empty()) cs_->uname = nf->uname;
   AttachReq r(st, OnLoop<Qid>(st, [this, st, nf, auth](Result<Qid> q) {
                 if (!q.ok()) return Finish(st.get(), q.status(), nullptr);
-                if (fids_.count(nf->num))
-                  return Finish(st.get(), Status(EBADF, "fid in use"), nullptr);
+                if (Status s = RoomForFid(nf->num); !s.ok()) return Finish(st.get(), s, nullptr);
                 nf->qid = *q;
                 if (auth) nf->omode = ORDWR;  // an afid is read and written unopened
                 fids_[nf->num] = nf;
@@ -438,8 +496,7 @@ void Connection::Walk(const StatePtr& st, const Twalk& t) {
     return Finish(st.get(), Status(EBUSY, "cannot clone open fid"), nullptr);
   if (t.wname.size() > 0 && !f->IsDir())
     return Finish(st.get(), Status(ENOTDIR, "walk in non-directory"), nullptr);
-  if (t.newfid != t.fid && fids_.count(t.newfid))
-    return Finish(st.get(), Status(EBADF, "fid in use"), nullptr);
+  if (Status s = RoomForFid(t.newfid, t.fid); !s.ok()) return Finish(st.get(), s, nullptr);
   for (auto n : t.wname) {
     if (n.empty() || n.find('/') != std::string_view::npos ||
         n.find('\0') != std::string_view::npos)
@@ -466,8 +523,8 @@ void Connection::Walk(const StatePtr& st, const Twalk& t) {
               for (auto& x : q) w.wqid.push_back(x);
               if (q.size() == n) {
                 if (n) nf->qid = q.back();
-                if (nf->num != fidnum && fids_.count(nf->num))
-                  return Finish(st.get(), Status(EBADF, "fid in use"), nullptr);
+                if (Status s = RoomForFid(nf->num, fidnum); !s.ok())
+                  return Finish(st.get(), s, nullptr);
                 fids_[nf->num] = nf;
               }
               m.body = w;

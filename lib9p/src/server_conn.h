@@ -43,6 +43,15 @@ class Connection {
   // Drops every request and fid (Tversion and the end of the session).
   void Reset();
   void CheckPressure();
+  // Gives back what st was charged against max_inflight and
+  // max_inflight_bytes when it entered the tag table.
+  void Uncharge(internal::ReqState* st);
+  // The answer of a request a Tversion abandoned came back: its work is
+  // over, so it no longer counts against the limits.
+  void AbandonedAnswered(internal::ReqState* st);
+  // OK when fid `num` may be added to the table: it is not in use (unless it
+  // is `replaces`, which it then replaces) and the table is below max_fids.
+  Status RoomForFid(uint32_t num, uint32_t replaces = NOFID) const;
   // The trace prefix with its separator ("exportfs "), or "".
   std::string Prefix() const;
 
@@ -82,8 +91,10 @@ class Connection {
   uint32_t msize_ = 8192;
   std::unordered_map<uint32_t, FidRef> fids_;
   std::unordered_map<uint16_t, StatePtr> tags_;
-  uint64_t id_ = 0;  // for trace lines
-  size_t inflight_ = 0;
+  uint64_t id_ = 0;        // for trace lines
+  size_t inflight_ = 0;    // requests in tags_ (Tflushes included)
+  size_t abandoned_ = 0;   // requests a Tversion abandoned, not answered yet
+  size_t held_bytes_ = 0;  // frames and reserved answers of both
   bool paused_ = false;
 };
 
@@ -93,7 +104,10 @@ std::function<void(Result<Out>)> Connection::OnLoop(const StatePtr& st, F on_loo
   auto fn = std::make_shared<F>(std::move(on_loop));
   return [srv, st, fn](Result<Out> r) {
     srv->RunOnLoop([st, fn, r = std::move(r)]() mutable {
-      if (st->conn == nullptr) return;  // flushed by a reset or the session's end
+      if (st->conn == nullptr) {  // flushed by a reset or the session's end
+        if (st->abandoned && st->cs->owner) st->cs->owner->AbandonedAnswered(st.get());
+        return;
+      }
       (*fn)(std::move(r));
     });
   };

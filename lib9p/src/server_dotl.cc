@@ -126,16 +126,18 @@ void Connection::Dotl(const StatePtr& st) {
       auto t = std::get<Txattrwalk>(m.body);
       FidRef f = GetFid(st, t.fid);
       if (!f) return;
-      if (t.newfid != t.fid && fids_.count(t.newfid))
-        return Finish(st.get(), Status(EBADF, "fid in use"), nullptr);
+      if (Status s = RoomForFid(t.newfid, t.fid); !s.ok()) return Finish(st.get(), s, nullptr);
       auto nf = std::make_shared<SrvFid>();
       nf->num = t.newfid;
       nf->uname = f->uname;
       nf->n_uname = f->n_uname;
       nf->qid = f->qid;
       nf->qid.type = QTFILE;  // an xattr fid is read like a file
-      XattrwalkReq r(st, OnLoop<uint64_t>(st, [this, st, nf](Result<uint64_t> size) {
+      uint32_t fidnum = t.fid;
+      XattrwalkReq r(st, OnLoop<uint64_t>(st, [this, st, nf, fidnum](Result<uint64_t> size) {
                        if (!size.ok()) return Finish(st.get(), size.status(), nullptr);
+                       if (Status s = RoomForFid(nf->num, fidnum); !s.ok())
+                         return Finish(st.get(), s, nullptr);
                        nf->omode = OREAD;  // read without Tlopen, as Linux does
                        fids_[nf->num] = nf;
                        Message out;

@@ -31,6 +31,10 @@ namespace internal {
 struct ConnShared {
   std::string peer;
   std::string uname;  // first attach's user, for Request::uname()
+  // Loop-thread only: the connection while it lives, so that the answer of
+  // a request a Tversion abandoned can still give back its share of the
+  // connection's limits.
+  Connection* owner = nullptr;
 };
 
 // One request's framework state. Shared by the Request object(s) handed to
@@ -45,6 +49,11 @@ struct ReqState {
   // Loop-thread only: connection bookkeeping.
   Connection* conn = nullptr;        // null once the connection is gone or reset
   std::vector<uint16_t> flush_tags;  // Tflush tags to answer after this one
+  size_t held = 0;                   // bytes charged to the connection's max_inflight_bytes
+  bool abandoned = false;            // reset by a Tversion before its handler answered
+  // Released with the request (after the fid it names): the connection's
+  // last clunks hold its heap trim here.
+  std::shared_ptr<void> keep;
 
   // Any thread: flush state.
   std::mutex mu;
@@ -74,6 +83,10 @@ struct Server::Impl {
   void Closed(Connection* c);
   // Stops everything (loop thread).
   void StopNow();
+  // A token whose release (any thread) hands the heap's free memory back to
+  // the system with malloc_trim on a worker: a connection that ends with
+  // many fids makes its clunks hold it.
+  std::shared_ptr<void> HeapTrimWhenReleased();
   // Worker thread body.
   void WorkerMain();
   // Stops serving, drains workers and closes the loop. Returns false when
@@ -90,6 +103,11 @@ struct Server::Impl {
   ServerStats stats;
   bool stopping = false;
   bool fd_mode = false;  // serving one fd connection: stop when it ends
+  // Connections refused at max_conns since the last line logged about it
+  // (one line a second at most, so a flood cannot flood stderr).
+  uint64_t refused = 0;
+  uint64_t refused_logged_ms = 0;
+  bool refused_ever_logged = false;
 
   std::vector<std::unique_ptr<Listener>> listeners;
   std::unordered_map<Connection*, std::unique_ptr<Connection>> conns;

@@ -330,6 +330,8 @@ struct ServerStats {
   std::atomic<uint64_t> connections{0};  // open now
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> bytes_in{0}, bytes_out{0};
+  std::atomic<uint64_t> pauses{0};             // times a connection stopped reading (backpressure)
+  std::atomic<uint64_t> refused{0};            // connections closed at once: max_conns reached
   std::atomic<uint64_t> count[256] = {};       // T-messages by type
   std::atomic<uint64_t> errors[256] = {};      // answered with an error, by T type
   std::atomic<uint64_t> latency_us[256] = {};  // summed request latency, by T type
@@ -341,9 +343,24 @@ struct ServerOptions {
   bool trace = false;               // -D: one line per message on stderr
   bool dotl = true;                 // accept 9P2000.L
   std::string trace_prefix;         // e.g. program name
-  // Backpressure: stop reading a connection while this many requests are
-  // being handled, or while this many bytes of answers wait to be written.
+  // Limits on what one peer can make the server hold. Each is far above
+  // what a real client uses (Linux v9fs, diod's tools, mount9p holding a fid
+  // per cached inode); see "Limits" in lib9p(3).
+  //
+  // Fids per connection: a Tattach, Tauth, Twalk or Txattrwalk that would
+  // add one more fails EMFILE "too many fids"; the session goes on, and
+  // clunked fids make room again.
+  size_t max_fids = 1 << 20;
+  // Connections served at once: one more is closed as soon as it is
+  // accepted, with one line on stderr.
+  size_t max_conns = 1024;
+  // Backpressure (the peer waits, nothing fails): stop reading a connection
+  // while this many of its requests are being handled (those a Tversion
+  // abandoned included, until their handler answers), while their
+  // frames and reserved Tread answers hold this many bytes, or while this
+  // many bytes of answers wait to be written.
   size_t max_inflight = 4096;
+  size_t max_inflight_bytes = 16 << 20;
   size_t max_queued_bytes = 16 << 20;
   // Worker threads for Offload (blocking disk or process work).
   int workers = 16;
