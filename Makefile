@@ -51,7 +51,7 @@ define link_bin
 	fi
 endef
 
-.PHONY: all commands deps test asan-test fuzz bench install run clean help
+.PHONY: all commands deps test asan-test tsan-test fuzz bench install run clean help
 
 all:
 	$(call configure_and_build,$(BUILD),RelWithDebInfo,)
@@ -81,6 +81,13 @@ asan-test: export UBSAN_OPTIONS = halt_on_error=1:print_stacktrace=1
 asan-test: deps
 	$(call configure_and_build,build-asan,RelWithDebInfo,-DNINEP_SANITIZE=ON)
 	cd build-asan && $(CTEST)
+
+# ThreadSanitizer: any report fails the test (halt_on_error, and exitcode
+# for a report found at exit). second_deadlock_stack shows both lock orders.
+tsan-test: export TSAN_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4$(if $(wildcard tests/tsan.supp),:suppressions=$(CURDIR)/tests/tsan.supp)
+tsan-test: deps
+	$(call configure_and_build,build-tsan,RelWithDebInfo,-DNINEP_TSAN=ON)
+	cd build-tsan && $(CTEST)
 
 fuzz: deps
 	@test -f tests/fuzz/run.sh || { echo "make: tests/fuzz/run.sh does not exist yet" >&2; exit 1; }
@@ -114,7 +121,7 @@ run: deps commands
 	  exec bash scripts/run-demo.sh
 
 clean:
-	rm -rf build build-asan build-bench build-fuzz .fuzz-corpus-work
+	rm -rf build build-asan build-tsan build-bench build-fuzz .fuzz-corpus-work
 	@if [ -L bin ]; then rm -f bin; fi
 
 help:
@@ -123,6 +130,7 @@ help:
 	@echo "make run        build, then serve a demo tree on $(ADDR)"
 	@echo "make test       install missing packages, build, run all tests"
 	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
+	@echo "make tsan-test  the same tests built with ThreadSanitizer in build-tsan/"
 	@echo "make fuzz       run the libFuzzer targets (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      Release build in build-bench/, run bench/run.sh"
 	@echo "make install    commands and man pages under DESTDIR/PREFIX ($(PREFIX))"
