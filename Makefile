@@ -84,10 +84,20 @@ asan-test: deps
 
 # ThreadSanitizer: any report fails the test (halt_on_error, and exitcode
 # for a report found at exit). second_deadlock_stack shows both lock orders.
-tsan-test: export TSAN_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4$(if $(wildcard tests/tsan.supp),:suppressions=$(CURDIR)/tests/tsan.supp)
+# tests/tsan.supp holds the false positives of system libraries, each with
+# its proof.
+tsan-test: export TSAN_OPTIONS = halt_on_error=1:exitcode=66:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/tests/tsan.supp
+# Reports also go to files (log_path), so that one in a server a test
+# started, which the test may never look at, still fails the run.
 tsan-test: deps
 	$(call configure_and_build,build-tsan,RelWithDebInfo,-DNINEP_TSAN=ON)
-	cd build-tsan && $(CTEST)
+	rm -rf build-tsan/tsan-reports && mkdir -p build-tsan/tsan-reports
+	cd build-tsan && TSAN_OPTIONS="$$TSAN_OPTIONS:log_path=$(CURDIR)/build-tsan/tsan-reports/report" \
+	  $(CTEST); rc=$$?; cd '$(CURDIR)'; \
+	  if ls build-tsan/tsan-reports/report.* >/dev/null 2>&1; then \
+	    cat build-tsan/tsan-reports/report.*; \
+	    echo "make: ThreadSanitizer reports above (kept in build-tsan/tsan-reports/)" >&2; exit 1; \
+	  fi; exit $$rc
 
 fuzz: deps
 	@test -f tests/fuzz/run.sh || { echo "make: tests/fuzz/run.sh does not exist yet" >&2; exit 1; }
