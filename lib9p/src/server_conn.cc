@@ -80,7 +80,10 @@ void Connection::Reset() {
   auto tags = std::move(tags_);
   tags_.clear();
   inflight_ = 0;
-  for (auto& [tag, st] : tags) st->conn = nullptr;
+  for (auto& [tag, st] : tags) {
+    st->conn = nullptr;
+    srv_->stats.pending[st->in.type()]--;
+  }
   for (auto& [tag, st] : tags) internal::FlushState(st.get());
   auto fids = std::move(fids_);
   fids_.clear();
@@ -165,12 +168,14 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
   if (it != tags_.end() && it->second.get() == st) {
     tags_.erase(it);
     if (inflight_) inflight_--;
+    srv_->stats.pending[type]--;
   }
   st->conn = nullptr;
   for (uint16_t ft : st->flush_tags) {
     auto fit = tags_.find(ft);
     if (fit == tags_.end()) continue;  // reset meanwhile
     fit->second->conn = nullptr;
+    srv_->stats.pending[fit->second->in.type()]--;
     tags_.erase(fit);
     if (inflight_) inflight_--;
     Message m;
@@ -252,6 +257,7 @@ void Connection::Dispatch(const StatePtr& st) {
   }
   tags_.emplace(m.tag, st);
   inflight_++;
+  srv_->stats.pending[type]++;
   st->conn = this;
   CheckPressure();
   const bool L = dialect_ == Dialect::k9P2000L;
