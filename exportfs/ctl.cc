@@ -27,19 +27,21 @@ std::string Bytes(const ninep::ServerStats& s) {
          "\n";
 }
 
-// One line per T-message type seen: name, count, errors, mean latency.
+// One line per T-message type seen: name, count, errors, mean latency,
+// and how many are in flight now (received, not yet answered).
 std::string Ops(const ninep::ServerStats& s) {
   std::string out;
-  char line[128];
+  char line[160];
   for (int t = 0; t < 256; t++) {
     uint64_t n = s.count[t].load();
     if (n == 0) continue;
     uint64_t lat = s.latency_us[t].load();
     std::string name(ninep::MsgTypeName(static_cast<uint8_t>(t)));
-    snprintf(line, sizeof line, "%-12s count %llu errors %llu mean_us %.1f\n", name.c_str(),
-             static_cast<unsigned long long>(n),
+    snprintf(line, sizeof line, "%-12s count %llu errors %llu mean_us %.1f pending %llu\n",
+             name.c_str(), static_cast<unsigned long long>(n),
              static_cast<unsigned long long>(s.errors[t].load()),
-             static_cast<double>(lat) / static_cast<double>(n));
+             static_cast<double>(lat) / static_cast<double>(n),
+             static_cast<unsigned long long>(s.pending[t].load()));
     out += line;
   }
   return out;

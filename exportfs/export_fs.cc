@@ -472,7 +472,11 @@ void ExportFs::Write(ninep::WriteReq r) {
     }
     x->writing = true;
   }
-  Off([this, r = std::move(r), x]() mutable {
+  // Each answer lets the client clunk the fid, and x dies with its last
+  // reference; the worker goes on to x's queue after answering, so it holds
+  // a reference of its own.
+  ninep::FidRef keep = r.fid;
+  Off([this, r = std::move(r), x, keep = std::move(keep)]() mutable {
     for (;;) {
       WriteNow(std::move(r), x);
       std::lock_guard<std::mutex> l(x->wmu);

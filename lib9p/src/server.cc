@@ -255,7 +255,7 @@ Status Server::ServeFds(int rfd, int wfd) {
 }
 
 void Server::Run() {
-  impl_->loop_thread = std::this_thread::get_id();
+  impl_->loop_thread.store(std::this_thread::get_id(), std::memory_order_release);
   uv_run(&impl_->loop, UV_RUN_DEFAULT);
   // Let close callbacks of a Stop finish.
   if (impl_->stopping) uv_run(&impl_->loop, UV_RUN_NOWAIT);

@@ -107,6 +107,7 @@ void Connection::Reset() {
       st->abandoned = true;
       abandoned_++;
     }
+    srv_->stats.pending[st->in.type()]--;
   }
   for (auto& [tag, st] : tags) internal::FlushState(st.get());
   auto fids = std::move(fids_);
@@ -242,6 +243,7 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
   if (it != tags_.end() && it->second.get() == st) {
     Uncharge(st);
     tags_.erase(it);
+    srv_->stats.pending[type]--;
   }
   st->conn = nullptr;
   for (uint16_t ft : st->flush_tags) {
@@ -249,6 +251,7 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
     if (fit == tags_.end()) continue;  // reset meanwhile
     fit->second->conn = nullptr;
     Uncharge(fit->second.get());
+    srv_->stats.pending[fit->second->in.type()]--;
     tags_.erase(fit);
     Message m;
     m.tag = ft;
@@ -331,6 +334,7 @@ void Connection::Dispatch(const StatePtr& st) {
   inflight_++;
   st->held = st->frame.size() + ReservedAnswer(m, msize_);
   held_bytes_ += st->held;
+  srv_->stats.pending[type]++;
   st->conn = this;
   CheckPressure();
   const bool L = dialect_ == Dialect::k9P2000L;

@@ -7,6 +7,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -76,7 +77,9 @@ struct Server::Impl {
   // Queues t for the loop thread (any thread).
   void Post(Task t);
   // True on the loop thread.
-  bool OnLoop() const { return std::this_thread::get_id() == loop_thread; }
+  bool OnLoop() const {
+    return std::this_thread::get_id() == loop_thread.load(std::memory_order_acquire);
+  }
   // Adds a connection and starts serving it.
   void Adopt(std::unique_ptr<Conn> c);
   // Called by a Connection when it is finished; destroys it.
@@ -99,7 +102,9 @@ struct Server::Impl {
   ServerOptions opts;
   uv_loop_t loop;
   uv_async_t async;
-  std::thread::id loop_thread;
+  // Set again by Run on its own thread while other threads (Stop, workers
+  // answering through RunOnLoop) read it: atomic.
+  std::atomic<std::thread::id> loop_thread;
   ServerStats stats;
   bool stopping = false;
   bool fd_mode = false;  // serving one fd connection: stop when it ends

@@ -9,6 +9,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,6 +32,14 @@ std::span<const uint8_t> Bytes(const std::string& s) {
 }
 std::string Str(const std::vector<uint8_t>& v, size_t n) {
   return std::string(v.begin(), v.begin() + static_cast<long>(n));
+}
+
+// True when the process is stopped by a signal (state T in /proc/PID/stat).
+bool Stopped(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t p = s.rfind(')');
+  return p != std::string::npos && p + 2 < s.size() && s[p + 2] == 'T';
 }
 
 class RamfsTest : public ::testing::TestWithParam<Dialect> {
@@ -135,6 +146,9 @@ TEST_P(RamfsTest, LargeWritesSurviveAFullSocket) {
   std::vector<uint8_t> buf(chunk);
   std::atomic<int> done{0}, failed{0};
   ASSERT_EQ(kill(proc_.pid(), SIGSTOP), 0);
+  // SIGSTOP takes effect asynchronously: wait until the server is stopped,
+  // so none of the writes below can be read before the socket fills.
+  ASSERT_TRUE(testing::WaitFor([&] { return Stopped(proc_.pid()); }));
   for (size_t i = 0; i < chunks; i++) {
     for (size_t j = 0; j < chunk; j++) buf[j] = byte(i * chunk + j);
     c->Call(Twrite{f->num(), i * chunk, buf}, [&](Result<Reply> r) {
@@ -143,8 +157,9 @@ TEST_P(RamfsTest, LargeWritesSurviveAFullSocket) {
     });
     std::fill(buf.begin(), buf.end(), 0xEE);  // the caller's buffer is its own again
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  EXPECT_EQ(done.load(), 0);  // nothing answered while the server is stopped
+  // A stopped server answers nothing: every write is still the client's.
+  EXPECT_EQ(done.load(), 0);
+  EXPECT_EQ(c->Outstanding(), chunks);
   ASSERT_EQ(kill(proc_.pid(), SIGCONT), 0);
   ASSERT_TRUE(testing::WaitFor([&] { return done.load() == static_cast<int>(chunks); }, 20000));
   EXPECT_EQ(failed.load(), 0);

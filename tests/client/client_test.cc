@@ -138,6 +138,12 @@ struct Outcome {
     std::unique_lock<std::mutex> lk(mu);
     return cv.wait_for(lk, milliseconds(ms), [&] { return calls > 0; });
   }
+  // The number of calls so far, read under the lock the callback writes it
+  // under (the client's loop thread may be running it right now).
+  int Calls() {
+    std::lock_guard<std::mutex> lk(mu);
+    return calls;
+  }
 };
 
 TEST(ClientVersion, AcceptsLowerMsizeAndSendsDialect) {
@@ -259,7 +265,7 @@ TEST(ClientCall, RepliesMatchTagsOutOfOrder) {
   }
   for (int i = 0; i < kN; i++) {
     ASSERT_TRUE(outs[i].Wait());
-    EXPECT_EQ(outs[i].calls, 1);
+    EXPECT_EQ(outs[i].Calls(), 1);
     if (i % 2) {
       EXPECT_EQ(outs[i].st.message(), "fid " + std::to_string(i));
     } else {
@@ -286,7 +292,7 @@ TEST(ClientFlush, CancelThenRflushGivesEcanceledAndTagWaitsForRflush) {
   s.peer->Expect<Tstat>(&tb);
   EXPECT_NE(tb, ta);
   EXPECT_NE(tb, tf);
-  EXPECT_EQ(a.calls, 0);
+  EXPECT_EQ(a.Calls(), 0);
   s.peer->Send(tf, Rflush{});
   ASSERT_TRUE(a.Wait());
   EXPECT_EQ(a.st.err(), ECANCELED);
@@ -294,7 +300,7 @@ TEST(ClientFlush, CancelThenRflushGivesEcanceledAndTagWaitsForRflush) {
   ASSERT_TRUE(b.Wait());
   EXPECT_EQ(b.st.err(), EACCES);
   EXPECT_EQ(s.client->Outstanding(), 0u);
-  EXPECT_EQ(a.calls, 1);
+  EXPECT_EQ(a.Calls(), 1);
 }
 
 TEST(ClientFlush, ReplyBeforeRflushStands) {
@@ -320,7 +326,7 @@ TEST(ClientFlush, ReplyBeforeRflushStands) {
   s.peer->Send(tf, Rflush{});
   s.peer->Send(tb, Rclunk{});
   ASSERT_TRUE(b.Wait());
-  EXPECT_EQ(a.calls, 1) << "a flushed call answered first must not be cancelled too";
+  EXPECT_EQ(a.Calls(), 1) << "a flushed call answered first must not be cancelled too";
   EXPECT_TRUE(s.client->WaitIdle(milliseconds(5000)).ok());
   EXPECT_EQ(s.client->Outstanding(), 0u);
 }
@@ -448,7 +454,7 @@ TEST(ClientDeath, DestroyingTheClientFailsPendingCalls) {
   uint16_t tag;
   s.peer->Expect<Tstat>(&tag);
   s.client.reset();
-  EXPECT_EQ(o.calls, 1);
+  EXPECT_EQ(o.Calls(), 1);
   EXPECT_FALSE(o.st.ok());
 }
 

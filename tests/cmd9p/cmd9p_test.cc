@@ -337,13 +337,21 @@ TEST_P(Cmd9pTest, ReadAndWritePipelineWhileReadfdAndWritefdDoOneAtATime) {
 // 200 MiB in and out through pipes at msize 1 MiB: the bytes survive and
 // bin/9p's memory stays bounded whatever the file's size.
 TEST_P(Cmd9pTest, StreamsLargeFilesInConstantMemory) {
+#ifdef __SANITIZE_THREAD__
+  // Under ThreadSanitizer the code runs 5 to 15 times slower and carries
+  // shadow memory of its own: stream 16 MiB for the races, and leave the
+  // memory bound to the other builds.
+  const int kMiB = 16;
+#else
+  const int kMiB = 200;
+#endif
   const std::string src = tmp_.path() + "/big.in", dst = tmp_.path() + "/big.out";
   {
     std::vector<uint64_t> block(1 << 17);  // 1 MiB of xorshift
     uint64_t x = 88172645463325252ull;
     FILE* f = fopen(src.c_str(), "wb");
     ASSERT_NE(f, nullptr);
-    for (int mb = 0; mb < 200; mb++) {
+    for (int mb = 0; mb < kMiB; mb++) {
       for (auto& w : block) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         w = x;
@@ -355,7 +363,7 @@ TEST_P(Cmd9pTest, StreamsLargeFilesInConstantMemory) {
   // Under AddressSanitizer, freed buffers wait in a quarantine (256 MiB by
   // default): shrink it, so the same bound holds (about 26 MiB measured).
   std::vector<std::string> env;
-  const long limit_kb = 64 * 1024;
+  [[maybe_unused]] const long limit_kb = 64 * 1024;  // not checked under TSan
 #ifdef __SANITIZE_ADDRESS__
   const char* asan = getenv("ASAN_OPTIONS");
   env.push_back(std::string("ASAN_OPTIONS=") + (asan ? asan : "") +
@@ -365,10 +373,12 @@ TEST_P(Cmd9pTest, StreamsLargeFilesInConstantMemory) {
   RunResult w = RunMeasured(Argv({"write", "/big"}, {"-m", "1m"}), src, "", 120, env);
   EXPECT_EQ(w.status, 0) << w.err;
   EXPECT_GT(w.maxrss_kb, 0) << "no RSS figure";
-  EXPECT_LT(w.maxrss_kb, limit_kb) << "write peak RSS";
   RunResult r = RunMeasured(Argv({"read", "/big"}, {"-m", "1m"}), "", dst, 120, env);
   EXPECT_EQ(r.status, 0) << r.err;
+#ifndef __SANITIZE_THREAD__
+  EXPECT_LT(w.maxrss_kb, limit_kb) << "write peak RSS";
   EXPECT_LT(r.maxrss_kb, limit_kb) << "read peak RSS";
+#endif
   int st = -1;
   Sh("cmp -s '" + src + "' '" + dst + "'", &st);
   EXPECT_EQ(st, 0) << "bytes read back differ";
@@ -377,9 +387,9 @@ TEST_P(Cmd9pTest, StreamsLargeFilesInConstantMemory) {
     EXPECT_EQ(st, 0) << "bytes on disk differ";
   }
   fprintf(stderr,
-          "[ stream ] 200 MiB write %.2fs (%.0f MB/s, %ld KiB RSS), read %.2fs (%.0f MB/s, %ld KiB "
+          "[ stream ] %d MiB write %.2fs (%.0f MB/s, %ld KiB RSS), read %.2fs (%.0f MB/s, %ld KiB "
           "RSS)\n",
-          w.secs, 200 * 1.048576 / w.secs, w.maxrss_kb, r.secs, 200 * 1.048576 / r.secs,
+          kMiB, w.secs, kMiB * 1.048576 / w.secs, w.maxrss_kb, r.secs, kMiB * 1.048576 / r.secs,
           r.maxrss_kb);
 }
 

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -446,11 +449,38 @@ TEST_F(CmdfsTest, CommandThatExitsBeforeAnyoneReads) {
 TEST_F(CmdfsTest, WaitOpenedBeforeExecBlocksUntilExit) {
   Conv c = Clone();
   Fid wait = Open(c.n + "/wait", ninep::OREAD);
-  std::string rec;
-  std::thread t([&] { rec = ReadAll(wait); });
-  ASSERT_TRUE(Ctl(c, "exec sh -c 'sleep 0.2; exit 4'").ok());
-  t.join();
-  EXPECT_EQ(WaitStatus(rec), "exit: 4");
+  // The command exits only once the test writes its stdin, so the read of
+  // wait below is in cmdfs's hands well before the exit.
+  ASSERT_TRUE(Ctl(c, "exec sh -c 'read x; exit 4'").ok());
+  // Shared with the callback, which may outlive an early return.
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    std::string rec;
+  };
+  auto a = std::make_shared<Answer>();
+  client_->Call(ninep::Tread{wait.num(), 0, 256}, [a](ninep::Result<ninep::Reply> r) {
+    std::lock_guard<std::mutex> l(a->mu);
+    if (r.ok()) {
+      auto& d = std::get<ninep::Rread>(r->msg.body).data;
+      a->rec.assign(d.begin(), d.end());
+    }
+    a->done = true;
+    a->cv.notify_all();
+  });
+  // Calls from one thread leave in order on the one connection, and cmdfs
+  // handles a connection's requests in order: once this walk and open are
+  // answered, the read has been taken in, and it cannot be answered yet.
+  Fid in = Open(c.n + "/data", ninep::OWRITE);
+  {
+    std::lock_guard<std::mutex> l(a->mu);
+    EXPECT_FALSE(a->done) << "wait answered before the command exited: " << a->rec;
+  }
+  ASSERT_TRUE(Write(in, "go\n").ok());
+  std::unique_lock<std::mutex> l(a->mu);
+  ASSERT_TRUE(a->cv.wait_for(l, std::chrono::seconds(30), [&] { return a->done; }));
+  EXPECT_EQ(WaitStatus(a->rec), "exit: 4");
 }
 
 TEST_F(CmdfsTest, MalformedCtlMessagesGetErrorsAndDirectorySurvives) {

@@ -3,6 +3,7 @@
 // wstat) against a real bin/exportfs, each compared with what the local
 // filesystem says, plus their error cases.
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -289,8 +290,18 @@ TEST_P(OpsTest, QidVersionFollowsChanges) {
   auto f = c_->Walk("f");
   auto a = f->Stat();
   ASSERT_TRUE(a.ok());
-  usleep(20000);
+  // The version follows the ctime, which the kernel stamps from its coarse
+  // clock: wait until that clock has moved past the first ctime, so the
+  // second write cannot get the same one.
+  struct timespec c0 = LStat(P("f")).st_ctim;
+  ASSERT_TRUE(WaitFor([&] {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME_COARSE, &now);
+    return now.tv_sec > c0.tv_sec || (now.tv_sec == c0.tv_sec && now.tv_nsec > c0.tv_nsec);
+  }));
   WriteFile(P("f"), "two!");
+  struct timespec c1 = LStat(P("f")).st_ctim;
+  ASSERT_TRUE(c1.tv_sec != c0.tv_sec || c1.tv_nsec != c0.tv_nsec);
   auto b = f->Stat();
   ASSERT_TRUE(b.ok());
   EXPECT_NE(a->qid.version, b->qid.version);

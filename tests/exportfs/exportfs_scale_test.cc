@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -22,6 +23,18 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kGiB = 1ULL << 30;
 
 using ScaleTest = ExportTest;
+
+// The Treads that exportfs has received and not yet answered, from the
+// `pending` field of ctl's ops. The ops file is a snapshot taken at its
+// open, so the ctl connection's own reads of it are not counted.
+uint64_t PendingReads(Conn& ctl) {
+  auto t = ctl.ReadFile("ops");
+  if (!t.ok()) return 0;
+  size_t p = t->find("Tread ");
+  if (p == std::string::npos) return 0;
+  size_t k = t->find(" pending ", p);
+  return k == std::string::npos ? 0 : std::stoull(t->substr(k + 9));
+}
 
 TEST_P(ScaleTest, SparseFileOffsetsPastFourGiB) {
   {
@@ -101,21 +114,31 @@ TEST_P(ScaleTest, SlowReadDoesNotStallStat) {
   auto fifo = c_->Walk("fifo");
   ASSERT_TRUE(fifo.ok());
   ASSERT_TRUE(fifo->Open(OREAD).ok());
+  Conn ctl(srv_.addr(), GetParam(), "ctl");
+  ASSERT_TRUE(ctl.ok()) << ctl.error().message();
+  ASSERT_EQ(PendingReads(ctl), 0u);
 
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  Result<Reply> got = Status(EIO, "none");
-  c_->client().Call(Tread{fifo->num(), 0, 100}, [&](Result<Reply> r) {
-    std::lock_guard<std::mutex> l(mu);
-    got = std::move(r);
-    done = true;
-    cv.notify_all();
-  });
-  usleep(100000);  // let the read reach the worker and block
+  // The answer, shared with the callbacks (which may outlive an early return).
+  struct Answer {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Result<Reply> got = Status(EIO, "none");
+  };
+  auto a = std::make_shared<Answer>();
+  auto on_reply = [a](Result<Reply> r) {
+    std::lock_guard<std::mutex> l(a->mu);
+    a->got = std::move(r);
+    a->done = true;
+    a->cv.notify_all();
+  };
+  c_->client().Call(Tread{fifo->num(), 0, 100}, on_reply);
+  // The read has reached the server and is not answered: only then does
+  // "not done" say that it blocks.
+  ASSERT_TRUE(WaitFor([&] { return PendingReads(ctl) == 1; }, 10000)) << "the read never arrived";
   {
-    std::lock_guard<std::mutex> l(mu);
-    ASSERT_FALSE(done) << "the FIFO read did not block";
+    std::lock_guard<std::mutex> l(a->mu);
+    ASSERT_FALSE(a->done) << "the FIFO read did not block";
   }
   Conn other(srv_.addr(), GetParam());
   ASSERT_TRUE(other.ok());
@@ -130,31 +153,28 @@ TEST_P(ScaleTest, SlowReadDoesNotStallStat) {
   // Data arrives: the read answers with it.
   ASSERT_EQ(write(local, "data", 4), 4);
   {
-    std::unique_lock<std::mutex> l(mu);
-    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(10), [&] { return done; }));
-    ASSERT_TRUE(got.ok()) << got.status().message();
-    EXPECT_EQ(std::get<Rread>(got->msg.body).data.size(), 4u);
-    done = false;
+    std::unique_lock<std::mutex> l(a->mu);
+    ASSERT_TRUE(a->cv.wait_for(l, std::chrono::seconds(10), [&] { return a->done; }));
+    ASSERT_TRUE(a->got.ok()) << a->got.status().message();
+    EXPECT_EQ(std::get<Rread>(a->got->msg.body).data.size(), 4u);
+    a->done = false;
   }
   // A second blocked read, flushed: it ends promptly.
-  auto id = c_->client().Call(Tread{fifo->num(), 0, 100}, [&](Result<Reply> r) {
-    std::lock_guard<std::mutex> l(mu);
-    got = std::move(r);
-    done = true;
-    cv.notify_all();
-  });
-  usleep(50000);
+  auto id = c_->client().Call(Tread{fifo->num(), 0, 100}, on_reply);
+  // Flush it only once it is in the server's hands, not on its way there.
+  ASSERT_TRUE(WaitFor([&] { return PendingReads(ctl) == 1; }, 10000)) << "the read never arrived";
   auto t0 = Clock::now();
   c_->client().Cancel(id);
   {
-    std::unique_lock<std::mutex> l(mu);
-    ASSERT_TRUE(cv.wait_for(l, std::chrono::seconds(5), [&] { return done; }));
-    EXPECT_FALSE(got.ok());
+    std::unique_lock<std::mutex> l(a->mu);
+    ASSERT_TRUE(a->cv.wait_for(l, std::chrono::seconds(5), [&] { return a->done; }));
+    EXPECT_FALSE(a->got.ok());
   }
   EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
-  // And the server is still fully alive afterwards.
+  // And the server is still fully alive afterwards, with nothing left pending.
   auto f = c_->Walk("other");
   ASSERT_TRUE(f.ok());
+  EXPECT_EQ(PendingReads(ctl), 0u);
   close(local);
 }
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -40,7 +41,9 @@ struct Node {
 };
 
 // A flat file server: "/" holds files; "slow" answers reads from a worker
-// thread after 50 ms; "block" answers reads only when flushed.
+// thread once the test calls ReleaseSlow (or after 10 s, so a broken server
+// fails the test rather than hanging it); "block" answers reads only when
+// flushed.
 class TestFs : public FileServer {
  public:
   void Started(Server* s) override { srv_ = s; }
@@ -102,8 +105,11 @@ class TestFs : public FileServer {
     }
     if (n->name == "slow") {
       auto p = std::make_shared<ReadReq>(std::move(r));
-      srv_->Offload([p] {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      srv_->Offload([this, p] {
+        {
+          std::unique_lock<std::mutex> l(slow_mu_);
+          slow_cv_.wait_for(l, std::chrono::seconds(10), [this] { return slow_released_; });
+        }
         memcpy(p->buf.data(), "slow", 4);
         p->Respond(4);
       });
@@ -179,6 +185,12 @@ class TestFs : public FileServer {
     std::lock_guard<std::mutex> l(mu_);
     return files_.count(name) > 0;
   }
+  // Lets reads of "slow" answer.
+  void ReleaseSlow() {
+    std::lock_guard<std::mutex> l(slow_mu_);
+    slow_released_ = true;
+    slow_cv_.notify_all();
+  }
 
  private:
   struct File {
@@ -190,6 +202,9 @@ class TestFs : public FileServer {
   std::mutex mu_;
   std::map<std::string, File> files_;
   uint64_t next_path_ = 100;
+  std::mutex slow_mu_;
+  std::condition_variable slow_cv_;
+  bool slow_released_ = false;
 };
 
 // A server on its own thread plus a raw-frame client socket.
@@ -378,13 +393,15 @@ TEST_F(ServerTest, AnswerFromWorkerThread) {
   ASSERT_EQ(kRwalk, WalkTo(0, 1, {"slow"}).type());
   ASSERT_EQ(kRopen, Rpc(3, Topen{1, OREAD}).type());
   ASSERT_EQ(kRwalk, WalkTo(0, 2, {"hello"}).type());
-  // A slow read and a stat in flight together: the stat is answered first.
+  // A slow read and a stat in flight together: the stat is answered while
+  // the read still waits on its worker, and the read answers when let go.
   Send(10, Tread{1, 0, 100});
   Send(11, Tstat{2});
   Message a = Recv();
-  Message b = Recv();
   EXPECT_EQ(11, a.tag);
   EXPECT_EQ(kRstat, a.type());
+  fs_.ReleaseSlow();
+  Message b = Recv();
   EXPECT_EQ(10, b.tag);
   auto data = std::get<Rread>(b.body).data;
   EXPECT_EQ("slow", std::string(data.begin(), data.end()));

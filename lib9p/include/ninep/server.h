@@ -335,6 +335,7 @@ struct ServerStats {
   std::atomic<uint64_t> count[256] = {};       // T-messages by type
   std::atomic<uint64_t> errors[256] = {};      // answered with an error, by T type
   std::atomic<uint64_t> latency_us[256] = {};  // summed request latency, by T type
+  std::atomic<uint64_t> pending[256] = {};     // received and not yet answered, by T type
 };
 
 // Server options.
