@@ -167,16 +167,21 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
     if (inflight_) inflight_--;
   }
   st->conn = nullptr;
-  for (uint16_t ft : st->flush_tags) {
-    auto fit = tags_.find(ft);
+  // The Tflushes waiting on st, then those waiting on them (a Tflush of a
+  // pending Tflush), each Rflush after the answer it follows.
+  std::vector<uint16_t> flushes = st->flush_tags;
+  for (size_t i = 0; i < flushes.size(); i++) {
+    auto fit = tags_.find(flushes[i]);
     if (fit == tags_.end()) continue;  // reset meanwhile
-    fit->second->conn = nullptr;
+    StatePtr fst = fit->second;
+    fst->conn = nullptr;
     tags_.erase(fit);
     if (inflight_) inflight_--;
     Message m;
-    m.tag = ft;
+    m.tag = flushes[i];
     m.body = Rflush{};
     Send(m);
+    flushes.insert(flushes.end(), fst->flush_tags.begin(), fst->flush_tags.end());
   }
   CheckPressure();
 }
