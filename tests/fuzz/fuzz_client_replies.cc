@@ -83,7 +83,9 @@ class Peer {
 
 void Peer::Read(int wait_ms) {
   if (fd_ < 0) return;
-  bool waited = false;
+  // Polls until a whole frame is buffered or wait_ms pass; a signal (the
+  // fuzzer's timer) does not cut the wait short.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {
     uint8_t buf[64 * 1024];
     ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
@@ -94,10 +96,12 @@ void Peer::Read(int wait_ms) {
     if (n < 0 && errno == EINTR) continue;
     if (n == 0 || (n < 0 && errno != EAGAIN)) break;  // the client closed
     bool have = rbuf_.size() >= 4 && rbuf_.size() >= PeekSize(rbuf_.data());
-    if (have || waited || wait_ms <= 0) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (have || left <= 0) break;
     pollfd p{fd_, POLLIN, 0};
-    poll(&p, 1, wait_ms);
-    waited = true;
+    poll(&p, 1, static_cast<int>(left));
   }
   size_t off = 0;
   while (rbuf_.size() - off >= 4) {
