@@ -515,6 +515,21 @@ TEST_F(ServerTest, DirectoryReadOffsets) {
   EXPECT_EQ(kRerror, Rpc(4, Tread{1, 0, 10}).type());
 }
 
+TEST_F(ServerTest, DotlSecondFidMustBeLive) {
+  // Found by fuzz_server_session: Trenameat with newdirfid NOFID reached the
+  // default Renameat with a null fid2, which dereferenced it.
+  Version("9P2000.L");
+  ASSERT_EQ(kRattach, Rpc(1, Tattach{0, NOFID, "glenda", "", NONUNAME}).type());
+  for (const Body& b : {Body(Trenameat{0, "hello", NOFID, "howdy"}),
+                        Body(Trename{0, NOFID, "howdy"}), Body(Tlink{0, NOFID, "howdy"})}) {
+    Message r = Rpc(2, b);
+    ASSERT_EQ(kRlerror, r.type()) << FormatMessage(r);
+    EXPECT_EQ(static_cast<uint32_t>(EBADF), std::get<Rlerror>(r.body).ecode);
+  }
+  EXPECT_TRUE(fs_.Has("hello"));
+  EXPECT_FALSE(fs_.Has("howdy"));
+}
+
 TEST_F(ServerTest, DotlDefaultsBuiltFromBaseCalls) {
   Version("9P2000.L");
   ASSERT_EQ(Dialect::k9P2000L, dialect_);
