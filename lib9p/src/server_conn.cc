@@ -246,17 +246,22 @@ void Connection::AfterFinish(ReqState* st, bool failed) {
     srv_->stats.pending[type]--;
   }
   st->conn = nullptr;
-  for (uint16_t ft : st->flush_tags) {
-    auto fit = tags_.find(ft);
+  // The Tflushes waiting on st, then those waiting on them (a Tflush of a
+  // pending Tflush), each Rflush after the answer it follows.
+  std::vector<uint16_t> flushes = st->flush_tags;
+  for (size_t i = 0; i < flushes.size(); i++) {
+    auto fit = tags_.find(flushes[i]);
     if (fit == tags_.end()) continue;  // reset meanwhile
-    fit->second->conn = nullptr;
-    Uncharge(fit->second.get());
-    srv_->stats.pending[fit->second->in.type()]--;
+    StatePtr fst = fit->second;
+    fst->conn = nullptr;
+    Uncharge(fst.get());
+    srv_->stats.pending[fst->in.type()]--;
     tags_.erase(fit);
     Message m;
-    m.tag = ft;
+    m.tag = flushes[i];
     m.body = Rflush{};
     Send(m);
+    flushes.insert(flushes.end(), fst->flush_tags.begin(), fst->flush_tags.end());
   }
   CheckPressure();
 }

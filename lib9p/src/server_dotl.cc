@@ -2,6 +2,7 @@
 // counterpart in FileServer's required methods: they go to the optional
 // hooks, whose defaults (server_defaults.cc) build them from base calls.
 #include <cerrno>
+#include <optional>
 
 #include "server_conn.h"
 
@@ -32,15 +33,17 @@ void Connection::Dotl(const StatePtr& st) {
   };
 
   // Calls a hook with the message and its resolved fids; make_body turns the
-  // hook's answer into the reply body.
-  auto call = [&](auto tmsg, uint32_t fid, uint32_t fid2, auto method, auto make_body) {
+  // hook's answer into the reply body. A message with a second fid must name
+  // a live one (NOFID too is unknown there: hooks rely on fid2).
+  auto call = [&](auto tmsg, uint32_t fid, std::optional<uint32_t> fid2, auto method,
+                  auto make_body) {
     using Req = typename std::remove_reference_t<decltype(method)>::ReqType;
     using Out = typename Req::OutType;
     FidRef f = GetFid(st, fid);
     if (!f) return;
     FidRef f2;
-    if (fid2 != NOFID) {
-      f2 = GetFid(st, fid2);
+    if (fid2) {
+      f2 = GetFid(st, *fid2);
       if (!f2) return;
     }
     Req r(st, OnLoop<Out>(st, [reply, make_body](Result<Out> o) {
@@ -56,17 +59,17 @@ void Connection::Dotl(const StatePtr& st) {
   switch (m.type()) {
     case kTstatfs: {
       auto t = std::get<Tstatfs>(m.body);
-      return call(t, t.fid, NOFID, Hook<StatfsReq>{&FileServer::Statfs},
+      return call(t, t.fid, std::nullopt, Hook<StatfsReq>{&FileServer::Statfs},
                   [](const Rstatfs& r) { return Body(r); });
     }
     case kTsymlink: {
       auto t = std::get<Tsymlink>(m.body);
-      return call(t, t.fid, NOFID, Hook<SymlinkReq>{&FileServer::Symlink},
+      return call(t, t.fid, std::nullopt, Hook<SymlinkReq>{&FileServer::Symlink},
                   [](const Qid& q) { return Body(Rsymlink{q}); });
     }
     case kTmknod: {
       auto t = std::get<Tmknod>(m.body);
-      return call(t, t.dfid, NOFID, Hook<MknodReq>{&FileServer::Mknod},
+      return call(t, t.dfid, std::nullopt, Hook<MknodReq>{&FileServer::Mknod},
                   [](const Qid& q) { return Body(Rmknod{q}); });
     }
     case kTrename: {
@@ -78,7 +81,7 @@ void Connection::Dotl(const StatePtr& st) {
       auto t = std::get<Treadlink>(m.body);
       // The target string must outlive the encode: the reply is built and
       // sent inside the callback, while the string is alive.
-      return call(t, t.fid, NOFID, Hook<ReadlinkReq>{&FileServer::Readlink},
+      return call(t, t.fid, std::nullopt, Hook<ReadlinkReq>{&FileServer::Readlink},
                   [](const std::string& s) { return Body(Rreadlink{s}); });
     }
     case kTlink: {
@@ -96,7 +99,7 @@ void Connection::Dotl(const StatePtr& st) {
     }
     case kTunlinkat: {
       auto t = std::get<Tunlinkat>(m.body);
-      return call(t, t.dirfd, NOFID, Hook<UnlinkatReq>{&FileServer::Unlinkat},
+      return call(t, t.dirfd, std::nullopt, Hook<UnlinkatReq>{&FileServer::Unlinkat},
                   [](const Empty&) { return Body(Runlinkat{}); });
     }
     case kTmkdir: {
@@ -104,22 +107,22 @@ void Connection::Dotl(const StatePtr& st) {
       if (t.name.empty() || t.name == "." || t.name == ".." ||
           t.name.find('/') != std::string_view::npos)
         return Finish(st.get(), Status(EINVAL, "illegal name"), nullptr);
-      return call(t, t.dfid, NOFID, Hook<MkdirReq>{&FileServer::Mkdir},
+      return call(t, t.dfid, std::nullopt, Hook<MkdirReq>{&FileServer::Mkdir},
                   [](const Qid& q) { return Body(Rmkdir{q}); });
     }
     case kTfsync: {
       auto t = std::get<Tfsync>(m.body);
-      return call(t, t.fid, NOFID, Hook<FsyncReq>{&FileServer::Fsync},
+      return call(t, t.fid, std::nullopt, Hook<FsyncReq>{&FileServer::Fsync},
                   [](const Empty&) { return Body(Rfsync{}); });
     }
     case kTlock: {
       auto t = std::get<Tlock>(m.body);
-      return call(t, t.fid, NOFID, Hook<LockReq>{&FileServer::Lock},
+      return call(t, t.fid, std::nullopt, Hook<LockReq>{&FileServer::Lock},
                   [](const uint8_t& s) { return Body(Rlock{s}); });
     }
     case kTgetlock: {
       auto t = std::get<Tgetlock>(m.body);
-      return call(t, t.fid, NOFID, Hook<GetlockReq>{&FileServer::Getlock},
+      return call(t, t.fid, std::nullopt, Hook<GetlockReq>{&FileServer::Getlock},
                   [](const Rgetlock& r) { return Body(r); });
     }
     case kTxattrwalk: {

@@ -115,6 +115,8 @@ void RoundtripOne(std::span<const uint8_t> frame, Dialect d) {
 
 }  // namespace
 
+void ReportFailure(const char* what) { g_failure(what); }
+
 void SetFuzzFailureHandler(void (*handler)(const char* what)) {
   g_failure = handler != nullptr ? handler : DefaultFailure;
 }

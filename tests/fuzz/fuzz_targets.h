@@ -23,6 +23,25 @@ int FuzzDecode(const uint8_t* data, size_t size);
 // but for the short Tfsync, the same bytes. Always returns 0.
 int FuzzRoundtrip(const uint8_t* data, size_t size);
 
+// Drives whole sessions (well-formed and malformed messages, flushes,
+// version changes, closes; see fuzz_input.h) into a Server over a socketpair,
+// once with ramfs and once with exportfs over a sandboxed temporary
+// directory, and checks every reply: it decodes, answers an outstanding tag
+// of a matching request once, never after Rflush or Rversion ended it; and
+// nothing beside exportfs's root changes. Always returns 0.
+int FuzzServerSession(const uint8_t* data, size_t size);
+// Prepares FuzzServerSession's sandbox. REQUIRES: the process has one
+// thread (call it from LLVMFuzzerInitialize, or first in a test).
+void FuzzServerSessionInit();
+
+// Plays a hostile server to a lib9p Client over a socketpair: answers its
+// requests with right, wrong, truncated, late or missing replies, cancels
+// calls and hangs up. Every call must complete exactly once. Returns 0.
+int FuzzClientReplies(const uint8_t* data, size_t size);
+
+// Reports a broken invariant to the failure handler.
+void ReportFailure(const char* what);
+
 // Called with a description when an invariant breaks. The default prints
 // it and aborts (what a fuzzer needs); the replay test records it instead.
 void SetFuzzFailureHandler(void (*handler)(const char* what));

@@ -431,6 +431,25 @@ TEST_F(ServerTest, FlushOfPendingRequest) {
   EXPECT_EQ(kRflush, Rpc(22, Tflush{999}).type());
 }
 
+TEST_F(ServerTest, FlushOfPendingFlushIsAnswered) {
+  // Found by fuzz_server_session: a Tflush of a Tflush that was itself
+  // waiting on a request was never answered, and its tag stayed in use.
+  Version("9P2000");
+  AttachRoot(0);
+  ASSERT_EQ(kRwalk, WalkTo(0, 1, {"slow"}).type());
+  ASSERT_EQ(kRopen, Rpc(3, Topen{1, OREAD}).type());
+  // One write: the server reads the three before the slow read ends.
+  std::vector<uint8_t> b;
+  for (const Message& m :
+       {Message{20, Tread{1, 0, 100}}, Message{21, Tflush{20}}, Message{22, Tflush{21}}})
+    ASSERT_TRUE(Encode(m, dialect_, &b).ok());
+  SendRaw(b);
+  std::vector<uint16_t> order;
+  for (int i = 0; i < 3; i++) order.push_back(Recv().tag);
+  EXPECT_EQ((std::vector<uint16_t>{20, 21, 22}), order);  // each after what it flushed
+  EXPECT_EQ(kRstat, Rpc(22, Tstat{0}).type());            // the tag is free again
+}
+
 TEST_F(ServerTest, VersionResetClunksEverything) {
   Version("9P2000");
   AttachRoot(0);
@@ -505,6 +524,21 @@ TEST_F(ServerTest, DirectoryReadOffsets) {
   EXPECT_EQ("bad offset in directory read", ErrorOf(Rpc(4, Tread{1, 3, 80})));
   // A count too small for any entry is an error, not a silent end.
   EXPECT_EQ(kRerror, Rpc(4, Tread{1, 0, 10}).type());
+}
+
+TEST_F(ServerTest, DotlSecondFidMustBeLive) {
+  // Found by fuzz_server_session: Trenameat with newdirfid NOFID reached the
+  // default Renameat with a null fid2, which dereferenced it.
+  Version("9P2000.L");
+  ASSERT_EQ(kRattach, Rpc(1, Tattach{0, NOFID, "glenda", "", NONUNAME}).type());
+  for (const Body& b : {Body(Trenameat{0, "hello", NOFID, "howdy"}),
+                        Body(Trename{0, NOFID, "howdy"}), Body(Tlink{0, NOFID, "howdy"})}) {
+    Message r = Rpc(2, b);
+    ASSERT_EQ(kRlerror, r.type()) << FormatMessage(r);
+    EXPECT_EQ(static_cast<uint32_t>(EBADF), std::get<Rlerror>(r.body).ecode);
+  }
+  EXPECT_TRUE(fs_.Has("hello"));
+  EXPECT_FALSE(fs_.Has("howdy"));
 }
 
 TEST_F(ServerTest, DotlDefaultsBuiltFromBaseCalls) {

@@ -1,0 +1,10 @@
+// fuzz_client_replies_main.cc: the libFuzzer entry of fuzz_client_replies
+// (see fuzz_targets.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_targets.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return ninep::fuzz::FuzzClientReplies(data, size);
+}
