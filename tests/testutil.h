@@ -65,6 +65,7 @@ class Process {
       dup2(out[1], 1);
       if (with_stdin) dup2(in[0], 0);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
       args.push_back(nullptr);
       execv(args[0], args.data());
