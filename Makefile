@@ -6,7 +6,8 @@
 #   make run        build and serve a demo tree on tcp!127.0.0.1!5640
 #
 # Variables: BUILD (build directory, default build), JOBS, CTEST_JOBS,
-# TEST_TIMEOUT, FUZZ_SECONDS, PREFIX, DESTDIR, ROOT and ADDR (make run);
+# TEST_TIMEOUT, FUZZ_SECONDS, PREFIX, DESTDIR, ROOT and ADDR (make run),
+# CLANG_FORMAT and CLANG_TIDY (the tools; TIDY_FILES='regex' narrows tidy);
 # TARGETS (build only these) and CTEST_ARGS (e.g. "-R Conformance") narrow
 # a run: make asan-test TARGETS="ramfs conformance_test" CTEST_ARGS="-R Ramfs".
 
@@ -31,6 +32,11 @@ ROOT         ?=
 # The commands `make install` copies, when they have been built.
 COMMANDS     ?= 9p exportfs mount9p cmdfs ramfs ns storefs chunkd
 
+# Pinned versions: another clang-format formats differently, and another
+# clang-tidy has other checks, so CI and a contributor must run the same one.
+CLANG_FORMAT ?= clang-format-14
+CLANG_TIDY   ?= clang-tidy-14
+
 CCACHE   := $(shell command -v ccache 2>/dev/null)
 LAUNCHER := $(if $(CCACHE),-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CTEST     = ctest --output-on-failure -j$(CTEST_JOBS) --timeout $(TEST_TIMEOUT) $(CTEST_ARGS)
@@ -52,6 +58,7 @@ define link_bin
 endef
 
 .PHONY: all commands deps test asan-test tsan-test fuzz bench install run clean help
+.PHONY: format format-check tidy
 
 all:
 	$(call configure_and_build,$(BUILD),RelWithDebInfo,)
@@ -112,6 +119,27 @@ bench: deps
 	$(call configure_and_build,build-bench,Release,-DNINEP_WERROR=OFF)
 	BUILD_DIR=build-bench bash bench/run.sh
 
+# Our C++ sources: tracked files plus new ones not yet added (but not
+# ignored ones, such as build directories).
+SOURCES_CMD = git ls-files -z --cached --others --exclude-standard -- '*.cc' '*.h'
+
+# Reformat every source in place with the root .clang-format.
+format:
+	@set -o pipefail; $(SOURCES_CMD) | xargs -0 -r $(CLANG_FORMAT) -i
+
+# Fail, naming the file and line, if any source differs from its formatting.
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "make: $(CLANG_FORMAT) not found (make deps)" >&2; exit 1; }
+	@set -o pipefail; $(SOURCES_CMD) | xargs -0 -r $(CLANG_FORMAT) --dry-run --Werror || \
+	  { echo "format-check: the files above are not formatted; make format fixes them" >&2; exit 1; }
+	@echo "format-check: every source is formatted"
+
+# clang-tidy with the checks in .clang-tidy over our translation units,
+# found in the compilation database that configuring $(BUILD) writes.
+tidy:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(LAUNCHER) >/dev/null
+	CLANG_TIDY=$(CLANG_TIDY) bash scripts/tidy.sh $(BUILD) $(JOBS)
+
 # The commands and man pages by hand (only the commands that are built);
 # lib9p (libninep.a, libninep.so.*, include/ninep/*.h, pkgconfig/ninep.pc)
 # through CMake's install rules for its lib9p component, which know the
@@ -150,6 +178,9 @@ help:
 	@echo "make test       install missing packages, build, run all tests"
 	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
 	@echo "make tsan-test  the same tests built with ThreadSanitizer in build-tsan/"
+	@echo "make format     reformat every C++ source with $(CLANG_FORMAT)"
+	@echo "make format-check  fail if any C++ source is not formatted (CI runs it)"
+	@echo "make tidy       clang-tidy (.clang-tidy's checks) over our sources (CI runs it)"
 	@echo "make fuzz       run the libFuzzer targets (FUZZ_SECONDS=$(FUZZ_SECONDS) each)"
 	@echo "make bench      Release build in build-bench/, run bench/run.sh"
 	@echo "make install    commands, man pages and lib9p under DESTDIR/PREFIX ($(PREFIX))"

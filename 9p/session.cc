@@ -280,6 +280,7 @@ class Session {
     if (!s.ok()) return Fail("session", s);
     if (words.empty()) return kOk;
     std::vector<std::string> a;
+    a.reserve(words.size());
     for (auto& w : words) a.push_back(w.text);
     const std::string& verb = a[0];
     if (verb == "open") return Open(a);

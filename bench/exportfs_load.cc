@@ -215,6 +215,7 @@ class OpsConn {
 
 int Ops(const Options& o) {
   std::vector<std::unique_ptr<OpsConn>> conns;
+  conns.reserve(o.clients);
   for (int i = 0; i < o.clients; i++) conns.push_back(std::make_unique<OpsConn>(o, o.files));
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) Die("epoll", strerror(errno));
@@ -254,7 +255,7 @@ int Ops(const Options& o) {
   uint64_t total = 0;
   for (auto& c : conns) total += c->chains();
   printf("mode=ops clients=%d ops=%llu seconds=%.3f rate=%.0f\n", o.clients,
-         static_cast<unsigned long long>(total), secs, total / secs);
+         static_cast<unsigned long long>(total), secs, static_cast<double>(total) / secs);
   return 0;
 }
 
@@ -276,7 +277,7 @@ int Read(const Options& o) {
   }
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   printf("mode=read msize=%u bytes=%llu seconds=%.3f mbps=%.1f\n", c->msize(),
-         static_cast<unsigned long long>(off), secs, off / secs / 1e6);
+         static_cast<unsigned long long>(off), secs, static_cast<double>(off) / secs / 1e6);
   *f = ninep::Fid();
   root = ninep::Fid();
   return 0;

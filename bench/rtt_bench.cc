@@ -171,14 +171,14 @@ Outcome RunSync(ninep::Client* c, const ninep::Body& req, uint64_t max_calls,
 
 double PercentileMicros(std::vector<uint32_t>* v, double p) {
   if (v->empty()) return 0;
-  size_t k = static_cast<size_t>(p * (v->size() - 1));
-  std::nth_element(v->begin(), v->begin() + k, v->end());
+  size_t k = static_cast<size_t>(p * static_cast<double>(v->size() - 1));
+  std::nth_element(v->begin(), v->begin() + static_cast<std::ptrdiff_t>(k), v->end());
   return (*v)[k] / 1000.0;
 }
 
 // Prints one case's line; returns false when the case saw errors.
 bool Report(const char* mode, int depth, const char* dialect, Outcome* o) {
-  double rate = o->secs > 0 ? o->calls / o->secs : 0;
+  double rate = o->secs > 0 ? static_cast<double>(o->calls) / o->secs : 0;
   double p50 = PercentileMicros(&o->lat_ns, 0.50);
   double p99 = PercentileMicros(&o->lat_ns, 0.99);
   printf(

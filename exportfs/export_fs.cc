@@ -338,7 +338,7 @@ void ExportFs::Open(ninep::OpenReq r) {
     NodeRef n = x->node();
     if (n->IsLink()) return r.Fail(Err(ELOOP));
     uint8_t acc = r.mode & 3;
-    int flags = AccessFlags(r.mode) | (r.lflags & kPassFlags);
+    int flags = AccessFlags(r.mode) | static_cast<int>(r.lflags & kPassFlags);
     if ((r.mode & ninep::OTRUNC) || (r.lflags & O_TRUNC)) flags |= O_TRUNC;
     if (n->IsDir()) flags |= O_DIRECTORY;
     if (acc == ninep::OEXEC && !n->IsDir() &&
@@ -390,7 +390,8 @@ void ExportFs::Create(ninep::CreateReq r) {
     } else {
       // Always exclusive: 9P2000 create of an existing name is an error,
       // and Linux sends Tlcreate only for names it found missing.
-      int flags = AccessFlags(r.mode) | (r.lflags & kPassFlags) | O_CREAT | O_EXCL | O_NOFOLLOW;
+      int flags = AccessFlags(r.mode) | static_cast<int>(r.lflags & kPassFlags) | O_CREAT | O_EXCL |
+                  O_NOFOLLOW;
       auto fd = OpenBeneath(dfd, name, flags, r.perm & 07777);
       if (!fd.ok()) return r.Fail(fd.status());
       io = MakeFdRef(*fd);
@@ -408,7 +409,7 @@ void ExportFs::Create(ninep::CreateReq r) {
   });
 }
 
-void ExportFs::StreamIo(ninep::ReadReq r, FdRef fd) {
+void ExportFs::StreamIo(ninep::ReadReq r, const FdRef& fd) {
   int f = fd->get();
   auto buf = r.buf;
   StreamWait(std::move(r), f, POLLIN, [f, buf] { return read(f, buf.data(), buf.size()); });

@@ -228,7 +228,7 @@ class ExportFs : public ninep::FileServer {
   ninep::Status Truncate(const Node& n, uint64_t size);
   ninep::Status Utimes(const Node& n, const struct timespec ts[2]);
   ninep::Status XattrClunk(ExFid* x);
-  void StreamIo(ninep::ReadReq r, FdRef fd);
+  void StreamIo(ninep::ReadReq r, const FdRef& fd);
 
   ExportOptions opts_;
   std::shared_ptr<const Tree> root_;  // the exported directory

@@ -10,7 +10,7 @@ PACKAGES=(
   libuv1-dev libssl-dev libfuse3-dev fuse3
   diod
   googletest libgtest-dev libbenchmark-dev
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
   ccache hyperfine iperf3
   man-db groff-base
 )

@@ -171,6 +171,7 @@ class Process {
   // not -1) as its stdin.
   bool Spawn(const std::vector<std::string>& argv, int stdout_fd, int stdin_fd) {
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     pid_ = fork();

@@ -31,13 +31,14 @@ bool ReqFlushed(const ReqState* st) {
 }
 
 void ReqOnFlush(ReqState* st, std::function<void()> fn) {
-  bool run_now;
   {
     std::lock_guard<std::mutex> l(st->mu);
-    run_now = st->flushed;
-    if (!run_now) st->on_flush.push_back(std::move(fn));
+    if (!st->flushed) {
+      st->on_flush.push_back(std::move(fn));
+      return;
+    }
   }
-  if (run_now) st->srv->RunOnLoop(Task(std::move(fn)));
+  st->srv->RunOnLoop(Task(std::move(fn)));
 }
 
 const std::string& ReqUname(const ReqState* st) { return st->cs->uname; }

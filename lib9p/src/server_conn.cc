@@ -122,11 +122,11 @@ void Connection::Reset() {
     st->cs = cs_;
     st->keep = trim;
     if (f->omode != -1 && (f->omode & ORCLOSE)) {
-      RemoveReq r(st, [](Result<Empty>) {});
+      RemoveReq r(st, [](const Result<Empty>&) {});
       r.fid = f;
       srv_->fs->Remove(std::move(r));
     } else {
-      ClunkReq r(st, [](Result<Empty>) {});
+      ClunkReq r(st, [](const Result<Empty>&) {});
       r.fid = f;
       srv_->fs->Clunk(std::move(r));
     }
@@ -580,7 +580,7 @@ void Connection::Open(const StatePtr& st, uint32_t fid, uint8_t mode, uint32_t l
   uint8_t acc = mode & 3;
   if (f->IsDir() && ((acc != OREAD && acc != OEXEC) || (mode & OTRUNC)))
     return Finish(st.get(), Status(EISDIR, "is a directory"), nullptr);
-  OpenReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](Result<OpenOut> o) {
+  OpenReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](const Result<OpenOut>& o) {
               FinishOpen(st, f, mode, lflags, o, dotl ? kRlopen : kRopen);
             }));
   r.fid = f;
@@ -596,7 +596,7 @@ void Connection::Create(const StatePtr& st, uint32_t fid, std::string_view name,
   if (f->omode != -1) return Finish(st.get(), Status(EBUSY, "fid already open"), nullptr);
   if (!f->IsDir()) return Finish(st.get(), Status(ENOTDIR, "create in non-directory"), nullptr);
   if (BadName(name)) return Finish(st.get(), Status(EINVAL, "illegal name"), nullptr);
-  CreateReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](Result<OpenOut> o) {
+  CreateReq r(st, OnLoop<OpenOut>(st, [this, st, f, mode, lflags, dotl](const Result<OpenOut>& o) {
                 FinishOpen(st, f, mode, lflags, o, dotl ? kRlcreate : kRcreate);
               }));
   r.fid = f;
@@ -730,7 +730,7 @@ void Connection::Clunk(const StatePtr& st, uint32_t fid, bool remove) {
   if (!f) return;
   fids_.erase(fid);
   bool orclose = f->omode != -1 && (f->omode & ORCLOSE);
-  auto done = OnLoop<Empty>(st, [this, st, remove](Result<Empty> e) {
+  auto done = OnLoop<Empty>(st, [this, st, remove](const Result<Empty>& e) {
     // Tclunk always succeeds for the client: the fid is gone either way.
     if (!e.ok() && remove) return Finish(st.get(), e.status(), nullptr);
     Message m;
@@ -784,7 +784,7 @@ void Connection::WstatFid(const StatePtr& st, uint32_t fid, const ninep::Stat& d
                           const Tsetattr* sa) {
   FidRef f = GetFid(st, fid);
   if (!f) return;
-  WstatReq r(st, OnLoop<Empty>(st, [this, st, sa](Result<Empty> e) {
+  WstatReq r(st, OnLoop<Empty>(st, [this, st, sa](const Result<Empty>& e) {
                if (!e.ok()) return Finish(st.get(), e.status(), nullptr);
                Message m;
                m.tag = st->in.tag;

@@ -28,7 +28,7 @@ void OnLoopThread(const std::shared_ptr<internal::ReqState>& st, Task next) {
 
 // Clunks a temporary fid; its answer matters to no one.
 void DropTemp(FileServer* fs, const std::shared_ptr<internal::ReqState>& st, FidRef t) {
-  ClunkReq k(st, [](Result<Empty>) {});
+  ClunkReq k(st, [](const Result<Empty>&) {});
   k.fid = std::move(t);
   fs->Clunk(std::move(k));
 }
@@ -96,7 +96,7 @@ void FileServer::Mkdir(MkdirReq r) {
   auto fail = [p](const Status& s) { p->Fail(s); };
   WalkTemp(
       this, st, p->fid, "",
-      [this, p, st, fail](FidRef t) {
+      [this, p, st, fail](const FidRef& t) {
         CreateReq c(st, [this, p, st, t](Result<OpenOut> o) {
           if (!o.ok()) return p->Fail(o.status());
           t->qid = o->qid;
@@ -122,11 +122,11 @@ void FileServer::Unlinkat(UnlinkatReq r) {
   WalkTemp(
       this, st, p->fid, p->in.name,
       [this, p, st](FidRef t) {
-        RemoveReq rm(st, [p](Result<Empty> e) {
+        RemoveReq rm(st, [p](const Result<Empty>& e) {
           if (!e.ok()) return p->Fail(e.status());
           p->Respond(Empty{});
         });
-        rm.fid = t;
+        rm.fid = std::move(t);
         Remove(std::move(rm));
       },
       [p](const Status& s) { p->Fail(s); });
@@ -139,8 +139,8 @@ void FileServer::Renameat(RenameatReq r) {
   auto st = p->state();
   WalkTemp(
       this, st, p->fid, p->in.oldname,
-      [this, p, st](FidRef t) {
-        WstatReq w(st, [this, p, st, t](Result<Empty> e) {
+      [this, p, st](const FidRef& t) {
+        WstatReq w(st, [this, p, st, t](const Result<Empty>& e) {
           OnLoopThread(st, [this, st, t] { DropTemp(this, st, t); });
           if (!e.ok()) return p->Fail(e.status());
           p->Respond(Empty{});
@@ -155,7 +155,7 @@ void FileServer::Renameat(RenameatReq r) {
 
 void FileServer::Rename(RenameReq r) {
   auto p = std::make_shared<RenameReq>(std::move(r));
-  WstatReq w(p->state(), [p](Result<Empty> e) {
+  WstatReq w(p->state(), [p](const Result<Empty>& e) {
     if (!e.ok()) return p->Fail(e.status());
     p->Respond(Empty{});
   });

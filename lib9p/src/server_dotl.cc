@@ -158,7 +158,7 @@ void Connection::Dotl(const StatePtr& st) {
       auto t = std::get<Txattrcreate>(m.body);
       FidRef f = GetFid(st, t.fid);
       if (!f) return;
-      XattrcreateReq r(st, OnLoop<Empty>(st, [this, st, f](Result<Empty> e) {
+      XattrcreateReq r(st, OnLoop<Empty>(st, [this, st, f](const Result<Empty>& e) {
                          if (!e.ok()) return Finish(st.get(), e.status(), nullptr);
                          f->omode = OWRITE;  // the value is written through this fid
                          f->qid.type = QTFILE;

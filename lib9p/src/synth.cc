@@ -129,7 +129,9 @@ Status SynthTree::RemoveNode(const SynthNodeRef& node) {
   if (node->removed_) return Removed();
   SynthNode* parent = node->parent_;
   parent->by_name_.erase(node->name_);
-  SynthNodeRef keep = node;  // the erase below may drop the last tree reference
+  // The erase below may drop the last tree reference (node may be that very
+  // reference), so the copy is what keeps the node alive.
+  SynthNodeRef keep = node;  // NOLINT(performance-unnecessary-copy-initialization): keep-alive
   parent->children_.erase(node->seq_);
   // Mark the whole subtree, and let go of children that no fid holds.
   std::vector<SynthNodeRef> stack{keep};

@@ -159,7 +159,7 @@ ninep::Result<std::shared_ptr<Command>> CmdFs::NewCommand() {
   return c;
 }
 
-SynthFile CmdFs::FileFor(std::weak_ptr<Command> w, FileKind k) {
+SynthFile CmdFs::FileFor(const std::weak_ptr<Command>& w, FileKind k) {
   SynthFile f;
   f.open = [w, k](OpenReq r, SynthFid& fid) {
     auto c = w.lock();

@@ -89,7 +89,7 @@ class CmdFs : public ninep::SynthTree {
   };
   struct Signal;
   ninep::Result<std::shared_ptr<Command>> NewCommand();
-  ninep::SynthFile FileFor(std::weak_ptr<Command> w, FileKind k);
+  ninep::SynthFile FileFor(const std::weak_ptr<Command>& w, FileKind k);
   void Reap();
   std::string Ps() const;
 

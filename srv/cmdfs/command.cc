@@ -267,7 +267,7 @@ void Command::Started(WriteReq r, ninep::Result<Spawned> res, CmdCgroup cg, uint
   auto keep = shared_from_this();
   if (!res.ok()) {
     state_ = State::kOpen;
-    Status s = res.status();
+    const Status& s = res.status();
     fs_->Audit(IsoNow() + " " + QuoteLine(peer_) + " " + QuoteLine(uname_) + " - " +
                QuoteStatus(s.message()) + " " + JoinQuoted(argv_));
     argv_.clear();

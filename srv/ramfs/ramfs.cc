@@ -35,7 +35,7 @@ bool BadName(std::string_view n) {
 }
 
 struct Ramfs : FileServer {
-  explicit Ramfs(std::string owner)
+  explicit Ramfs(const std::string& owner)
       : owner_(owner), root_(New(nullptr, "/", DMDIR | 0777, owner)) {}
   void Attach(AttachReq r) override {
     r.fid->aux = root_;

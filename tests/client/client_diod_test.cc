@@ -32,7 +32,7 @@ using testing::TempDir;
 using testing::WaitFor;
 using testing::WriteFile;
 
-constexpr uint32_t kLRdonly = 0, kLWronly = 1;
+constexpr uint32_t kLRdonly = 0;
 
 std::span<const uint8_t> Bytes(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
@@ -277,6 +277,7 @@ TEST_F(DiodTest, FiveHundredConcurrentCalls) {
   const int kN = 500;
   std::atomic<int> done{0}, ok{0};
   std::vector<Client::CallId> ids;
+  ids.reserve(kN);
   for (int i = 0; i < kN; i++) {
     ids.push_back(client_->Call(Tgetattr{root_.num(), P9_GETATTR_ALL}, [&](Result<Reply> r) {
       if (r.ok() && r->msg.type() == kRgetattr) ok++;

@@ -301,6 +301,7 @@ TEST_P(RamfsTest, ThreadsShareOneClient) {
   Put(root_, "shared", std::string(100000, 's'));
   std::atomic<int> failures{0};
   std::vector<std::thread> ts;
+  ts.reserve(4);
   for (int t = 0; t < 4; t++) {
     ts.emplace_back([&, t] {
       auto f = root_.Walk("shared");

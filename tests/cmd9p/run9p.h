@@ -63,6 +63,7 @@ inline RunResult RunCmd(const std::vector<std::string>& argv, const std::string&
       }
     }
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execv(args[0], args.data());

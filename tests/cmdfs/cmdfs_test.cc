@@ -414,6 +414,7 @@ TEST_F(CmdfsTest, FiftyConcurrentCommands) {
   // Read them all at once, from threads, on the one connection.
   std::vector<std::string> outs(kN), recs(kN);
   std::vector<std::thread> ts;
+  ts.reserve(kN);
   for (int i = 0; i < kN; i++) {
     ts.emplace_back([&, i] {
       Fid in = Open(cs[i].n + "/data", ninep::OWRITE);

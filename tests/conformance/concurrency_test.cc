@@ -124,6 +124,7 @@ TEST(ManyConnections, TwoHundredClientsAtOnce) {
   std::atomic<int> ok{0};
   std::vector<std::string> errors(kClients);
   std::vector<std::thread> threads;
+  threads.reserve(kClients);
   for (int i = 0; i < kClients; i++) {
     threads.emplace_back([&, i] {
       ClientOptions o;
@@ -146,7 +147,7 @@ TEST(ManyConnections, TwoHundredClientsAtOnce) {
       std::vector<uint8_t> buf(100);
       auto r = f->Read(0, buf);
       if (!r.ok()) return fail("read", r.status());
-      if (std::string(buf.begin(), buf.begin() + *r) != data)
+      if (std::string(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*r)) != data)
         return fail("read", Status(EIO, "wrong data"));
       if (Status s = f->Clunk(); !s.ok()) return fail("clunk", s);
       if (Status s = root->Clunk(); !s.ok()) return fail("clunk root", s);

@@ -22,7 +22,8 @@ namespace ninep::testing {
 // OK, or the error a reply (or the lack of one) stands for.
 inline Status StatusOf(const Result<RawReply>& r) {
   if (!r.ok()) return r.status();
-  if (r->type() == kRlerror) return Status(std::get<Rlerror>(r->msg.body).ecode, "Rlerror");
+  if (r->type() == kRlerror)
+    return Status(static_cast<int>(std::get<Rlerror>(r->msg.body).ecode), "Rlerror");
   if (r->type() == kRerror) {
     std::string t(std::get<Rerror>(r->msg.body).ename);
     return Status(TextToErrno(t), t);

@@ -205,6 +205,7 @@ struct Frame {
   std::vector<uint8_t> Done(int delta = 0) {
     std::vector<uint8_t> out;
     uint32_t n = b.size() + 4 + delta;
+    out.reserve(4 + b.size());
     for (int i = 0; i < 4; i++) out.push_back(n >> (8 * i));
     out.insert(out.end(), b.begin(), b.end());
     return out;

@@ -343,7 +343,7 @@ TEST_P(ConfineTest, RenameToOrFromNamesWithSlash) {
 
 // 14
 TEST_P(ConfineTest, AnamesThatLeadOut) {
-  for (std::string aname :
+  for (const std::string& aname :
        std::vector<std::string>{"../", "..", "a/../..", "/..", "/etc", "etc", O(""), O("odir")}) {
     Conn c(addr_, GetParam(), aname);
     if (!c.ok()) continue;

@@ -333,8 +333,7 @@ TEST_F(DotlTest, UserXattrs) {
   WriteFile(P("f"), "x");
   // Set through an xattr-create fid: the value is written, set at clunk.
   uint32_t f = F("f");
-  std::string v = "value with\0nul", name = "user.ninefold";
-  v.assign("value with\0nul", 14);
+  std::string v("value with\0nul", 14), name = "user.ninefold";
   ASSERT_EQ(c_->Errno(Txattrcreate{f, name, v.size(), 0}), 0);
   ASSERT_EQ(c_->Errno(Twrite{f, 0, Bytes(v)}), 0);
   c_->Clunk(f);

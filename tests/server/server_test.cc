@@ -256,7 +256,7 @@ class ServerTest : public ::testing::Test {
     Message r = Rpc(1, Tattach{fid, NOFID, "glenda", ""});
     ASSERT_EQ(kRattach, r.type()) << FormatMessage(r);
   }
-  Message WalkTo(uint32_t fid, uint32_t newfid, std::vector<std::string_view> names) {
+  Message WalkTo(uint32_t fid, uint32_t newfid, const std::vector<std::string_view>& names) {
     Twalk w{fid, newfid, {}};
     for (auto n : names) w.wname.push_back(n);
     return Rpc(2, w);

@@ -566,7 +566,7 @@ uint16_t FreePort() {
   sockaddr_in in{};
   in.sin_family = AF_INET;
   in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&in), sizeof in);
+  EXPECT_EQ(bind(s, reinterpret_cast<sockaddr*>(&in), sizeof in), 0);
   socklen_t len = sizeof in;
   getsockname(s, reinterpret_cast<sockaddr*>(&in), &len);
   close(s);

@@ -204,7 +204,7 @@ TEST(WireMalformed, EveryTruncationRejected) {
   w.wname.push_back("glenda");
   ASSERT_TRUE(Encode(Message{3, w}, k9P, &buf).ok());
   for (size_t n = 0; n < buf.size(); n++) {
-    std::vector<uint8_t> cut(buf.begin(), buf.begin() + n);
+    std::vector<uint8_t> cut(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
     Message m;
     EXPECT_FALSE(Decode(cut, k9P, &m).ok()) << n;
     // Even with the size field fixed up, the body is short.
