@@ -53,6 +53,6 @@ cat "$out"/*.log 2>/dev/null |
   grep -v -e '^[0-9]* warnings\? generated\.$' -e '^Suppressed [0-9]* warnings' \
     -e '^Use -header-filter=' |
   awk 'BEGIN { show = 1 } /: (warning|error): / { show = !seen[$0]++ } show' || true
-failed=$(cat "$out"/*.failed 2>/dev/null | wc -l)
+failed=$(find "$out" -name '*.failed' | wc -l)
 echo "tidy: ${#files[@]} files in $((SECONDS - start))s; $failed with errors"
 ((failed == 0))
