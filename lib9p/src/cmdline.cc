@@ -93,6 +93,16 @@ Command& Command::Count(char s, std::string long_name, std::string arg, std::str
               }});
 }
 
+Command& Command::Bytes(char s, std::string long_name, std::string help, uint64_t* out) {
+  return Add({s, std::move(long_name), "SIZE", std::move(help), [out](std::string_view v) {
+                Result<uint32_t> n = ParseSize(v);
+                if (!n.ok()) return n.status();
+                if (*n == 0) return Status(EINVAL, "want a size above 0");
+                *out = *n;
+                return Status::Ok();
+              }});
+}
+
 Command& Command::Seconds(char s, std::string long_name, std::string arg, std::string help,
                           double* out) {
   return Add({s, std::move(long_name), std::move(arg), std::move(help), [out](std::string_view v) {
@@ -119,6 +129,13 @@ Command& Command::AddServerFlags(ServerFlags* f) {
   Flag('s', "stdio", "serve one client on standard input and output", &f->stdio);
   Msize('m', "msize", "largest msize to accept (k and m suffixes)", &f->msize);
   Flag('D', "trace", "trace every 9P message on standard error", &f->trace);
+  Count(0, "max-fids", "N", "refuse a connection's fid beyond N (EMFILE)", &f->max_fids);
+  Count(0, "max-conns", "N", "close connections beyond N at once", &f->max_conns);
+  Count(0, "max-inflight", "N", "stop reading a connection handling N requests", &f->max_inflight);
+  Bytes(0, "max-inflight-bytes", "stop reading a connection whose requests hold SIZE bytes",
+        &f->max_inflight_bytes);
+  Bytes(0, "max-queued-bytes", "stop reading a connection with SIZE bytes of answers unsent",
+        &f->max_queued_bytes);
   return *this;
 }
 

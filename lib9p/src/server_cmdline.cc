@@ -11,6 +11,11 @@ void ApplyServerFlags(const Command& cmd, const ServerFlags& f, ServerOptions* s
   if (f.msize != 0) so->max_msize = f.msize;
   so->trace = f.trace;
   so->trace_prefix = cmd.name();
+  if (f.max_fids != 0) so->max_fids = f.max_fids;
+  if (f.max_conns != 0) so->max_conns = f.max_conns;
+  if (f.max_inflight != 0) so->max_inflight = f.max_inflight;
+  if (f.max_inflight_bytes != 0) so->max_inflight_bytes = f.max_inflight_bytes;
+  if (f.max_queued_bytes != 0) so->max_queued_bytes = f.max_queued_bytes;
 }
 
 std::string StartServing(const Command& cmd, const ServerFlags& f, Server* srv) {

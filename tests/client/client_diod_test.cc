@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "diod.h"
 #include "client/listing.h"
+#include "diod.h"
 #include "ninep/client.h"
 #include "testutil.h"
 

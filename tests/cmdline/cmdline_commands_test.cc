@@ -111,6 +111,32 @@ TEST_P(EveryServer, PortZeroPrintsTheBoundAddressAloneAndSigtermStops) {
   EXPECT_EQ(p.ReadAll(1000), "");
 }
 
+// The shared limit flags reach the server: with one fid per connection the
+// attach takes it, so the walk the 9p command needs next is refused.
+TEST_P(EveryServer, MaxFidsFlagLimitsEachConnection) {
+  TempDir root;
+  std::vector<std::string> argv{Bin(GetParam()), "-a", "tcp!127.0.0.1!0", "--max-fids", "1"};
+  if (GetParam() == "exportfs") argv.insert(argv.end(), {"-r", root.path()});
+  Process p;
+  ASSERT_TRUE(p.Start(argv));
+  std::string addr = p.ReadLine(10000);
+  ASSERT_EQ(addr.rfind("tcp!127.0.0.1!", 0), 0u) << addr;
+  Outcome o = RunLine("'" + Bin("9p") + "' -a '" + addr + "' ls /");
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_NE(o.err.find("too many fids"), std::string::npos) << o.err;
+  p.Signal(SIGTERM);
+  int ws = p.WaitExit(10000);
+  EXPECT_TRUE(WIFEXITED(ws) && WEXITSTATUS(ws) == 0) << ws;
+}
+
+TEST_P(EveryServer, BadLimitIsAUsageError) {
+  for (const char* bad : {"--max-fids x", "--max-conns -1", "--max-queued-bytes 0"}) {
+    Outcome o = RunLine(Cmd() + " " + bad);
+    EXPECT_EQ(o.status, 2) << bad << ": " << o.err;
+    EXPECT_NE(o.err.find("usage: " + GetParam()), std::string::npos) << o.err;
+  }
+}
+
 TEST_P(EveryServer, DefaultAddressIsLoopback) {
   Outcome o = RunLine(Cmd() + " --help");
   EXPECT_NE(o.out.find("default tcp!127.0.0.1!564"), std::string::npos) << o.out;

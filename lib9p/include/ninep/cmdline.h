@@ -64,6 +64,12 @@ struct ServerFlags {
   bool stdio = false;                     // -s, --stdio: one client on stdin/stdout
   uint32_t msize = 0;                     // -m, --msize; 0: the framework's default
   bool trace = false;                     // -D, --trace
+  // Limits a peer cannot push past (ServerOptions); 0 keeps the default.
+  uint64_t max_fids = 0;            // --max-fids N: fids per connection
+  uint64_t max_conns = 0;           // --max-conns N: connections at once
+  uint64_t max_inflight = 0;        // --max-inflight N: requests handled per connection
+  uint64_t max_inflight_bytes = 0;  // --max-inflight-bytes SIZE: their frames and answers
+  uint64_t max_queued_bytes = 0;    // --max-queued-bytes SIZE: answers waiting to be written
   // True when the server should listen: always, unless -s came without -a.
   bool listens() const { return !stdio || addr_given; }
 };
@@ -98,6 +104,8 @@ class Command {
   Command& Msize(char s, std::string long_name, std::string help, uint32_t* out);
   // A whole decimal number (no sign, no suffix) stored in *out.
   Command& Count(char s, std::string long_name, std::string arg, std::string help, uint64_t* out);
+  // A size in bytes above 0 (k and m suffixes, binary; below 4 GiB) in *out.
+  Command& Bytes(char s, std::string long_name, std::string help, uint64_t* out);
   // A non-negative number of seconds, fractions allowed ("0.5"), in *out.
   Command& Seconds(char s, std::string long_name, std::string arg, std::string help, double* out);
   // The shared server flags, bound to *f (which must outlive parsing).
