@@ -29,7 +29,7 @@
 #include <string>
 #include <vector>
 
-#include "export_fs.h"
+#include "exportfs/export_fs.h"
 #include "fuzz_input.h"
 #include "fuzz_targets.h"
 #include "ninep/server.h"
