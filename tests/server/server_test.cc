@@ -362,12 +362,12 @@ TEST_F(ServerTest, AnswersFitTheMsize) {
   AttachRoot();
   ASSERT_EQ(kRwalk, WalkTo(0, 1, {"longerr"}).type());
   r = Rpc(3, Topen{1, OREAD});
-  EXPECT_LE(frame_.size(), MINMSIZE);
+  EXPECT_LE(last_.frame->size(), MINMSIZE);
   std::string text = ErrorOf(r);
   EXPECT_EQ(text, std::string(246, 'x')) << "cut before the split character";
   ASSERT_EQ(kRwalk, WalkTo(0, 2, {"bigstat"}).type());
   r = Rpc(4, Tstat{2});
-  EXPECT_LE(frame_.size(), MINMSIZE);
+  EXPECT_LE(last_.frame->size(), MINMSIZE);
   EXPECT_NE(ErrorOf(r).find("exceeds msize"), std::string::npos) << ErrorOf(r);
   // The session goes on.
   EXPECT_EQ(kRclunk, Rpc(5, Tclunk{1}).type());
@@ -442,7 +442,7 @@ TEST_F(ServerTest, FlushOfPendingFlushIsAnswered) {
   std::vector<uint8_t> b;
   for (const Message& m :
        {Message{20, Tread{1, 0, 100}}, Message{21, Tflush{20}}, Message{22, Tflush{21}}})
-    ASSERT_TRUE(Encode(m, dialect_, &b).ok());
+    ASSERT_TRUE(Encode(m, c_.dialect, &b).ok());
   SendRaw(b);
   std::vector<uint16_t> order;
   for (int i = 0; i < 3; i++) order.push_back(Recv().tag);
