@@ -472,7 +472,10 @@ void ExportFs::Write(ninep::WriteReq r) {
     }
     x->writing = true;
   }
-  Off([this, r = std::move(r), x]() mutable {
+  // `keep` holds x (the fid's aux) for the whole loop: each request goes
+  // into WriteNow and may take the last reference to the fid with it when
+  // the fid was clunked meanwhile (found by fuzz_server_session).
+  Off([this, keep = r.fid, r = std::move(r), x]() mutable {
     for (;;) {
       WriteNow(std::move(r), x);
       std::lock_guard<std::mutex> l(x->wmu);
