@@ -354,7 +354,7 @@ Result<size_t> Fid::ReadOnce(uint64_t offset, std::span<uint8_t> buf) {
       impl->SyncCall(Tread{num_, offset, n}, [&](const Message& m, std::span<const uint8_t>) {
         auto& d = std::get<Rread>(m.body).data;
         got = std::min<size_t>(d.size(), n);
-        memcpy(buf.data(), d.data(), got);
+        if (got > 0) memcpy(buf.data(), d.data(), got);  // an empty buf's data() may be null
         return Status::Ok();
       });
   if (!st.ok()) return st;

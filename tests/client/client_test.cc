@@ -590,6 +590,28 @@ TEST(ClientFid, WalkSplitsAt16NamesAndSkipsDotsAndEmpties) {
   root = Fid();
 }
 
+TEST(ClientFid, ReadOnceIntoAnEmptyBuffer) {
+  // Found by fuzz_client_replies: ReadOnce copied the reply with memcpy into
+  // an empty buffer's null data() (undefined behaviour, which UBSan reports;
+  // make asan-test runs this under it), even with nothing to copy.
+  auto s = Connect(Opts(), 8192, "9P2000");
+  ASSERT_TRUE(s.client);
+  Fid f = s.client->Adopt(s.client->AllocFid(), Qid{0, 0, 7});
+  std::thread t([&] {
+    uint16_t tag;
+    auto tr = s.peer->Expect<Tread>(&tag);
+    EXPECT_EQ(0u, tr.count);
+    static const uint8_t kData[] = {'x', 'y'};
+    s.peer->Send(tag, Rread{kData});  // more than asked for
+  });
+  std::vector<uint8_t> none;
+  auto n = f.ReadOnce(0, none);
+  t.join();
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(0u, *n);
+  f = Fid();
+}
+
 TEST(ClientFid, PartialWalkFailsEnoentAndClunksWhatItMade) {
   auto s = Connect(Opts(), 8192, "9P2000");
   ASSERT_TRUE(s.client);

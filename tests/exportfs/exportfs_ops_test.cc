@@ -118,6 +118,29 @@ TEST_P(OpsTest, OverlappingWritesInFlightApplyInOrder) {
   }
 }
 
+TEST_P(OpsTest, ClunkWhileWritesAreQueued) {
+  // Found by fuzz_server_session: the worker writing through a fid read the
+  // fid's write queue after the last queued Twrite, which a Tclunk had left
+  // holding the last reference to the fid, freed it (a use after free that
+  // ASan reports; make asan-test runs this under it).
+  WriteFile(P("f"), "");
+  for (int round = 0; round < 20; round++) {
+    auto f = c_->Walk("f");
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->Open(OWRITE).ok());
+    std::atomic<int> done{0};
+    std::string data(64 * 1024, 'w');
+    const int kWrites = 8;
+    for (int i = 0; i < kWrites; i++)
+      c_->client().Call(Twrite{f->num(), 0, Bytes(data)}, [&](Result<Reply>) { done++; });
+    ASSERT_TRUE(f->Clunk().ok());
+    ASSERT_TRUE(WaitFor([&] { return done.load() == kWrites; }, 20000));
+  }
+  // The server is still there.
+  EXPECT_TRUE(c_->ReadFile("f").ok());
+  EXPECT_TRUE(srv_.proc().Running());
+}
+
 TEST_P(OpsTest, OpenModes) {
   WriteFile(P("f"), "0123456789");
   {  // OREAD: reads, and the framework refuses writes.
