@@ -188,7 +188,10 @@ TEST(CmdlineUsage, EveryOptionIsInTheUsageAndTheHelp) {
   bool insecure = false;
   Command cmd("srv", "[file]");
   cmd.AddServerFlags(&f).Flag(0, "insecure", "listen anywhere", &insecure).Epilog("notes\n");
-  EXPECT_EQ(cmd.UsageLine(), "usage: srv [-a ADDR] [-s] [-m MSIZE] [-D] [--insecure] [file]\n");
+  EXPECT_EQ(
+      cmd.UsageLine(),
+      "usage: srv [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns N] [--max-inflight N] "
+      "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [--insecure] [file]\n");
   std::string h = cmd.Help();
   EXPECT_EQ(h.rfind(cmd.UsageLine(), 0), 0u);
   for (const char* want : {"-a, --addr ADDR", "-s, --stdio", "-m, --msize MSIZE", "-D, --trace",

@@ -11,7 +11,9 @@
 namespace ninep::testing {
 namespace {
 
-const char kUsage[] = "usage: ramfs [-a ADDR] [-s] [-m MSIZE] [-D] [-u OWNER]\n";
+const char kUsage[] =
+    "usage: ramfs [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns N] [--max-inflight N] "
+    "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [-u OWNER]\n";
 
 TEST(RamfsCli, UsageErrorsExitTwoWithTheUsageLine) {
   for (const char* args : {"-x", "extra", "-m", "-m nonsense", "-m 12"}) {

@@ -208,7 +208,9 @@ TEST(CliTest, UsageErrorsExitTwo) {
     int st;
     std::string err = Sh(Exportfs() + " " + args + " 2>&1 >/dev/null", &st);
     EXPECT_EQ(st, 2) << args;
-    EXPECT_NE(err.find("usage: exportfs [-a ADDR] [-s] [-m MSIZE] [-D] [-d] [-r ROOT] [-R]"),
+    EXPECT_NE(err.find("usage: exportfs [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns "
+                       "N] [--max-inflight N] [--max-inflight-bytes SIZE] [--max-queued-bytes "
+                       "SIZE] [-d] [-r ROOT] [-R]"),
               std::string::npos)
         << args << ": " << err;
   }

@@ -444,6 +444,12 @@ TEST_F(ServerTest, FlushOfPendingFlushIsAnswered) {
        {Message{20, Tread{1, 0, 100}}, Message{21, Tflush{20}}, Message{22, Tflush{21}}})
     ASSERT_TRUE(Encode(m, c_.dialect, &b).ok());
   SendRaw(b);
+  // Only once both Tflushes wait in the server does the read end.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (srv_->stats().pending[kTflush] < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(2u, srv_->stats().pending[kTflush].load());
+  fs_.ReleaseSlow();
   std::vector<uint16_t> order;
   for (int i = 0; i < 3; i++) order.push_back(Recv().tag);
   EXPECT_EQ((std::vector<uint16_t>{20, 21, 22}), order);  // each after what it flushed
