@@ -64,7 +64,7 @@ TEST(CmdlineParse, ServerDefaultsListenOnLoopback) {
 }
 
 TEST(CmdlineParse, MissingValueIsAUsageError) {
-  for (auto args : {Args({"-a"}), Args({"--addr"}), Args({"-D", "-m"})}) {
+  for (const auto& args : {Args({"-a"}), Args({"--addr"}), Args({"-D", "-m"})}) {
     ServerFlags f;
     Command cmd("srv");
     cmd.AddServerFlags(&f);
@@ -173,7 +173,7 @@ TEST(CmdlineParse, SizesTakeBinarySuffixes) {
 }
 
 TEST(CmdlineParse, HelpIsAskedForNotAnError) {
-  for (auto args : {Args({"-h"}), Args({"--help"}), Args({"-Dh"})}) {
+  for (const auto& args : {Args({"-h"}), Args({"--help"}), Args({"-Dh"})}) {
     ServerFlags f;
     Command cmd("srv");
     cmd.AddServerFlags(&f);
@@ -220,6 +220,7 @@ TEST(CmdlineExit, UsageErrorAndFatalFollowTheConventions) {
               "^demo: listen tcp!x!1: no such host\n$");
   std::vector<std::string> argv{"demo", "--help"};
   std::vector<char*> raw;
+  raw.reserve(argv.size());
   for (auto& a : argv) raw.push_back(a.data());
   EXPECT_EXIT(cmd.ParseOrExit(2, raw.data()), ::testing::ExitedWithCode(0), "^$");
 }

@@ -173,7 +173,7 @@ Qid QidFrom(FuzzIn& in) {
 // The answer to `req` of its own type, its fields from the input (counts
 // may disagree with the request: that is the point).
 Body RightAnswer(const Message& req, FuzzIn& in, std::string* strs, std::vector<uint8_t>* data) {
-  auto str = [&](int i) -> std::string_view {
+  auto str = [&](size_t i) -> std::string_view {
     strs[i] = std::string(in.Str(24));
     return strs[i];
   };

@@ -6,7 +6,7 @@
 #include "ninep/server.h"
 
 #define main ramfs_main_unused
-#include "../../srv/ramfs/ramfs.cc"
+#include "../../srv/ramfs/ramfs.cc"  // NOLINT(bugprone-suspicious-include): ramfs is one file with its main
 #undef main
 
 namespace ninep::fuzz {

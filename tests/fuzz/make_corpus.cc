@@ -147,7 +147,7 @@ class SrvOps {
     Op(fuzz::kSrvAttach).U8(0).U8(fid).Str("glenda").U8(aname);
     return Tag();
   }
-  SrvOps& Walk(uint8_t fid, uint8_t newfid, std::vector<uint8_t> names) {
+  SrvOps& Walk(uint8_t fid, uint8_t newfid, const std::vector<uint8_t>& names) {
     Op(fuzz::kSrvWalk).U8(fid).U8(newfid).U8(static_cast<uint8_t>(names.size()));
     for (uint8_t n : names) o_.U8(n);
     return Tag();

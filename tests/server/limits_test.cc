@@ -130,7 +130,7 @@ class LimitsTest : public ::testing::Test {
   }
   // Twalk of fid to newfid through names.
   static Result<RawReply> Walk(RawConn* c, uint32_t fid, uint32_t newfid,
-                               std::vector<std::string_view> names = {}) {
+                               const std::vector<std::string_view>& names = {}) {
     Twalk w{fid, newfid, {}};
     for (auto n : names) w.wname.push_back(n);
     return c->Call(w);
@@ -328,6 +328,7 @@ TEST_F(LimitsTest, ReadFloodHeldToQueuedBytes) {
   constexpr uint32_t kCount = 32 * 1024;
   constexpr int kReads = 8000;  // 250 MiB of answers
   std::vector<Message> reads;
+  reads.reserve(kReads);
   for (int i = 0; i < kReads; i++)
     reads.push_back(M(static_cast<uint16_t>(100 + i), Tread{1, 0, kCount}));
   ASSERT_TRUE(c.SendAll(reads).ok());

@@ -451,6 +451,7 @@ TEST_F(ServerTest, FlushOfPendingFlushIsAnswered) {
   ASSERT_EQ(2u, srv_->stats().pending[kTflush].load());
   fs_.ReleaseSlow();
   std::vector<uint16_t> order;
+  order.reserve(3);
   for (int i = 0; i < 3; i++) order.push_back(Recv().tag);
   EXPECT_EQ((std::vector<uint16_t>{20, 21, 22}), order);  // each after what it flushed
   EXPECT_EQ(kRstat, Rpc(22, Tstat{0}).type());            // the tag is free again
