@@ -91,6 +91,8 @@ struct Ramfs : FileServer {
     FileRef f = Get(r.fid);
     uint64_t off = (f->d.mode & DMAPPEND) ? f->data.size() : r.offset;
     if (off > kMaxFile || r.data.size() > kMaxFile - off) return r.Fail(Errno(EFBIG));
+    // As write(2) of 0 bytes: nothing changes, however far the offset (no gap is allocated).
+    if (r.data.empty()) return r.Respond(0u);
     Change(f, std::max<uint64_t>(f->data.size(), off + r.data.size()), r.fid->uname);
     memcpy(f->data.data() + off, r.data.data(), r.data.size());
     r.Respond(static_cast<uint32_t>(r.data.size()));

@@ -238,6 +238,9 @@ TEST_P(Conformance, ReadAndWriteAtOffsets) {
   EXPECT_EQ(big->size(), 9u);
   // A write far beyond any sane size fails instead of allocating.
   EXPECT_FALSE(p_.Write(2, 1ull << 50, "x").ok());
+  // An empty write changes nothing, even at an offset far past the end.
+  EXPECT_EQ(*p_.Write(2, 1ull << 29, ""), 0u);
+  EXPECT_EQ(p_.Stat(2)->length, 9u);
 }
 
 TEST_P(Conformance, DirectoryReadsWithSmallCounts) {
