@@ -34,7 +34,9 @@ namespace {
 
 constexpr size_t kReadBufSize = 64 * 1024;
 constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
-constexpr uint64_t kCloseGuardMs = 1000;  // longest wait to flush on Close
+// On Close, queued replies are flushed while the peer keeps reading; a peer
+// that takes none of them for this long is cut off.
+constexpr uint64_t kCloseGuardMs = 1000;
 constexpr size_t kMaxIov = 1024;
 
 // Storage for any stream handle; libuv handles share their first members,
@@ -437,12 +439,27 @@ class ConnCore {
         if (uv_shutdown(&shutdown_req_, ws(), [](uv_shutdown_t* r, int) {
               static_cast<ConnCore*>(r->data)->CloseHandles();
             }) == 0) {
+          guard_queued_ = uv_stream_get_write_queue_size(ws());
           uv_timer_start(
-              &guard_, [](uv_timer_t* t) { static_cast<ConnCore*>(t->data)->CloseHandles(); },
+              &guard_, [](uv_timer_t* t) { static_cast<ConnCore*>(t->data)->OnCloseGuard(); },
               kCloseGuardMs, 0);
           return;
         }
       }
+    }
+    CloseHandles();
+  }
+
+  // The flush before a close goes on while the peer makes progress: a slow
+  // reader still gets every reply, a stuck one holds the fd one period only.
+  void OnCloseGuard() {
+    size_t now = closing_handles_ ? 0 : uv_stream_get_write_queue_size(ws());
+    if (now > 0 && now < guard_queued_) {
+      guard_queued_ = now;
+      uv_timer_start(
+          &guard_, [](uv_timer_t* t) { static_cast<ConnCore*>(t->data)->OnCloseGuard(); },
+          kCloseGuardMs, 0);
+      return;
     }
     CloseHandles();
   }
@@ -473,6 +490,7 @@ class ConnCore {
   AnyStream* ws_ = &rs_;
   uv_idle_t idle_{};
   uv_timer_t guard_{};
+  size_t guard_queued_ = 0;  // libuv's write queue when the guard last looked
   uv_shutdown_t shutdown_req_{};
   int open_handles_ = 0;
 

@@ -382,6 +382,52 @@ TEST_F(ConnTest, CloseFlushesQueuedFramesAndConnMayDieAtOnce) {
   EXPECT_FALSE(ended_) << "the close callback is not for closes the owner asked for";
 }
 
+// The flush after Close lasts while the peer keeps taking data, even past
+// the guard period: here the reader takes 64 KiB each 300 ms, 2.4 s in all.
+TEST_F(ConnTest, CloseFlushOutlastsTheGuardWhileThePeerReads) {
+  auto c = SocketConn();
+  Collect(c.get());
+  Bytes expect;
+  for (uint16_t i = 0; i < 32; i++) {
+    Bytes f = MakeFrame(64 * 1024 - 4, i);
+    expect.insert(expect.end(), f.begin(), f.end());
+    c->Send(std::move(f));
+  }
+  c->Close();
+  c.reset();
+  Bytes got;
+  std::thread r([&] {
+    while (got.size() < expect.size()) {
+      Bytes part = ReadN(peer_, std::min<size_t>(64 * 1024, expect.size() - got.size()));
+      if (part.empty()) break;
+      got.insert(got.end(), part.begin(), part.end());
+      if (got.size() < 8 * 64 * 1024) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  });
+  RunUntil([&] { return !uv_loop_alive(&loop_); }, 20000);
+  r.join();
+  EXPECT_EQ(got.size(), expect.size());
+  EXPECT_TRUE(got == expect);
+}
+
+// A peer that takes nothing does not hold the connection: once the guard
+// period passes without progress, the fd is closed and the loop ends.
+TEST_F(ConnTest, CloseGivesUpOnAPeerThatNeverReads) {
+  auto c = SocketConn();
+  Collect(c.get());
+  for (uint16_t i = 0; i < 64; i++) c->Send(MakeFrame(64 * 1024, i));
+  c->Close();
+  c.reset();
+  EXPECT_TRUE(RunUntil([&] { return !uv_loop_alive(&loop_); }, 20000))
+      << "a peer that never reads kept the connection open";
+  char x;
+  ssize_t n = 0;
+  size_t total = 0;
+  while ((n = read(peer_, &x, 1)) > 0) total++;
+  EXPECT_EQ(n, 0) << "the fd was not closed";
+  EXPECT_LT(total, 64u * 64 * 1024) << "everything fit in the buffers; the test proves nothing";
+}
+
 TEST_F(ConnTest, DestroyInsideFrameCallback) {
   auto c = SocketConn();
   size_t count = 0;

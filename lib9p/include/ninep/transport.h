@@ -82,10 +82,11 @@ class Conn {
   // Stops and resumes delivering frames (backpressure).
   virtual void PauseReading() = 0;
   virtual void ResumeReading() = 0;
-  // Closes the stream after queued writes are flushed (best effort); the
-  // close callback is not called for a Close the owner asked for. The Conn
-  // may be destroyed right after Close returns: the handle's memory lives
-  // until libuv's close callback.
+  // Closes the stream after queued writes are flushed: the flush goes on
+  // while the peer keeps reading and is abandoned after a second in which
+  // it took nothing (a dead or stuck peer). The close callback is not called
+  // for a Close the owner asked for. The Conn may be destroyed right after
+  // Close returns: the handle's memory lives until libuv's close callback.
   virtual void Close() = 0;
   // The peer, as a dial string ("tcp!127.0.0.1!5555", "unix", "fd").
   virtual std::string Peer() const = 0;
