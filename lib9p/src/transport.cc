@@ -36,7 +36,7 @@ constexpr size_t kReadBufSize = 64 * 1024;
 constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
 // On Close, queued replies are flushed while the peer keeps reading; a peer
 // that takes none of them for this long is cut off.
-constexpr uint64_t kCloseGuardMs = 1000;
+constexpr uint64_t kCloseGuardMs = 5000;
 constexpr size_t kMaxIov = 1024;
 
 // Storage for any stream handle; libuv handles share their first members,

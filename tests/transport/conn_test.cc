@@ -383,7 +383,8 @@ TEST_F(ConnTest, CloseFlushesQueuedFramesAndConnMayDieAtOnce) {
 }
 
 // The flush after Close lasts while the peer keeps taking data, even past
-// the guard period: here the reader takes 64 KiB each 300 ms, 2.4 s in all.
+// the guard period (5 s): here the reader takes 64 KiB each 200 ms, 6.4 s in
+// all.
 TEST_F(ConnTest, CloseFlushOutlastsTheGuardWhileThePeerReads) {
   auto c = SocketConn();
   Collect(c.get());
@@ -401,7 +402,7 @@ TEST_F(ConnTest, CloseFlushOutlastsTheGuardWhileThePeerReads) {
       Bytes part = ReadN(peer_, std::min<size_t>(64 * 1024, expect.size() - got.size()));
       if (part.empty()) break;
       got.insert(got.end(), part.begin(), part.end());
-      if (got.size() < 8 * 64 * 1024) std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
   });
   RunUntil([&] { return !uv_loop_alive(&loop_); }, 20000);

@@ -83,7 +83,7 @@ class Conn {
   virtual void PauseReading() = 0;
   virtual void ResumeReading() = 0;
   // Closes the stream after queued writes are flushed: the flush goes on
-  // while the peer keeps reading and is abandoned after a second in which
+  // while the peer keeps reading and is abandoned after five seconds in which
   // it took nothing (a dead or stuck peer). The close callback is not called
   // for a Close the owner asked for. The Conn may be destroyed right after
   // Close returns: the handle's memory lives until libuv's close callback.
