@@ -123,16 +123,15 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
   if (uid && (u = UserId(d.uid)) < 0) return Status(EINVAL, "unknown user: invalid argument");
   if (gid && (g = GroupId(d.gid)) < 0) return Status(EINVAL, "unknown group: invalid argument");
   if (length && n->IsDir()) return Err(EISDIR);
-  struct statx st;
-  if (int e = StatFd(n->fd->get(), &st)) return Err(e);
   if (uid || gid) {
     if (fchownat(n->fd->get(), "", static_cast<uid_t>(u), static_cast<gid_t>(g),
                  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
       return Err(errno);
   }
   if (mode) {
-    // Plan 9 permissions are 0777; keep the Unix set-id and sticky bits.
-    Status s = Chmod(*n, (d.mode & 0777) | (st.stx_mode & 07000));
+    // Set-id and sticky bits travel as DMSETUID, DMSETGID and DMSETVTX
+    // (as stat reports them), so a chmod sets and clears them too.
+    Status s = Chmod(*n, ninep::UnixModeFromDM(d.mode) & 07777);
     if (!s.ok()) return s;
   }
   if (length) {
