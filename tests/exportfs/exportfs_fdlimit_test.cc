@@ -68,7 +68,7 @@ TEST_P(FdLimitTest, AFidOnEveryFileAtOnce) {
   std::vector<uint8_t> buf(64);
   for (int d = 0; d < kDirs; d++) {
     for (int f = 0; f < kPerDir; f++) {
-      Fid& fid = fids[static_cast<size_t>(d * kPerDir + f)];
+      Fid& fid = fids[static_cast<size_t>(d) * kPerDir + static_cast<size_t>(f)];
       std::string want = Name(d, f);
       auto st = fid.Stat();
       ASSERT_TRUE(st.ok()) << want << ": " << st.status().message();
@@ -95,7 +95,7 @@ TEST_P(FdLimitTest, AFidOnEveryFileAtOnce) {
     ASSERT_TRUE(d0->Wstat(nd).ok());
   }
   // Touch enough other files to evict d0's children.
-  for (int d = 50; d < kDirs; d++) ASSERT_TRUE(fids[static_cast<size_t>(d * kPerDir)].Stat().ok());
+  for (int d = 50; d < kDirs; d++) ASSERT_TRUE(fids[static_cast<size_t>(d) * kPerDir].Stat().ok());
   for (int f = 0; f < kPerDir; f++) {
     auto st = fids[static_cast<size_t>(f)].Stat();
     ASSERT_TRUE(st.ok()) << "f" << f << " after its directory moved: " << st.status().message();
