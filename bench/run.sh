@@ -244,3 +244,6 @@ if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
 fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
+if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # a fresh server's first read vs its second
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_firstread.sh
+fi

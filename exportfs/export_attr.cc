@@ -24,10 +24,12 @@ using ninep::Status;
 
 Status ExportFs::Chmod(const Node& n, uint32_t mode) {
   if (n.IsLink()) return Err(EOPNOTSUPP);
-  if (syscall(SYS_fchmodat2, n.fd->get(), "", mode, AT_EMPTY_PATH) == 0) return Status();
+  auto fd = PathFd(n);
+  if (!fd.ok()) return fd.status();
+  if (syscall(SYS_fchmodat2, (*fd)->get(), "", mode, AT_EMPTY_PATH) == 0) return Status();
   if (errno != ENOSYS) return Err(errno);
   if (!n.IsReg() && !n.IsDir()) return Err(EOPNOTSUPP);
-  if (chmod(ProcPath(n.fd->get()).c_str(), mode) != 0) return Err(errno);
+  if (chmod(ProcPath((*fd)->get()).c_str(), mode) != 0) return Err(errno);
   return Status();
 }
 
@@ -35,22 +37,28 @@ Status ExportFs::Truncate(const Node& n, uint64_t size) {
   if (n.IsDir()) return Err(EISDIR);
   if (!n.IsReg()) return Err(EINVAL);
   if (size > static_cast<uint64_t>(INT64_MAX)) return Err(EFBIG);
-  if (truncate(ProcPath(n.fd->get()).c_str(), static_cast<off_t>(size)) != 0) return Err(errno);
+  auto fd = PathFd(n);
+  if (!fd.ok()) return fd.status();
+  if (truncate(ProcPath((*fd)->get()).c_str(), static_cast<off_t>(size)) != 0) return Err(errno);
   return Status();
 }
 
 Status ExportFs::Utimes(const Node& n, const struct timespec ts[2]) {
-  if (utimensat(n.fd->get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Err(errno);
+  auto fd = PathFd(n);
+  if (!fd.ok()) return fd.status();
+  if (utimensat((*fd)->get(), "", ts, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) return Err(errno);
   return Status();
 }
 
 Status ExportFs::DoSetattr(const Node& n, const ninep::Tsetattr& sa) {
   using namespace ninep;
   uint32_t v = sa.valid;
+  auto fd = PathFd(n);
+  if (!fd.ok()) return fd.status();
   if (v & (P9_SETATTR_UID | P9_SETATTR_GID)) {
     uid_t uid = (v & P9_SETATTR_UID) ? sa.uid : static_cast<uid_t>(-1);
     gid_t gid = (v & P9_SETATTR_GID) ? sa.gid : static_cast<gid_t>(-1);
-    if (fchownat(n.fd->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+    if (fchownat((*fd)->get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
       return Err(errno);
   }
   if (v & P9_SETATTR_MODE) {
@@ -86,7 +94,7 @@ Status ExportFs::DoSetattr(const Node& n, const ninep::Tsetattr& sa) {
   }
   if (v == P9_SETATTR_CTIME) {
     // Only "ctime now": a chown to no one changes nothing but the ctime.
-    if (fchownat(n.fd->get(), "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
+    if (fchownat((*fd)->get(), "", -1, -1, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
       return Err(errno);
   }
   return Status();
@@ -106,11 +114,11 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
   if (!(mode || atime || mtime || length || rename || uid || gid)) return Status();  // a sync
   if (opts_.read_only) return Err(EROFS);
   NodeRef n = x->node();
-  if (rename && (n->is_root || d.name != n->name)) {
+  if (rename && (n->is_root || d.name != n->name())) {
     auto wp = WithParent(x);
     if (!wp.ok()) return wp.status();
     n = *wp;
-    rename = d.name != n->name;
+    rename = d.name != n->name();
   } else {
     rename = false;
   }
@@ -123,16 +131,17 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
   if (uid && (u = UserId(d.uid)) < 0) return Status(EINVAL, "unknown user: invalid argument");
   if (gid && (g = GroupId(d.gid)) < 0) return Status(EINVAL, "unknown group: invalid argument");
   if (length && n->IsDir()) return Err(EISDIR);
-  struct statx st;
-  if (int e = StatFd(n->fd->get(), &st)) return Err(e);
+  auto fd = PathFd(*n);
+  if (!fd.ok()) return fd.status();
   if (uid || gid) {
-    if (fchownat(n->fd->get(), "", static_cast<uid_t>(u), static_cast<gid_t>(g),
+    if (fchownat((*fd)->get(), "", static_cast<uid_t>(u), static_cast<gid_t>(g),
                  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
       return Err(errno);
   }
   if (mode) {
-    // Plan 9 permissions are 0777; keep the Unix set-id and sticky bits.
-    Status s = Chmod(*n, (d.mode & 0777) | (st.stx_mode & 07000));
+    // Set-id and sticky bits travel as DMSETUID, DMSETGID and DMSETVTX
+    // (as stat reports them), so a chmod sets and clears them too.
+    Status s = Chmod(*n, ninep::UnixModeFromDM(d.mode) & 07777);
     if (!s.ok()) return s;
   }
   if (length) {
@@ -147,14 +156,14 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
     if (!s.ok()) return s;
   }
   if (rename) {
-    std::string to(d.name);
+    std::string to(d.name), from = n->name();
+    NodeRef up = n->up();
+    auto dir = PathFd(*up);
+    if (!dir.ok()) return dir.status();
     // Plan 9 renames never replace an existing file.
-    if (renameat2(n->parent->get(), n->name.c_str(), n->parent->get(), to.c_str(),
-                  RENAME_NOREPLACE) != 0)
+    if (renameat2((*dir)->get(), from.c_str(), (*dir)->get(), to.c_str(), RENAME_NOREPLACE) != 0)
       return Err(errno);
-    auto m = std::make_shared<Node>(*n);
-    m->name = to;
-    x->set_node(m);
+    cache_->Renamed(n->dev, n->ino, *up, from, up, to);
   }
   return Status();
 }
@@ -164,11 +173,14 @@ void ExportFs::Getattr(ninep::GetattrReq r) {
   if (!x) return ctl_->Getattr(std::move(r));
   if (NodeRef n = x->node(); Inline(*n)) {  // a fast path: see export_fs.cc
     struct statx st;
-    if (StatFd(n->fd->get(), &st, true) == 0) return r.Respond(GetattrOf(st, root_dev_));
+    if (FdRef fd = cache_->Cached(*n); fd && StatFd(fd->get(), &st, true) == 0)
+      return r.Respond(GetattrOf(st, root_dev_));
   }
   Off([this, r = std::move(r), x]() mutable {
+    auto fd = PathFd(*x->node());
+    if (!fd.ok()) return r.Fail(fd.status());
     struct statx st;
-    if (int e = StatFd(x->node()->fd->get(), &st)) return r.Fail(Err(e));
+    if (int e = StatFd((*fd)->get(), &st)) return r.Fail(Err(e));
     r.Respond(GetattrOf(st, root_dev_));
   });
 }
@@ -176,9 +188,11 @@ void ExportFs::Getattr(ninep::GetattrReq r) {
 void ExportFs::Statfs(ninep::StatfsReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Statfs(std::move(r));
-  Off([r = std::move(r), x]() mutable {
+  Off([this, r = std::move(r), x]() mutable {
+    auto fd = PathFd(*x->node());
+    if (!fd.ok()) return r.Fail(fd.status());
     struct statfs sf;
-    if (fstatfs(x->node()->fd->get(), &sf) != 0) return r.Fail(Err(errno));
+    if (fstatfs((*fd)->get(), &sf) != 0) return r.Fail(Err(errno));
     ninep::Rstatfs s;
     s.type = static_cast<uint32_t>(sf.f_type);
     s.bsize = static_cast<uint32_t>(sf.f_bsize);

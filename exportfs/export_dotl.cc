@@ -30,10 +30,13 @@ void ExportFs::Mkdir(ninep::MkdirReq r) {
   if (!x) return ctl_->Mkdir(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     std::string name(r.in.name);
-    int dfd = x->node()->fd->get();
+    auto dref = PathFd(*x->node());
+    if (!dref.ok()) return r.Fail(dref.status());
+    int dfd = (*dref)->get();
     if (mkdirat(dfd, name.c_str(), r.in.mode & 07777) != 0) return r.Fail(Err(errno));
     auto q = QidAt(dfd, name);
     if (!q.ok()) return r.Fail(q.status());
@@ -45,13 +48,16 @@ void ExportFs::Unlinkat(ninep::UnlinkatReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Unlinkat(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
-  Off([r = std::move(r), x]() mutable {
+  Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     std::string name(r.in.name);
     constexpr uint32_t kRemoveDir = 0x200;  // AT_REMOVEDIR as 9P2000.L numbers it
     int flags = (r.in.flags & kRemoveDir) ? AT_REMOVEDIR : 0;
-    if (unlinkat(x->node()->fd->get(), name.c_str(), flags) != 0) return r.Fail(Err(errno));
+    auto dir = PathFd(*x->node());
+    if (!dir.ok()) return r.Fail(dir.status());
+    if (unlinkat((*dir)->get(), name.c_str(), flags) != 0) return r.Fail(Err(errno));
     r.Respond(ninep::Empty{});
   });
 }
@@ -62,15 +68,24 @@ void ExportFs::Renameat(ninep::RenameatReq r) {
   if (!a && !b) return ctl_->Renameat(std::move(r));
   if (!a || !b) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
-  Off([r = std::move(r), a, b]() mutable {
+  Off([this, r = std::move(r), a, b]() mutable {
+    if (!As(a, r)) return;
     Status s = CheckName(r.in.oldname, true);
     if (s.ok()) s = CheckName(r.in.newname, true);
     if (!s.ok()) return r.Fail(s);
     std::string from(r.in.oldname), to(r.in.newname);
     NodeRef da = a->node(), db = b->node();
     if (!da->IsDir() || !db->IsDir()) return r.Fail(Err(ENOTDIR));
-    if (renameat(da->fd->get(), from.c_str(), db->fd->get(), to.c_str()) != 0)
+    auto fa = PathFd(*da);
+    if (!fa.ok()) return r.Fail(fa.status());
+    auto fb = PathFd(*db);
+    if (!fb.ok()) return r.Fail(fb.status());
+    // Which file moves, so fids on it can find it again by its new name.
+    struct statx st;
+    bool known = StatAt((*fa)->get(), from.c_str(), &st) == 0;
+    if (renameat((*fa)->get(), from.c_str(), (*fb)->get(), to.c_str()) != 0)
       return r.Fail(Err(errno));
+    if (known) cache_->Renamed(DevOf(st), st.stx_ino, *da, from, db, to);
     r.Respond(ninep::Empty{});
   });
 }
@@ -82,20 +97,21 @@ void ExportFs::Rename(ninep::RenameReq r) {
   if (!a || !b) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), a, b]() mutable {
+    if (!As(a, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     auto n = WithParent(a);
     if (!n.ok()) return r.Fail(n.status());
     NodeRef dir = b->node();
     if (!dir->IsDir()) return r.Fail(Err(ENOTDIR));
-    std::string to(r.in.name);
-    const Node& node = **n;
-    if (renameat(node.parent->get(), node.name.c_str(), dir->fd->get(), to.c_str()) != 0)
+    std::string to(r.in.name), from = (*n)->name();
+    auto fa = PathFd(*(*n)->up());
+    if (!fa.ok()) return r.Fail(fa.status());
+    auto fb = PathFd(*dir);
+    if (!fb.ok()) return r.Fail(fb.status());
+    if (renameat((*fa)->get(), from.c_str(), (*fb)->get(), to.c_str()) != 0)
       return r.Fail(Err(errno));
-    auto m = std::make_shared<Node>(node);
-    m->parent = dir->fd;
-    m->name = to;
-    a->set_node(m);
+    cache_->Renamed((*n)->dev, (*n)->ino, *(*n)->up(), from, dir, to);
     r.Respond(ninep::Empty{});
   });
 }
@@ -105,6 +121,7 @@ void ExportFs::Symlink(ninep::SymlinkReq r) {
   if (!x) return ctl_->Symlink(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     // The target is only stored: exportfs never follows a symlink, so any
@@ -112,7 +129,9 @@ void ExportFs::Symlink(ninep::SymlinkReq r) {
     if (r.in.symtgt.empty() || r.in.symtgt.find('\0') != std::string_view::npos)
       return r.Fail(Err(EINVAL));
     std::string name(r.in.name), target(r.in.symtgt);
-    int dfd = x->node()->fd->get();
+    auto dref = PathFd(*x->node());
+    if (!dref.ok()) return r.Fail(dref.status());
+    int dfd = (*dref)->get();
     if (symlinkat(target.c_str(), dfd, name.c_str()) != 0) return r.Fail(Err(errno));
     auto q = QidAt(dfd, name);
     if (!q.ok()) return r.Fail(q.status());
@@ -125,6 +144,7 @@ void ExportFs::Mknod(ninep::MknodReq r) {
   if (!x) return ctl_->Mknod(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     uint32_t type = r.in.mode & S_IFMT;
@@ -142,7 +162,9 @@ void ExportFs::Mknod(ninep::MknodReq r) {
         return r.Fail(Err(EINVAL));
     }
     std::string name(r.in.name);
-    int dfd = x->node()->fd->get();
+    auto dref = PathFd(*x->node());
+    if (!dref.ok()) return r.Fail(dref.status());
+    int dfd = (*dref)->get();
     if (mknodat(dfd, name.c_str(), r.in.mode & (S_IFMT | 07777), makedev(r.in.major, r.in.minor)) !=
         0)
       return r.Fail(Err(errno));
@@ -155,11 +177,14 @@ void ExportFs::Mknod(ninep::MknodReq r) {
 void ExportFs::Readlink(ninep::ReadlinkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Readlink(std::move(r));
-  Off([r = std::move(r), x]() mutable {
+  Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     if (!n->IsLink()) return r.Fail(Err(EINVAL));
+    auto fd = PathFd(*n);
+    if (!fd.ok()) return r.Fail(fd.status());
     std::string buf(PATH_MAX, '\0');
-    ssize_t len = readlinkat(n->fd->get(), "", buf.data(), buf.size());
+    ssize_t len = readlinkat((*fd)->get(), "", buf.data(), buf.size());
     if (len < 0) return r.Fail(Err(errno));
     buf.resize(static_cast<size_t>(len));
     r.Respond(std::move(buf));
@@ -172,25 +197,34 @@ void ExportFs::Link(ninep::LinkReq r) {
   if (!dir && !file) return ctl_->Link(std::move(r));
   if (!dir || !file) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
-  Off([r = std::move(r), dir, file]() mutable {
+  Off([this, r = std::move(r), dir, file]() mutable {
+    if (!As(dir, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     NodeRef d = dir->node(), f = file->node();
     if (!d->IsDir()) return r.Fail(Err(ENOTDIR));
     if (f->IsDir()) return r.Fail(Err(EPERM));
     std::string name(r.in.name);
+    auto dfd = PathFd(*d);
+    if (!dfd.ok()) return r.Fail(dfd.status());
+    auto ffd = PathFd(*f);
+    if (!ffd.ok()) return r.Fail(ffd.status());
     // Linking the fid's own inode (AT_EMPTY_PATH) needs no name lookup;
     // without CAP_DAC_READ_SEARCH fall back to its name in its directory,
     // checked to still be the same inode.
-    if (linkat(f->fd->get(), "", d->fd->get(), name.c_str(), AT_EMPTY_PATH) == 0)
+    if (linkat((*ffd)->get(), "", (*dfd)->get(), name.c_str(), AT_EMPTY_PATH) == 0)
       return r.Respond(ninep::Empty{});
     int e = errno;
-    if ((e != ENOENT && e != EPERM) || !f->parent || f->name.empty()) return r.Fail(Err(e));
+    NodeRef fup = f->up();
+    std::string fname = f->name();
+    if ((e != ENOENT && e != EPERM) || !fup || fname.empty()) return r.Fail(Err(e));
+    auto upfd = PathFd(*fup);
+    if (!upfd.ok()) return r.Fail(Err(e));
     struct statx st;
-    if (StatAt(f->parent->get(), f->name.c_str(), &st) != 0 || DevOf(st) != f->dev ||
+    if (StatAt((*upfd)->get(), fname.c_str(), &st) != 0 || DevOf(st) != f->dev ||
         st.stx_ino != f->ino)
       return r.Fail(Err(e));
-    if (linkat(f->parent->get(), f->name.c_str(), d->fd->get(), name.c_str(), 0) != 0)
+    if (linkat((*upfd)->get(), fname.c_str(), (*dfd)->get(), name.c_str(), 0) != 0)
       return r.Fail(Err(errno));
     r.Respond(ninep::Empty{});
   });
@@ -200,6 +234,7 @@ void ExportFs::Fsync(ninep::FsyncReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Fsync(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     FdRef io = x->io();
     if (!io) {
       NodeRef n = x->node();

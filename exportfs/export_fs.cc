@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -27,12 +28,32 @@ using ninep::Qid;
 using ninep::Result;
 using ninep::Status;
 
-ExFid::ExFid(FidRegistry* reg, std::shared_ptr<const Tree> t, NodeRef n)
-    : tree(std::move(t)), node_(std::move(n)), reg_(reg) {
+ExFid::ExFid(FidRegistry* reg, std::shared_ptr<const Tree> t, NodeRef n, IdentityRef i)
+    : tree(std::move(t)), id(std::move(i)), node_(std::move(n)), reg_(reg) {
   reg_->Add(this);
 }
 
-ExFid::~ExFid() { reg_->Remove(this); }
+ExFid::~ExFid() {
+  if (pinned_) pinned_->cache()->Unpin(*pinned_);
+  reg_->Remove(this);
+}
+
+ninep::Status ExFid::PinNode(const NodeRef& n) {
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (pinned_ == n) return ninep::Status();
+  }
+  ninep::Status s = n->cache()->Pin(*n);
+  if (!s.ok()) return s;
+  NodeRef old;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    old = std::move(pinned_);
+    pinned_ = n;
+  }
+  if (old) old->cache()->Unpin(*old);
+  return s;
+}
 
 Result<std::unique_ptr<ExportFs>> ExportFs::Open(const ExportOptions& opts) {
   int fd = open(opts.root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -49,6 +70,9 @@ Result<std::unique_ptr<ExportFs>> ExportFs::Open(const ExportOptions& opts) {
   tree->ino = st.stx_ino;
   fs->root_ = tree;
   fs->root_dev_ = tree->dev;
+  rlimit rl{};
+  getrlimit(RLIMIT_NOFILE, &rl);
+  fs->cache_ = std::make_unique<NodeCache>(NodeCacheSize(rl.rlim_cur));
   fs->local_ = LocalFs(fd);
   if (char* rp = realpath(opts.root.c_str(), nullptr)) {
     fs->root_path_ = rp;
@@ -70,28 +94,6 @@ void ExportFs::Auth(ninep::AttachReq r) { r.Fail(Status(ENOENT, "authentication 
 // ---- Helpers (worker threads) -----------------------------------------------
 
 namespace {
-
-// A Node for an fd just opened (taken over), found as `name` in `parent`.
-Result<NodeRef> MakeNode(int fd, FdRef parent, std::string name, const Tree& tree,
-                         uint64_t root_dev, Qid* qid, bool cached_only = false) {
-  FdRef f = MakeFdRef(fd);
-  struct statx st;
-  if (int e = StatFd(fd, &st, cached_only)) return Err(e);
-  auto n = std::make_shared<Node>();
-  n->fd = std::move(f);
-  n->parent = std::move(parent);
-  n->name = std::move(name);
-  n->mode = st.stx_mode & S_IFMT;
-  n->dev = DevOf(st);
-  n->ino = st.stx_ino;
-  n->is_root = n->dev == tree.dev && n->ino == tree.ino;
-  if (n->is_root) {
-    n->parent = nullptr;
-    n->name = "/";
-  }
-  if (qid) *qid = QidOf(st, root_dev);
-  return NodeRef(std::move(n));
-}
 
 // Linux access flags for a 9P2000 open mode.
 int AccessFlags(uint8_t mode) {
@@ -135,12 +137,20 @@ void StreamWait(Req r, int fd, short events, Op op) {
 
 }  // namespace
 
-Result<NodeRef> ExportFs::NodeAt(const FdRef& dir, std::string_view name) const {
-  Status s = CheckName(name, false);
-  if (!s.ok()) return s;
-  auto fd = OpenBeneath(dir->get(), name, O_PATH | O_NOFOLLOW);
-  if (!fd.ok()) return fd.status();
-  return MakeNode(*fd, dir, std::string(name), *root_, root_dev_, nullptr);
+Result<NodeRef> ExportFs::MakeNode(int fd, NodeRef up, std::string name, const Tree& tree, Qid* qid,
+                                   bool cached_only) const {
+  FdRef f = MakeFdRef(fd);
+  struct statx st;
+  if (int e = StatFd(fd, &st, cached_only)) return Err(e);
+  uint64_t dev = DevOf(st);
+  bool is_root = dev == tree.dev && st.stx_ino == tree.ino;
+  if (is_root) {
+    up = nullptr;
+    name = "/";
+  }
+  if (qid) *qid = QidOf(st, root_dev_);
+  return NodeRef(std::make_shared<Node>(cache_.get(), std::move(f), std::move(up), std::move(name),
+                                        st.stx_mode & S_IFMT, dev, st.stx_ino, is_root));
 }
 
 Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string_view name,
@@ -152,29 +162,48 @@ Result<NodeRef> ExportFs::WalkOne(const Tree& t, const NodeRef& cur, std::string
     *qid = *q;
     return cur;
   }
+  FdRef curfd = cached_only ? cache_->Cached(*cur) : nullptr;
+  if (!cached_only) {
+    auto f = PathFd(*cur);
+    if (!f.ok()) return f.status();
+    curfd = *f;
+  }
+  if (!curfd) return Err(EAGAIN);  // evicted: reopening is a worker's job
   if (name == "..") {
     if (cached_only) return Err(EAGAIN);  // IsBeneath walks up: a worker's job
     // RESOLVE_BENEATH refuses ".." outright, so ".." is opened plainly and
     // then proven to be inside the tree: a directory moved out of the root
     // by a local process must not become a way out.
-    int up = openat(cur->fd->get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int up = openat(curfd->get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (up < 0) return Err(errno);
     if (!IsBeneath(up, t.dev, t.ino)) {
       close(up);
       return Status(EACCES, "permission denied");
     }
-    return MakeNode(up, nullptr, "", t, root_dev_, qid);
+    // The directory cur was found in, when that is the one: its node
+    // knows its own name, so it can be evicted and found again.
+    if (NodeRef known = cur->up()) {
+      struct statx st;
+      if (StatFd(up, &st) == 0 && DevOf(st) == known->dev && st.stx_ino == known->ino) {
+        close(up);
+        *qid = QidOf(st, root_dev_);
+        return known;
+      }
+    }
+    return MakeNode(up, nullptr, "", t, qid);
   }
   Status s = CheckName(name, false);
   if (!s.ok()) return s;
-  auto fd = OpenBeneath(cur->fd->get(), name, O_PATH | O_NOFOLLOW, 0, cached_only);
+  auto fd = OpenBeneath(curfd->get(), name, O_PATH | O_NOFOLLOW, 0, cached_only);
   if (!fd.ok()) return fd.status();
-  return MakeNode(*fd, cur->fd, std::string(name), t, root_dev_, qid, cached_only);
+  return MakeNode(*fd, cur, std::string(name), t, qid, cached_only);
 }
 
 Result<Qid> ExportFs::QidOfNode(const Node& n) const {
+  auto fd = PathFd(n);
+  if (!fd.ok()) return fd.status();
   struct statx st;
-  if (int e = StatFd(n.fd->get(), &st)) return Err(e);
+  if (int e = StatFd((*fd)->get(), &st)) return Err(e);
   return QidOf(st, root_dev_);
 }
 
@@ -188,19 +217,22 @@ Result<Qid> ExportFs::QidAt(int dirfd, std::string_view name) const {
 Result<NodeRef> ExportFs::WithParent(ExFid* x) const {
   NodeRef n = x->node();
   if (n->is_root) return Err(EBUSY);
-  if (n->parent && !n->name.empty()) return n;
+  if (n->up() && !n->name().empty()) return n;
   // Reached by "..": only directories get here, and a directory's ".." is
-  // its parent; look its name up there.
-  int up = openat(n->fd->get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // its parent; look its name up there. (Pinned: its fd is open.)
+  auto fd = PathFd(*n);
+  if (!fd.ok()) return fd.status();
+  int up = openat((*fd)->get(), "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (up < 0) return Err(errno);
-  FdRef upf = MakeFdRef(up);
   auto name = FindName(up, n->dev, n->ino);
-  if (!name.ok()) return name.status();
-  auto m = std::make_shared<Node>(*n);
-  m->parent = upf;
-  m->name = *name;
-  x->set_node(m);
-  return NodeRef(m);
+  if (!name.ok()) {
+    close(up);
+    return name.status();
+  }
+  auto upn = MakeNode(up, nullptr, "", *x->tree, nullptr);
+  if (!upn.ok()) return upn.status();
+  n->Moved(*upn, *name);
+  return n;
 }
 
 // Opening for I/O from an O_PATH fd. The fid's O_PATH fd names the inode
@@ -215,12 +247,18 @@ Result<NodeRef> ExportFs::WithParent(ExFid* x) const {
 Result<FdRef> ExportFs::Reopen(const Node& n, int flags) const {
   if (n.IsLink()) return Err(ELOOP);
   if (n.IsReg() || n.IsDir()) {
-    int fd = open(ProcPath(n.fd->get()).c_str(), flags | O_CLOEXEC);
+    auto pf = PathFd(n);
+    if (!pf.ok()) return pf.status();
+    int fd = open(ProcPath((*pf)->get()).c_str(), flags | O_CLOEXEC);
     if (fd < 0) return Err(errno);
     return MakeFdRef(fd);
   }
-  if (!n.parent || n.name.empty()) return Err(ESTALE);
-  auto fd = OpenBeneath(n.parent->get(), n.name, flags | O_NOFOLLOW);
+  NodeRef up = n.up();
+  std::string name = n.name();
+  if (!up || name.empty()) return Err(ESTALE);
+  auto dir = PathFd(*up);
+  if (!dir.ok()) return dir.status();
+  auto fd = OpenBeneath((*dir)->get(), name, flags | O_NOFOLLOW);
   if (!fd.ok()) return fd.status();
   FdRef f = MakeFdRef(*fd);
   struct statx st;
@@ -233,8 +271,16 @@ Result<FdRef> ExportFs::Reopen(const Node& n, int flags) const {
 
 void ExportFs::Attach(ninep::AttachReq r) {
   if (r.aname == "ctl") return ctl_->Attach(std::move(r));
-  std::string aname(r.aname);
-  Off([this, r = std::move(r), aname]() mutable {
+  std::string aname(r.aname), uname(r.uname);
+  Off([this, r = std::move(r), aname, uname]() mutable {
+    IdentityRef id;
+    if (opts_.setuid) {
+      auto who = LookupIdentity(uname, r.n_uname);
+      if (!who.ok()) return r.Fail(who.status());
+      id = *who;
+      Status as = ActAs(id.get());
+      if (!as.ok()) return r.Fail(as);
+    }
     std::string rel = aname;
     // diod's clients name the export by its absolute path; accept that too.
     if (!root_path_.empty() && root_path_ != "/" &&
@@ -262,9 +308,9 @@ void ExportFs::Attach(ninep::AttachReq r) {
     int fd = dup(tree->fd->get());
     if (fd < 0) return r.Fail(Err(errno));
     Qid q;
-    auto n = MakeNode(fd, nullptr, "/", *tree, root_dev_, &q);
+    auto n = MakeNode(fd, nullptr, "/", *tree, &q);
     if (!n.ok()) return r.Fail(n.status());
-    r.fid->aux = std::make_shared<ExFid>(&reg_, tree, *n);
+    r.fid->aux = std::make_shared<ExFid>(&reg_, tree, *n, std::move(id));
     r.Respond(q);
   });
 }
@@ -295,7 +341,8 @@ bool ExportFs::DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only) {
     cur = *nx;
     qids.push_back(q);
   }
-  if (qids.size() == r.names.size()) r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur);
+  if (qids.size() == r.names.size())
+    r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur, x->id);
   r.Respond(std::move(qids));
   return true;
 }
@@ -303,27 +350,35 @@ bool ExportFs::DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only) {
 void ExportFs::Walk(ninep::WalkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Walk(std::move(r));
-  if (Inline(*x->node()) && DoWalk(r, x, true)) return;
-  Off([this, r = std::move(r), x]() mutable { DoWalk(r, x, false); });
+  // Lookups check search permission: as the fid's user, on the loop too.
+  if (Inline(*x->node()) && ActAs(x->id.get()).ok() && DoWalk(r, x, true)) return;
+  Off([this, r = std::move(r), x]() mutable {
+    if (As(x, r)) DoWalk(r, x, false);
+  });
 }
 
 void ExportFs::Stat(ninep::StatReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Stat(std::move(r));
-  if (NodeRef n = x->node(); Inline(*n) && !n->name.empty()) {
+  if (NodeRef n = x->node(); Inline(*n)) {
+    std::string name = n->name();
     struct statx st;
-    if (StatFd(n->fd->get(), &st, true) == 0 && NamesCached(st.stx_uid, st.stx_gid))
-      return r.Respond(DirOf(st, n->is_root ? "/" : n->name, root_dev_));
+    if (FdRef fd = cache_->Cached(*n); fd && !name.empty() && StatFd(fd->get(), &st, true) == 0 &&
+                                       NamesCached(st.stx_uid, st.stx_gid))
+      return r.Respond(DirOf(st, n->is_root ? "/" : name, root_dev_));
   }
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
-    if (n->name.empty()) {
+    if (n->name().empty()) {
       auto m = WithParent(x);
       if (m.ok()) n = *m;
     }
+    auto fd = PathFd(*n);
+    if (!fd.ok()) return r.Fail(fd.status());
     struct statx st;
-    if (int e = StatFd(n->fd->get(), &st)) return r.Fail(Err(e));
-    r.Respond(DirOf(st, n->is_root ? "/" : n->name, root_dev_));
+    if (int e = StatFd((*fd)->get(), &st)) return r.Fail(Err(e));
+    r.Respond(DirOf(st, n->is_root ? "/" : n->name(), root_dev_));
   });
 }
 
@@ -335,14 +390,19 @@ void ExportFs::Open(ninep::OpenReq r) {
                 (r.mode & ninep::ORCLOSE) || (r.lflags & (O_TRUNC | O_APPEND));
   if (opts_.read_only && writes) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     if (n->IsLink()) return r.Fail(Err(ELOOP));
     uint8_t acc = r.mode & 3;
     int flags = AccessFlags(r.mode) | static_cast<int>(r.lflags & kPassFlags);
     if ((r.mode & ninep::OTRUNC) || (r.lflags & O_TRUNC)) flags |= O_TRUNC;
     if (n->IsDir()) flags |= O_DIRECTORY;
+    // Pinned first: an open file may be unlinked and must stay reachable.
+    if (Status p = x->PinNode(n); !p.ok()) return r.Fail(p);
+    auto pf = PathFd(*n);
+    if (!pf.ok()) return r.Fail(pf.status());
     if (acc == ninep::OEXEC && !n->IsDir() &&
-        syscall(SYS_faccessat2, n->fd->get(), "", X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0)
+        syscall(SYS_faccessat2, (*pf)->get(), "", X_OK, AT_EMPTY_PATH | AT_EACCESS) != 0)
       return r.Fail(Err(errno));
     auto q = QidOfNode(*n);
     if (!q.ok()) return r.Fail(q.status());
@@ -367,12 +427,15 @@ void ExportFs::Create(ninep::CreateReq r) {
   if (!x) return ctl_->Create(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.gid)) return;
     Status s = CheckName(r.name, true);
     if (!s.ok()) return r.Fail(s);
     NodeRef dir = x->node();
     if (!dir->IsDir()) return r.Fail(Err(ENOTDIR));
     std::string name(r.name);
-    int dfd = dir->fd->get();
+    auto dref = PathFd(*dir);
+    if (!dref.ok()) return r.Fail(dref.status());
+    int dfd = (*dref)->get();
     FdRef io;
     int pathfd;
     if (r.perm & ninep::DMDIR) {
@@ -401,8 +464,9 @@ void ExportFs::Create(ninep::CreateReq r) {
       if (pathfd < 0) return r.Fail(Err(errno));
     }
     Qid q;
-    auto n = MakeNode(pathfd, dir->fd, name, *x->tree, root_dev_, &q);
+    auto n = MakeNode(pathfd, dir, name, *x->tree, &q);
     if (!n.ok()) return r.Fail(n.status());
+    if (Status p = x->PinNode(*n); !p.ok()) return r.Fail(p);
     x->set_node(*n);
     x->set_io(io, false);
     r.Respond(ninep::OpenOut{q, 0});
@@ -504,6 +568,8 @@ void ExportFs::WriteNow(ninep::WriteReq r, ExFid* x) {
     if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Err(EBADF));
   }
   if (opts_.read_only) return r.Fail(Err(EROFS));
+  // A write by another user clears the file's set-id bits: as its user.
+  if (!As(x, r)) return;
   FdRef io = x->io();
   if (!io) return r.Fail(Err(EBADF));
   int f = io->get();
@@ -523,6 +589,7 @@ void ExportFs::ReadDir(ninep::ReadDirReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->ReadDir(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     FdRef io = x->io();
     if (!io) return r.Fail(Err(EBADF));
     int d = io->get();
@@ -595,6 +662,7 @@ void ExportFs::Clunk(ninep::ClunkReq r) {
   }
   if (!xattr) return r.Respond(ninep::Empty{});
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = XattrClunk(x);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});
@@ -605,12 +673,15 @@ Status ExportFs::DoRemove(ExFid* x) {
   auto n = WithParent(x);
   if (!n.ok()) return n.status();
   const Node& node = **n;
+  std::string name = node.name();
+  auto dir = PathFd(*node.up());
+  if (!dir.ok()) return dir.status();
+  int dfd = (*dir)->get();
   struct statx st;
-  if (int e = StatAt(node.parent->get(), node.name.c_str(), &st)) return Err(e);
+  if (int e = StatAt(dfd, name.c_str(), &st)) return Err(e);
   // The name may have been reused for another file since the walk.
   if (DevOf(st) != node.dev || st.stx_ino != node.ino) return Status(ENOENT, "file does not exist");
-  if (unlinkat(node.parent->get(), node.name.c_str(), node.IsDir() ? AT_REMOVEDIR : 0) != 0)
-    return Err(errno);
+  if (unlinkat(dfd, name.c_str(), node.IsDir() ? AT_REMOVEDIR : 0) != 0) return Err(errno);
   return Status();
 }
 
@@ -619,6 +690,7 @@ void ExportFs::Remove(ninep::RemoveReq r) {
   if (!x) return ctl_->Remove(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = DoRemove(x);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});
@@ -629,6 +701,7 @@ void ExportFs::Wstat(ninep::WstatReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Wstat(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = DoWstat(x, r.d, r.setattr);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});

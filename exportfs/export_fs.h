@@ -1,10 +1,11 @@
 // export_fs.h: ExportFs, the FileServer that serves a local directory over
 // 9P2000 and 9P2000.L, confined to its root, plus the synthetic `ctl` tree.
 //
-// Each fid holds an O_PATH fd of its file (stable across renames) and, when
-// opened, a second fd opened for I/O. Every name is resolved from a fid's
-// O_PATH fd with openat2 beneath it, never following a symlink or a magic
-// link (fsutil.h). Every system call runs on a worker thread through
+// Each fid refers to a Node, whose O_PATH fd (stable across renames) lives
+// in a bounded cache and is reopened by name beneath its directory when
+// evicted (node.h), and, when opened, holds a second fd opened for I/O.
+// Every name is resolved from an O_PATH fd with openat2 beneath it, never
+// following a symlink or a magic link (fsutil.h). Every system call runs on a worker thread through
 // Server::Offload; handlers on the loop thread only dispatch.
 // Thread-safety: the FileServer methods are called on the loop thread;
 // per-fid state is guarded by the fid's mutex, so requests of different
@@ -21,6 +22,8 @@
 #include <vector>
 
 #include "exportfs/fsutil.h"
+#include "exportfs/identity.h"
+#include "exportfs/node.h"
 #include "ninep/server.h"
 #include "ninep/synth.h"
 
@@ -32,34 +35,22 @@ struct Tree {
   uint64_t dev = 0, ino = 0;
 };
 
-// One file as a fid sees it. Immutable: a rename or create swaps in a new
-// Node, so a worker holding the old one is never surprised.
-struct Node {
-  FdRef fd;           // O_PATH | O_NOFOLLOW
-  FdRef parent;       // O_PATH fd of the directory it was found in; null at
-                      // the tree's root and after "..", until looked up
-  std::string name;   // its name in parent ("" when unknown)
-  uint32_t mode = 0;  // S_IFMT bits: a file's type never changes
-  uint64_t dev = 0, ino = 0;
-  bool is_root = false;  // the attach's root
-
-  bool IsDir() const { return S_ISDIR(mode); }
-  bool IsReg() const { return S_ISREG(mode); }
-  bool IsLink() const { return S_ISLNK(mode); }
-};
-using NodeRef = std::shared_ptr<const Node>;
-
 class FidRegistry;
 
 // The file server's per-fid state (SrvFid::aux of every non-ctl fid).
 class ExFid {
  public:
-  ExFid(FidRegistry* reg, std::shared_ptr<const Tree> tree, NodeRef node);
+  ExFid(FidRegistry* reg, std::shared_ptr<const Tree> tree, NodeRef node, IdentityRef id);
   ~ExFid();
+  // Keeps n's O_PATH fd open while this fid lives (an open fid: its file
+  // may be unlinked, and then could not be found again by name).
+  ninep::Status PinNode(const NodeRef& n);
   ExFid(const ExFid&) = delete;
   ExFid& operator=(const ExFid&) = delete;
 
   const std::shared_ptr<const Tree> tree;
+  // The user this fid's attach acts as; null: the server acts as itself.
+  const IdentityRef id;
 
   // The node now (under mu).
   NodeRef node() const {
@@ -121,6 +112,7 @@ class ExFid {
  private:
   mutable std::mutex mu;
   NodeRef node_;
+  NodeRef pinned_;  // the node PinNode pinned
   FdRef io_;
   bool stream_ = false;
   FidRegistry* reg_;
@@ -152,6 +144,9 @@ class FidRegistry {
 struct ExportOptions {
   std::string root;        // the directory exported
   bool read_only = false;  // -R: every change fails EROFS
+  // Perform each request as the user its attach named (see identity.h);
+  // requires root. Off: every request runs as the server itself.
+  bool setuid = false;
 };
 
 // Serves a directory. Construct with Open, then hand to a Server.
@@ -204,6 +199,15 @@ class ExportFs : public ninep::FileServer {
   }
   // Runs fn on a worker.
   void Off(ninep::Task fn) { srv_->Offload(std::move(fn)); }
+  // Switches the calling thread to x's user (fsgid `gid` when the user may
+  // use it); false, with r answered, when the kernel refuses.
+  template <class R>
+  static bool As(const ExFid* x, R& r, uint32_t gid = ~0U) {
+    ninep::Status s = ActAs(x->id.get(), gid);
+    if (s.ok()) return true;
+    r.Fail(s);
+    return false;
+  }
   // Does one write (on a worker; see Write for the order).
   void WriteNow(ninep::WriteReq r, ExFid* x);
 
@@ -216,7 +220,11 @@ class ExportFs : public ninep::FileServer {
   // True when requests on n may run on the loop thread using the kernel's
   // caches only (see "Fast paths" in export_fs.cc).
   bool Inline(const Node& n) const { return local_ && n.dev == root_dev_; }
-  ninep::Result<NodeRef> NodeAt(const FdRef& dir, std::string_view name) const;
+  // The O_PATH fd of n (reopened if evicted).
+  ninep::Result<FdRef> PathFd(const Node& n) const { return cache_->Fd(n); }
+  // A Node for fd (taken over), found as `name` in directory `up`.
+  ninep::Result<NodeRef> MakeNode(int fd, NodeRef up, std::string name, const Tree& tree,
+                                  ninep::Qid* qid, bool cached_only = false) const;
   ninep::Result<NodeRef> WithParent(ExFid* x) const;
   ninep::Result<ninep::Qid> QidAt(int dirfd, std::string_view name) const;
   ninep::Result<ninep::Qid> QidOfNode(const Node& n) const;
@@ -236,6 +244,7 @@ class ExportFs : public ninep::FileServer {
   uint64_t root_dev_ = 0;             // qids are relative to this device
   bool local_ = false;                // the root's filesystem is a local one (LocalFs)
   mutable FidRegistry reg_;
+  std::unique_ptr<NodeCache> cache_;
   ninep::Server* srv_ = nullptr;
   std::unique_ptr<ninep::SynthTree> ctl_;
 };

@@ -69,12 +69,15 @@ void ExportFs::Xattrwalk(ninep::XattrwalkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Xattrwalk(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     std::string value;
     // Only regular files and directories are reached through their magic
     // link (see Reopen); user.* attributes exist on nothing else anyway.
     bool plain = n->IsReg() || n->IsDir();
-    std::string path = ProcPath(n->fd->get());
+    auto fd = PathFd(*n);
+    if (!fd.ok()) return r.Fail(fd.status());
+    std::string path = ProcPath((*fd)->get());
     if (r.in.name.empty()) {
       if (plain) {
         auto l = ListUser(path);
@@ -87,7 +90,7 @@ void ExportFs::Xattrwalk(ninep::XattrwalkReq r) {
       if (!v.ok()) return r.Fail(v.status());
       value = std::move(*v);
     }
-    auto nx = std::make_shared<ExFid>(&reg_, x->tree, n);
+    auto nx = std::make_shared<ExFid>(&reg_, x->tree, n, x->id);
     nx->xkind = ExFid::Xattr::kRead;
     nx->xvalue = std::move(value);
     uint64_t size = nx->xvalue.size();
@@ -119,7 +122,9 @@ void ExportFs::Xattrcreate(ninep::XattrcreateReq r) {
 
 Status ExportFs::XattrClunk(ExFid* x) {
   std::lock_guard<std::mutex> l(x->xmu);
-  std::string path = ProcPath(x->node()->fd->get());
+  auto fd = PathFd(*x->node());
+  if (!fd.ok()) return fd.status();
+  std::string path = ProcPath((*fd)->get());
   if (x->xwritten != x->xsize) return Err(EINVAL);
   // Linux's removexattr arrives as Txattrcreate of size 0 with XATTR_REPLACE.
   if (x->xsize == 0 && x->xflags == XATTR_REPLACE) {

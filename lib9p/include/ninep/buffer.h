@@ -73,7 +73,12 @@ class Buffer {
 // mapping, page-faulted in, zeroed by the kernel and unmapped again (a
 // quarter of a server's CPU at msize 1 MiB). Process-wide: programs that
 // move large frames call it once at start; a library never does.
+// It also prefaults 32 MiB of heap (PrefaultHeap), so a fresh server's
+// first large reads do not pay the page faults of a growing heap.
 void KeepFrameBuffersInHeap();
+// Touches `bytes` of fresh heap once and frees it, leaving the pages
+// mapped (below the trim threshold) for later allocations.
+void PrefaultHeap(size_t bytes);
 
 }  // namespace ninep
 
