@@ -131,8 +131,10 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
       return Err(errno);
   }
   if (mode) {
-    // Plan 9 permissions are 0777; keep the Unix set-id and sticky bits.
-    Status s = Chmod(*n, (d.mode & 0777) | (st.stx_mode & 07000));
+    // Set-id and sticky bits come as DMSETUID, DMSETGID and DMSETVTX (as
+    // mount9p sends them); a client that knows none of them clears them,
+    // which only ever takes privilege away.
+    Status s = Chmod(*n, ninep::UnixModeFromDM(d.mode) & 07777);
     if (!s.ok()) return s;
   }
   if (length) {

@@ -112,6 +112,7 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
       FillAttr(*res[k].dir, &e.attr);
       std::string path = dpath.empty() ? it.name : dpath + "/" + it.name;
       e.ino = AddLookup(path, std::move(res[k].fid), res[k].dir->qid);
+      TrackCtime(e.ino, *res[k].dir, &e.attr);
       e.attr_timeout = opts_.attr_timeout;
       e.entry_timeout = opts_.entry_timeout;
       counted.push_back(e.ino);
