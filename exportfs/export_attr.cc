@@ -123,17 +123,14 @@ Status ExportFs::DoWstat(ExFid* x, const ninep::Stat& d, const ninep::Tsetattr& 
   if (uid && (u = UserId(d.uid)) < 0) return Status(EINVAL, "unknown user: invalid argument");
   if (gid && (g = GroupId(d.gid)) < 0) return Status(EINVAL, "unknown group: invalid argument");
   if (length && n->IsDir()) return Err(EISDIR);
-  struct statx st;
-  if (int e = StatFd(n->fd->get(), &st)) return Err(e);
   if (uid || gid) {
     if (fchownat(n->fd->get(), "", static_cast<uid_t>(u), static_cast<gid_t>(g),
                  AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
       return Err(errno);
   }
   if (mode) {
-    // Set-id and sticky bits come as DMSETUID, DMSETGID and DMSETVTX (as
-    // mount9p sends them); a client that knows none of them clears them,
-    // which only ever takes privilege away.
+    // Set-id and sticky bits travel as DMSETUID, DMSETGID and DMSETVTX
+    // (as stat reports them), so a chmod sets and clears them too.
     Status s = Chmod(*n, ninep::UnixModeFromDM(d.mode) & 07777);
     if (!s.ok()) return s;
   }

@@ -30,6 +30,7 @@ void ExportFs::Mkdir(ninep::MkdirReq r) {
   if (!x) return ctl_->Mkdir(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     std::string name(r.in.name);
@@ -46,6 +47,7 @@ void ExportFs::Unlinkat(ninep::UnlinkatReq r) {
   if (!x) return ctl_->Unlinkat(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     std::string name(r.in.name);
@@ -63,6 +65,7 @@ void ExportFs::Renameat(ninep::RenameatReq r) {
   if (!a || !b) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([r = std::move(r), a, b]() mutable {
+    if (!As(a, r)) return;
     Status s = CheckName(r.in.oldname, true);
     if (s.ok()) s = CheckName(r.in.newname, true);
     if (!s.ok()) return r.Fail(s);
@@ -82,6 +85,7 @@ void ExportFs::Rename(ninep::RenameReq r) {
   if (!a || !b) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), a, b]() mutable {
+    if (!As(a, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     auto n = WithParent(a);
@@ -105,6 +109,7 @@ void ExportFs::Symlink(ninep::SymlinkReq r) {
   if (!x) return ctl_->Symlink(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     // The target is only stored: exportfs never follows a symlink, so any
@@ -125,6 +130,7 @@ void ExportFs::Mknod(ninep::MknodReq r) {
   if (!x) return ctl_->Mknod(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.in.gid)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     uint32_t type = r.in.mode & S_IFMT;
@@ -156,6 +162,7 @@ void ExportFs::Readlink(ninep::ReadlinkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Readlink(std::move(r));
   Off([r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     if (!n->IsLink()) return r.Fail(Err(EINVAL));
     std::string buf(PATH_MAX, '\0');
@@ -173,6 +180,7 @@ void ExportFs::Link(ninep::LinkReq r) {
   if (!dir || !file) return r.Fail(Err(kCrossTree));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([r = std::move(r), dir, file]() mutable {
+    if (!As(dir, r)) return;
     Status s = CheckName(r.in.name, true);
     if (!s.ok()) return r.Fail(s);
     NodeRef d = dir->node(), f = file->node();
@@ -200,6 +208,7 @@ void ExportFs::Fsync(ninep::FsyncReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Fsync(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     FdRef io = x->io();
     if (!io) {
       NodeRef n = x->node();

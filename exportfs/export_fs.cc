@@ -27,8 +27,8 @@ using ninep::Qid;
 using ninep::Result;
 using ninep::Status;
 
-ExFid::ExFid(FidRegistry* reg, std::shared_ptr<const Tree> t, NodeRef n)
-    : tree(std::move(t)), node_(std::move(n)), reg_(reg) {
+ExFid::ExFid(FidRegistry* reg, std::shared_ptr<const Tree> t, NodeRef n, IdentityRef i)
+    : tree(std::move(t)), id(std::move(i)), node_(std::move(n)), reg_(reg) {
   reg_->Add(this);
 }
 
@@ -233,8 +233,16 @@ Result<FdRef> ExportFs::Reopen(const Node& n, int flags) const {
 
 void ExportFs::Attach(ninep::AttachReq r) {
   if (r.aname == "ctl") return ctl_->Attach(std::move(r));
-  std::string aname(r.aname);
-  Off([this, r = std::move(r), aname]() mutable {
+  std::string aname(r.aname), uname(r.uname);
+  Off([this, r = std::move(r), aname, uname]() mutable {
+    IdentityRef id;
+    if (opts_.setuid) {
+      auto who = LookupIdentity(uname, r.n_uname);
+      if (!who.ok()) return r.Fail(who.status());
+      id = *who;
+      Status as = ActAs(id.get());
+      if (!as.ok()) return r.Fail(as);
+    }
     std::string rel = aname;
     // diod's clients name the export by its absolute path; accept that too.
     if (!root_path_.empty() && root_path_ != "/" &&
@@ -264,7 +272,7 @@ void ExportFs::Attach(ninep::AttachReq r) {
     Qid q;
     auto n = MakeNode(fd, nullptr, "/", *tree, root_dev_, &q);
     if (!n.ok()) return r.Fail(n.status());
-    r.fid->aux = std::make_shared<ExFid>(&reg_, tree, *n);
+    r.fid->aux = std::make_shared<ExFid>(&reg_, tree, *n, std::move(id));
     r.Respond(q);
   });
 }
@@ -295,7 +303,8 @@ bool ExportFs::DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only) {
     cur = *nx;
     qids.push_back(q);
   }
-  if (qids.size() == r.names.size()) r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur);
+  if (qids.size() == r.names.size())
+    r.newfid->aux = std::make_shared<ExFid>(&reg_, tree, cur, x->id);
   r.Respond(std::move(qids));
   return true;
 }
@@ -303,8 +312,11 @@ bool ExportFs::DoWalk(ninep::WalkReq& r, ExFid* x, bool cached_only) {
 void ExportFs::Walk(ninep::WalkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Walk(std::move(r));
-  if (Inline(*x->node()) && DoWalk(r, x, true)) return;
-  Off([this, r = std::move(r), x]() mutable { DoWalk(r, x, false); });
+  // Lookups check search permission: as the fid's user, on the loop too.
+  if (Inline(*x->node()) && ActAs(x->id.get()).ok() && DoWalk(r, x, true)) return;
+  Off([this, r = std::move(r), x]() mutable {
+    if (As(x, r)) DoWalk(r, x, false);
+  });
 }
 
 void ExportFs::Stat(ninep::StatReq r) {
@@ -316,6 +328,7 @@ void ExportFs::Stat(ninep::StatReq r) {
       return r.Respond(DirOf(st, n->is_root ? "/" : n->name, root_dev_));
   }
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     if (n->name.empty()) {
       auto m = WithParent(x);
@@ -335,6 +348,7 @@ void ExportFs::Open(ninep::OpenReq r) {
                 (r.mode & ninep::ORCLOSE) || (r.lflags & (O_TRUNC | O_APPEND));
   if (opts_.read_only && writes) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     if (n->IsLink()) return r.Fail(Err(ELOOP));
     uint8_t acc = r.mode & 3;
@@ -367,6 +381,7 @@ void ExportFs::Create(ninep::CreateReq r) {
   if (!x) return ctl_->Create(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r, r.gid)) return;
     Status s = CheckName(r.name, true);
     if (!s.ok()) return r.Fail(s);
     NodeRef dir = x->node();
@@ -504,6 +519,8 @@ void ExportFs::WriteNow(ninep::WriteReq r, ExFid* x) {
     if (x->xkind == ExFid::Xattr::kRead) return r.Fail(Err(EBADF));
   }
   if (opts_.read_only) return r.Fail(Err(EROFS));
+  // A write by another user clears the file's set-id bits: as its user.
+  if (!As(x, r)) return;
   FdRef io = x->io();
   if (!io) return r.Fail(Err(EBADF));
   int f = io->get();
@@ -523,6 +540,7 @@ void ExportFs::ReadDir(ninep::ReadDirReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->ReadDir(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     FdRef io = x->io();
     if (!io) return r.Fail(Err(EBADF));
     int d = io->get();
@@ -595,6 +613,7 @@ void ExportFs::Clunk(ninep::ClunkReq r) {
   }
   if (!xattr) return r.Respond(ninep::Empty{});
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = XattrClunk(x);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});
@@ -619,6 +638,7 @@ void ExportFs::Remove(ninep::RemoveReq r) {
   if (!x) return ctl_->Remove(std::move(r));
   if (opts_.read_only) return r.Fail(Err(EROFS));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = DoRemove(x);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});
@@ -629,6 +649,7 @@ void ExportFs::Wstat(ninep::WstatReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Wstat(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     Status s = DoWstat(x, r.d, r.setattr);
     if (!s.ok()) return r.Fail(s);
     r.Respond(ninep::Empty{});

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "exportfs/fsutil.h"
+#include "exportfs/identity.h"
 #include "ninep/server.h"
 #include "ninep/synth.h"
 
@@ -54,12 +55,14 @@ class FidRegistry;
 // The file server's per-fid state (SrvFid::aux of every non-ctl fid).
 class ExFid {
  public:
-  ExFid(FidRegistry* reg, std::shared_ptr<const Tree> tree, NodeRef node);
+  ExFid(FidRegistry* reg, std::shared_ptr<const Tree> tree, NodeRef node, IdentityRef id);
   ~ExFid();
   ExFid(const ExFid&) = delete;
   ExFid& operator=(const ExFid&) = delete;
 
   const std::shared_ptr<const Tree> tree;
+  // The user this fid's attach acts as; null: the server acts as itself.
+  const IdentityRef id;
 
   // The node now (under mu).
   NodeRef node() const {
@@ -152,6 +155,9 @@ class FidRegistry {
 struct ExportOptions {
   std::string root;        // the directory exported
   bool read_only = false;  // -R: every change fails EROFS
+  // Perform each request as the user its attach named (see identity.h);
+  // requires root. Off: every request runs as the server itself.
+  bool setuid = false;
 };
 
 // Serves a directory. Construct with Open, then hand to a Server.
@@ -204,6 +210,15 @@ class ExportFs : public ninep::FileServer {
   }
   // Runs fn on a worker.
   void Off(ninep::Task fn) { srv_->Offload(std::move(fn)); }
+  // Switches the calling thread to x's user (fsgid `gid` when the user may
+  // use it); false, with r answered, when the kernel refuses.
+  template <class R>
+  static bool As(const ExFid* x, R& r, uint32_t gid = ~0U) {
+    ninep::Status s = ActAs(x->id.get(), gid);
+    if (s.ok()) return true;
+    r.Fail(s);
+    return false;
+  }
   // Does one write (on a worker; see Write for the order).
   void WriteNow(ninep::WriteReq r, ExFid* x);
 

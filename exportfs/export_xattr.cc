@@ -69,6 +69,7 @@ void ExportFs::Xattrwalk(ninep::XattrwalkReq r) {
   ExFid* x = Ex(r.fid);
   if (!x) return ctl_->Xattrwalk(std::move(r));
   Off([this, r = std::move(r), x]() mutable {
+    if (!As(x, r)) return;
     NodeRef n = x->node();
     std::string value;
     // Only regular files and directories are reached through their magic
@@ -87,7 +88,7 @@ void ExportFs::Xattrwalk(ninep::XattrwalkReq r) {
       if (!v.ok()) return r.Fail(v.status());
       value = std::move(*v);
     }
-    auto nx = std::make_shared<ExFid>(&reg_, x->tree, n);
+    auto nx = std::make_shared<ExFid>(&reg_, x->tree, n, x->id);
     nx->xkind = ExFid::Xattr::kRead;
     nx->xvalue = std::move(value);
     uint64_t size = nx->xvalue.size();

@@ -277,14 +277,19 @@ ninep::Rgetattr GetattrOf(const struct statx& st, uint64_t root_dev) {
   return a;
 }
 
+uint32_t Time32(int64_t sec) {
+  if (sec < 0) return 0;
+  return sec >= 0xFFFFFFFF ? 0xFFFFFFFF : static_cast<uint32_t>(sec);
+}
+
 ninep::Dir DirOf(const struct statx& st, std::string name, uint64_t root_dev) {
   ninep::Dir d;
   d.l = GetattrOf(st, root_dev);
   d.qid = d.l.qid;
   d.mode = ninep::DMFromUnixMode(st.stx_mode);
   if (d.qid.type & ninep::QTAPPEND) d.mode |= ninep::DMAPPEND;
-  d.atime = static_cast<uint32_t>(st.stx_atime.tv_sec);
-  d.mtime = static_cast<uint32_t>(st.stx_mtime.tv_sec);
+  d.atime = Time32(st.stx_atime.tv_sec);
+  d.mtime = Time32(st.stx_mtime.tv_sec);
   // Plan 9 directories have length 0; the real size stays in l.size.
   d.length = S_ISDIR(st.stx_mode) ? 0 : st.stx_size;
   d.name = std::move(name);

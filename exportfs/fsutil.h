@@ -119,6 +119,11 @@ int64_t GroupId(std::string_view name);
 
 // The 9P2000.L attributes of a statx.
 ninep::Rgetattr GetattrOf(const struct statx& st, uint64_t root_dev);
+// A time for 9P2000's 32-bit fields: a time before 1970 is 0 and one at
+// or after 2^32 - 1 seconds saturates to 0xFFFFFFFF, never wrapping to an
+// unrelated date. (0xFFFFFFFF is also Twstat's "no change", so a client
+// that writes back what it read leaves such a time alone.)
+uint32_t Time32(int64_t sec);
 // A Dir (both dialects' fields) for a statx and a name.
 ninep::Dir DirOf(const struct statx& st, std::string name, uint64_t root_dev);
 

@@ -1,6 +1,8 @@
 // server_cmdline.cc: the shared server flags put to work.
 #include "ninep/server_cmdline.h"
 
+#include <sys/resource.h>
+
 #include <cstdio>
 
 #include "ninep/transport.h"
@@ -18,7 +20,16 @@ void ApplyServerFlags(const Command& cmd, const ServerFlags& f, ServerOptions* s
   if (f.max_queued_bytes != 0) so->max_queued_bytes = f.max_queued_bytes;
 }
 
+void RaiseFdLimit() {
+  rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 std::string StartServing(const Command& cmd, const ServerFlags& f, Server* srv) {
+  RaiseFdLimit();
   StopOnSignals(srv);
   if (f.stdio) {
     Status s = srv->ServeFds(0, 1);

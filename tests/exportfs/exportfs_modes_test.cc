@@ -257,7 +257,7 @@ TEST(CliTest, ServesOneClientOnStdinStdout) {
     o.call_timeout = std::chrono::milliseconds(10000);
     auto c = Client::FromFds(fd, fd, o);
     ASSERT_TRUE(c.ok()) << c.status().message();
-    auto root = (*c)->Attach("glenda", "");
+    auto root = (*c)->Attach("root", "");
     ASSERT_TRUE(root.ok());
     auto f = root->Walk("hello");
     ASSERT_TRUE(f.ok());

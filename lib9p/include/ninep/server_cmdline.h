@@ -22,6 +22,11 @@ namespace ninep {
 // command's name as the trace prefix.
 void ApplyServerFlags(const Command& cmd, const ServerFlags& f, ServerOptions* so);
 
+// Raises the soft limit on open files to the hard limit, so a server's
+// descriptors are bounded by what the system allows rather than by the
+// login default (1024). StartServing calls it; harmless to repeat.
+void RaiseFdLimit();
+
 // Installs the signal handling of StopOnSignals (SIGINT, SIGTERM and SIGHUP
 // stop the server; SIGPIPE is ignored), serves stdin/stdout with -s and
 // listens on f.addr unless -s came alone. Exits 1 on failure. Returns the
