@@ -417,6 +417,14 @@ void Fs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  if (!UsesBase(req)) {
+    // The server checks the caller's search permission too, by a walk of
+    // its own; the node keeps the mounting user's fid (walked below).
+    auto upf = CallerFid(req, parent);
+    if (!upf.ok()) return (void)fuse_reply_err(req, ToErrno(upf.status()));
+    auto mine = WalkFrom(*upf, name);
+    if (!mine.ok()) return (void)fuse_reply_err(req, ToErrno(mine.status()));
+  }
   WalkAndReply(req, pf, ppath, name);
 }
 
