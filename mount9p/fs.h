@@ -78,6 +78,14 @@ struct DirItem {
   std::optional<Dir> dir;  // the whole stat, when the listing gave one (9P2000)
 };
 
+// One entry of a readdirplus batch: a fid walked to it and its attributes
+// (empty when the walk or stat failed).
+struct Resolved {
+  FidPtr fid;
+  std::optional<Dir> dir;
+  bool tried = false;  // walked (or found a dot entry)
+};
+
 // One open file or directory (fuse_file_info::fh is its id).
 struct Handle {
   uint64_t ino = 0;
@@ -92,9 +100,12 @@ struct Handle {
   // The file as opened (set before the handle is shared): what fstat says
   // of an unlinked file when the server stats by path (diod) and fails.
   std::optional<Dir> opened;
-  std::mutex dmu;  // guards items/loaded
+  std::mutex dmu;  // guards items/loaded/ahead
   std::vector<DirItem> items;
   bool loaded = false;
+  // readdirplus: entries resolved ahead of the kernel's batches, by index
+  // into items (taken as they are handed out).
+  std::vector<Resolved> ahead;
 };
 
 class Fs {
@@ -220,11 +231,6 @@ class Fs {
   // listing loaded and its dmu held by *lock. 0, or the errno to answer.
   int OpenListing(uint64_t fh, off_t off, std::shared_ptr<Handle>* h,
                   std::unique_lock<std::mutex>* lock);
-  // One entry of a readdirplus batch: a fid walked to it and its attributes.
-  struct Resolved {
-    FidPtr fid;
-    std::optional<Dir> dir;
-  };
   // Walks dir to each of items[win[k]] and stats it, all calls in flight at
   // once; waits for them. Failed entries are left empty.
   void ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,

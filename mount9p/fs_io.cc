@@ -419,6 +419,7 @@ Status Fs::LoadDir(Handle& h, const FidPtr& f) {
   Qid self;
   NodeFid(h.ino, nullptr, &self);
   h.items.clear();
+  h.ahead.clear();
   h.items.push_back({".", self.path, S_IFDIR, std::nullopt});
   h.items.push_back({"..", 1, S_IFDIR, std::nullopt});  // glibc hides d_ino 0
   for (Dir& d : *list) {
