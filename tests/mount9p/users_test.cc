@@ -447,7 +447,7 @@ TEST_P(Mount9pUsersTest, OpenUnlinkedFileHasNoLinks) {
 TEST_P(Mount9pUsersTest, CtimeFollowsChanges) {
   Build();
   // "changed" when op moved the file's ctime on, as a local file's does.
-  auto changes = [](const char* f, std::function<int(const std::string&)> op) {
+  auto changes = [](const char* f, const std::function<int(const std::string&)>& op) {
     return [=](const std::string& r) {
       int64_t before = CtimeNs(r + f);
       PassClock(before);
@@ -504,7 +504,7 @@ TEST_P(Mount9pUsersTest, RootSeesLocalSemantics) {
     }
     return out;
   });
-  auto changes = [](std::function<int(const std::string&)> op) {
+  auto changes = [](const std::function<int(const std::string&)>& op) {
     return [=](const std::string& r) {
       int64_t before = CtimeNs(r + "/s");
       PassClock(before);
