@@ -46,6 +46,18 @@ Result<ConnPtr> Dial(const MountOptions& opts) {
   return conn;
 }
 
+Result<FidPtr> AttachAs(const ConnPtr& c, const MountOptions& opts, uid_t uid) {
+  std::string uname = std::to_string(uid);
+  char buf[4096];
+  struct passwd pw, *res = nullptr;
+  if (getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res != nullptr) uname = res->pw_name;
+  uint32_t n_uname = opts.dialect == Dialect::k9P2000L ? uid : NONUNAME;
+  auto root = c->client->Attach(uname, opts.aname, n_uname);
+  if (!root.ok())
+    return Status(root.status().err(), "attach as " + uname + ": " + root.status().message());
+  return std::make_shared<RFid>(c, std::move(*root));
+}
+
 int ToErrno(const Status& s) {
   int e = s.err();
   switch (e) {

@@ -44,6 +44,10 @@ using FidPtr = std::shared_ptr<RFid>;
 // Errors say which step failed ("attach: ...").
 Result<ConnPtr> Dial(const MountOptions& opts);
 
+// Attaches as local user uid on c (uname its login name, or the number;
+// n_uname uid in 9P2000.L), to opts.aname.
+Result<FidPtr> AttachAs(const ConnPtr& c, const MountOptions& opts, uid_t uid);
+
 // The errno to hand to FUSE for a failed 9P call: the call's errno, with a
 // dead connection reported as EIO and a cancelled call as EINTR.
 int ToErrno(const Status& s);

@@ -57,7 +57,18 @@ struct Node {
   // after writing; the page cache is kept only if it still looks so.
   bool have_sig = false;
   uint64_t sig_version = 0, sig_mtime_ns = 0, sig_size = 0;
+  // access=user: fids walked for callers other than the mounting user, at
+  // most kMaxUserFids (the oldest goes first); each names its connection.
+  std::vector<std::pair<uid_t, FidPtr>> ufids;
+  // 9P2000 carries no ctime: the time we first saw qid.version change
+  // (the server's version follows the change time), else mtime.
+  bool have_ct = false;
+  uint32_t ct_version = 0;
+  struct timespec ctime = {};
 };
+
+// Most callers' fids one node keeps (see Node::ufids).
+inline constexpr size_t kMaxUserFids = 8;
 
 // One directory entry as readdir hands it to the kernel.
 struct DirItem {
@@ -67,19 +78,34 @@ struct DirItem {
   std::optional<Dir> dir;  // the whole stat, when the listing gave one (9P2000)
 };
 
+// One entry of a readdirplus batch: a fid walked to it and its attributes
+// (empty when the walk or stat failed).
+struct Resolved {
+  FidPtr fid;
+  std::optional<Dir> dir;
+  bool tried = false;  // walked (or found a dot entry)
+};
+
 // One open file or directory (fuse_file_info::fh is its id).
 struct Handle {
   uint64_t ino = 0;
   std::string path;
   uint32_t lflags = 0;  // Linux flags as opened (re-opened with these)
+  uid_t uid = 0;        // who opened it
   bool dir = false;
   bool direct = false;
   std::atomic<bool> wrote{false};
   uint32_t chunk = 0;  // largest Tread/Twrite payload for this fid
   FidPtr fid;          // opened; guarded by Fs::mu_
-  std::mutex dmu;      // guards items/loaded
+  // The file as opened (set before the handle is shared): what fstat says
+  // of an unlinked file when the server stats by path (diod) and fails.
+  std::optional<Dir> opened;
+  std::mutex dmu;  // guards items/loaded/ahead
   std::vector<DirItem> items;
   bool loaded = false;
+  // readdirplus: entries resolved ahead of the kernel's batches, by index
+  // into items (taken as they are handed out).
+  std::vector<Resolved> ahead;
 };
 
 class Fs {
@@ -154,7 +180,23 @@ class Fs {
     return Status(EIO, "unexpected reply to a stat");
   }
   // The node's fid (null when the nodeid is unknown); path/qid on request.
+  // It is the mounting user's: for reading attributes and names, and for
+  // everything when access=any.
   FidPtr NodeFid(uint64_t ino, std::string* path = nullptr, Qid* qid = nullptr);
+  // True when req's caller acts through the mounting user's attach.
+  bool UsesBase(fuse_req_t req) const { return !per_user_ || fuse_req_ctx(req)->uid == base_uid_; }
+  // The node's fid for req's caller (access=user): walked from the caller's
+  // own attach by the node's path, once, then kept in Node::ufids. ESTALE
+  // when the path now names another file.
+  Result<FidPtr> CallerFid(fuse_req_t req, uint64_t ino, std::string* path = nullptr,
+                           Qid* qid = nullptr);
+  // The root fid attached as uid on the current connection (attached on
+  // first use, and again after a reconnect).
+  Result<FidPtr> UserRoot(uid_t uid);
+  // Sends the changes of one FUSE setattr on f (Tsetattr, or a Twstat).
+  Status SendSetattr(const FidPtr& f, const Qid& qid, const struct stat* attr, int to_set);
+  // 9P2000: fills st's ctime from what the node has seen (see Node::ctime).
+  void TrackCtime(uint64_t ino, const Dir& d, struct stat* st);
   std::shared_ptr<Handle> GetHandle(uint64_t fh);
   FidPtr HandleFid(const Handle& h);
   uint64_t AddHandle(std::shared_ptr<Handle> h);
@@ -189,17 +231,14 @@ class Fs {
   // listing loaded and its dmu held by *lock. 0, or the errno to answer.
   int OpenListing(uint64_t fh, off_t off, std::shared_ptr<Handle>* h,
                   std::unique_lock<std::mutex>* lock);
-  // One entry of a readdirplus batch: a fid walked to it and its attributes.
-  struct Resolved {
-    FidPtr fid;
-    std::optional<Dir> dir;
-  };
   // Walks dir to each of items[win[k]] and stats it, all calls in flight at
   // once; waits for them. Failed entries are left empty.
   void ResolveEntries(const FidPtr& dir, const std::vector<DirItem>& items,
                       const std::vector<size_t>& win, std::vector<Resolved>* out);
 
   MountOptions opts_;
+  bool per_user_ = false;  // access=user
+  uid_t base_uid_ = 0;     // the mounting user: served by conn_->root
   fuse_session* se_ = nullptr;
   uint32_t max_io_ = 0;  // kernel max_write / read size, set at Init
 
@@ -213,6 +252,7 @@ class Fs {
   uint64_t next_fh_ = 1;
   std::unordered_map<std::string, uid_t> uids_;
   std::unordered_map<std::string, gid_t> gids_;
+  std::unordered_map<uid_t, FidPtr> user_roots_;  // access=user attaches
 
   std::atomic<int64_t> inflight_{0};
   std::mutex io_mu_;  // guards live_io_

@@ -62,9 +62,12 @@ void Fs::Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
   // 9P2000 can make only ordinary files.
   if (!dotl() && !S_ISREG(mode)) return (void)fuse_reply_err(req, EPERM);
-  Status s = dotl() ? Sync(pf, Tmknod{pf->fid.num(), name, mode, major(rdev), minor(rdev),
+  auto uf = CallerFid(req, parent);
+  if (!uf.ok()) return (void)fuse_reply_err(req, ToErrno(uf.status()));
+  FidPtr up = *uf;
+  Status s = dotl() ? Sync(up, Tmknod{up->fid.num(), name, mode, major(rdev), minor(rdev),
                                       fuse_req_ctx(req)->gid})
-                    : CreateByClone(pf, name, mode & 0777);
+                    : CreateByClone(up, name, mode & 0777);
   if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
@@ -73,15 +76,19 @@ void Fs::Mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode)
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
-  Status s = dotl() ? Sync(pf, Tmkdir{pf->fid.num(), name, mode & 07777, fuse_req_ctx(req)->gid})
-                    : CreateByClone(pf, name, DMDIR | (mode & 0777));
+  auto uf = CallerFid(req, parent);
+  if (!uf.ok()) return (void)fuse_reply_err(req, ToErrno(uf.status()));
+  FidPtr up = *uf;
+  Status s = dotl() ? Sync(up, Tmkdir{up->fid.num(), name, mode & 07777, fuse_req_ctx(req)->gid})
+                    : CreateByClone(up, name, DMDIR | (mode & 0777));
   if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
 
 void Fs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name, bool dir) {
-  FidPtr pf = NodeFid(parent);
-  if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  auto uf = CallerFid(req, parent);
+  if (!uf.ok()) return (void)fuse_reply_err(req, ToErrno(uf.status()));
+  FidPtr pf = *uf;
   Status s;
   if (dotl()) {
     Tunlinkat t;
@@ -101,12 +108,14 @@ void Fs::Symlink(fuse_req_t req, const char* link, fuse_ino_t parent, const char
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  auto uf = CallerFid(req, parent);
+  if (!uf.ok()) return (void)fuse_reply_err(req, ToErrno(uf.status()));
   Tsymlink t;
-  t.fid = pf->fid.num();
+  t.fid = (*uf)->fid.num();
   t.name = name;
   t.symtgt = link;
   t.gid = fuse_req_ctx(req)->gid;
-  Status s = Sync(pf, t);
+  Status s = Sync(*uf, t);
   if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, name);
 }
@@ -115,13 +124,16 @@ void Fs::Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* 
   if (!dotl()) return (void)fuse_reply_err(req, EPERM);
   std::string ppath;
   FidPtr pf = NodeFid(newparent, &ppath);
-  FidPtr f = NodeFid(ino);
-  if (!pf || !f) return (void)fuse_reply_err(req, ESTALE);
+  if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  auto up = CallerFid(req, newparent);
+  if (!up.ok()) return (void)fuse_reply_err(req, ToErrno(up.status()));
+  auto f = CallerFid(req, ino);
+  if (!f.ok()) return (void)fuse_reply_err(req, ToErrno(f.status()));
   Tlink t;
-  t.dfid = pf->fid.num();
-  t.fid = f->fid.num();
+  t.dfid = (*up)->fid.num();
+  t.fid = (*f)->fid.num();
   t.name = newname;
-  Status s = Sync(pf, t);
+  Status s = Sync(*up, t);
   if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   WalkAndReply(req, pf, ppath, newname);
 }
@@ -130,9 +142,11 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
                 const char* newname, unsigned int flags) {
   if (flags & RENAME_EXCHANGE) return (void)fuse_reply_err(req, EINVAL);
   std::string ppath, npath;
-  FidPtr pf = NodeFid(parent, &ppath);
-  FidPtr nf = NodeFid(newparent, &npath);
-  if (!pf || !nf) return (void)fuse_reply_err(req, ESTALE);
+  auto upf = CallerFid(req, parent, &ppath);
+  if (!upf.ok()) return (void)fuse_reply_err(req, ToErrno(upf.status()));
+  auto unf = CallerFid(req, newparent, &npath);
+  if (!unf.ok()) return (void)fuse_reply_err(req, ToErrno(unf.status()));
+  FidPtr pf = *upf, nf = *unf;
   if (flags & RENAME_NOREPLACE) {
     // Neither dialect can say "do not replace": check first (racy, but the
     // kernel already checked its own view of the directory).
@@ -174,6 +188,9 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
   if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
   std::string from = Join(ppath, name), to = Join(npath, newname);
   MovePaths(from, to);
+  // The re-walks below start from the mounting user's fid.
+  nf = NodeFid(newparent);
+  if (!nf) return (void)fuse_reply_err(req, 0);
   // Servers that keep a path per fid (diod) leave the moved file's fid,
   // and those of everything under a moved directory, behind: walk them
   // again by their new names before the kernel uses them.
@@ -184,6 +201,7 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
     std::vector<std::pair<uint64_t, std::string>> under;
     {
       FidPtr old;
+      std::vector<std::pair<uid_t, FidPtr>> dropped;  // clunked after the lock
       std::lock_guard<std::mutex> l(mu_);
       auto it = by_qid_.find(q.path);
       if (it != by_qid_.end()) {
@@ -191,6 +209,7 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
         if (n != nodes_.end() && n->first != FUSE_ROOT_ID) {
           old = std::move(n->second->fid);
           n->second->fid = top;
+          dropped.swap(n->second->ufids);  // walked again by path when needed
         }
       }
       if (q.type & QTDIR) {
@@ -206,11 +225,13 @@ void Fs::Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t 
       auto f = WalkFrom(top, rel);
       if (!f.ok()) continue;
       FidPtr old;
+      std::vector<std::pair<uid_t, FidPtr>> dropped;
       std::lock_guard<std::mutex> l(mu_);
       auto n = nodes_.find(ino);
       if (n != nodes_.end()) {
         old = std::move(n->second->fid);
         n->second->fid = std::move(*f);
+        dropped.swap(n->second->ufids);
       }
     }
   }

@@ -227,8 +227,9 @@ Result<FidPtr> Fs::CloneOpen(const FidPtr& node, uint32_t lflags, bool dir) {
 
 void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::string path;
-  FidPtr nf = NodeFid(ino, &path);
-  if (!nf) return (void)fuse_reply_err(req, ESTALE);
+  auto cf = CallerFid(req, ino, &path);
+  if (!cf.ok()) return (void)fuse_reply_err(req, ToErrno(cf.status()));
+  FidPtr nf = *cf;
   uint32_t flags = static_cast<uint32_t>(fi->flags);
   if (opts_.writeback) {
     // The kernel reads pages around partial writes and does appends itself.
@@ -245,6 +246,7 @@ void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   h->ino = ino;
   h->path = path;
   h->lflags = flags;
+  h->uid = fuse_req_ctx(req)->uid;
   uint32_t maxio = (*f)->client()->MaxIO();
   uint32_t iounit = (*f)->fid.iounit();
   h->chunk = PageChunk(iounit != 0 ? std::min(iounit, maxio) : maxio);
@@ -254,6 +256,7 @@ void Fs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   for (const auto& g : opts_.direct_globs) direct = direct || GlobMatches(g, path);
   h->direct = direct;
   h->fid = std::move(*f);
+  h->opened = *d;
   bool unchanged = RecordSig(ino, *d);
   fi->direct_io = direct;
   fi->keep_cache = !direct && (unchanged || opts_.cache == CacheMode::kLoose);
@@ -280,7 +283,11 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
     if ((flags & O_ACCMODE) == O_WRONLY) flags = (flags & ~O_ACCMODE) | O_RDWR;
     flags &= ~O_APPEND;
   }
-  auto c = WalkFrom(pf, "");
+  // Made through the caller's attach (so it is the caller's file); the
+  // node's own fid is walked from the mounting user's below.
+  auto upf = CallerFid(req, parent);
+  if (!upf.ok()) return (void)fuse_reply_err(req, ToErrno(upf.status()));
+  auto c = WalkFrom(*upf, "");
   if (!c.ok()) return (void)fuse_reply_err(req, ToErrno(c.status()));
   FidPtr f = *c;
   uint32_t iounit = 0;
@@ -299,7 +306,7 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
     Status s = f->fid.Create(name, mode & 0777, omode);
     if (!s.ok() && s.err() == EEXIST && !(flags & O_EXCL)) {
       // Created meanwhile by someone else: open it as open(2) would.
-      auto nf = WalkFrom(pf, name);
+      auto nf = WalkFrom(*upf, name);
       if (!nf.ok()) return (void)fuse_reply_err(req, ToErrno(nf.status()));
       auto of = CloneOpen(*nf, flags, false);
       if (!of.ok()) return (void)fuse_reply_err(req, ToErrno(of.status()));
@@ -319,6 +326,7 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
   std::memset(&e, 0, sizeof e);
   FillAttr(*d, &e.attr);
   e.ino = AddLookup(path, std::move(*node), d->qid);
+  TrackCtime(e.ino, *d, &e.attr);
   e.attr_timeout = opts_.attr_timeout;
   e.entry_timeout = opts_.entry_timeout;
   RecordSig(e.ino, *d);
@@ -327,6 +335,7 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
   h->ino = e.ino;
   h->path = path;
   h->lflags = flags;
+  h->uid = fuse_req_ctx(req)->uid;
   uint32_t maxio = f->client()->MaxIO();
   h->chunk = PageChunk(iounit != 0 ? std::min(iounit, maxio) : maxio);
   // A file we just made is an ordinary file: cache it unless told not to.
@@ -334,6 +343,7 @@ void Fs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode
   for (const auto& g : opts_.direct_globs) direct = direct || GlobMatches(g, path);
   h->direct = direct;
   h->fid = std::move(f);
+  h->opened = *d;
   fi->direct_io = direct;
   fi->keep_cache = 0;
   fi->fh = AddHandle(h);
@@ -386,13 +396,14 @@ void Fs::Fsync(fuse_req_t req, int datasync, fuse_file_info* fi) {
 
 void Fs::Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   std::string path;
-  FidPtr nf = NodeFid(ino, &path);
-  if (!nf) return (void)fuse_reply_err(req, ESTALE);
-  auto f = CloneOpen(nf, O_RDONLY, true);
+  auto nf = CallerFid(req, ino, &path);
+  if (!nf.ok()) return (void)fuse_reply_err(req, ToErrno(nf.status()));
+  auto f = CloneOpen(*nf, O_RDONLY, true);
   if (!f.ok()) return (void)fuse_reply_err(req, ToErrno(f.status()));
   auto h = std::make_shared<Handle>();
   h->ino = ino;
   h->path = path;
+  h->uid = fuse_req_ctx(req)->uid;
   h->dir = true;
   h->fid = std::move(*f);
   fi->fh = AddHandle(h);
@@ -408,6 +419,7 @@ Status Fs::LoadDir(Handle& h, const FidPtr& f) {
   Qid self;
   NodeFid(h.ino, nullptr, &self);
   h.items.clear();
+  h.ahead.clear();
   h.items.push_back({".", self.path, S_IFDIR, std::nullopt});
   h.items.push_back({"..", 1, S_IFDIR, std::nullopt});  // glibc hides d_ino 0
   for (Dir& d : *list) {

@@ -51,6 +51,12 @@ Id IdOf(std::mutex& mu, std::unordered_map<std::string, Id>& cache, const std::s
 }  // namespace
 
 Fs::Fs(MountOptions opts, ConnPtr conn) : opts_(std::move(opts)), conn_(std::move(conn)) {
+  per_user_ = EffectiveAccess(opts_, geteuid()) == Access::kUser;
+  base_uid_ = getuid();
+  if (!opts_.uname.empty()) {
+    struct passwd* pw = getpwnam(opts_.uname.c_str());
+    base_uid_ = pw != nullptr ? pw->pw_uid : static_cast<uid_t>(-1);
+  }
   conns_.push_back(conn_);
   auto root = std::make_unique<Node>();
   root->ino = FUSE_ROOT_ID;
@@ -104,6 +110,75 @@ FidPtr Fs::NodeFid(uint64_t ino, std::string* path, Qid* qid) {
   if (path) *path = it->second->path;
   if (qid) *qid = it->second->qid;
   return it->second->fid;
+}
+
+Result<FidPtr> Fs::UserRoot(uid_t uid) {
+  ConnPtr conn;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = user_roots_.find(uid);
+    if (it != user_roots_.end() && it->second->conn == conn_) return it->second;
+    conn = conn_;
+  }
+  auto root = AttachAs(conn, opts_, uid);
+  if (!root.ok()) return root.status();
+  FidPtr old;  // a stale attach: clunked after the lock
+  std::lock_guard<std::mutex> l(mu_);
+  FidPtr& slot = user_roots_[uid];
+  old = std::move(slot);
+  slot = *root;
+  return slot;
+}
+
+Result<FidPtr> Fs::CallerFid(fuse_req_t req, uint64_t ino, std::string* path, Qid* qid) {
+  std::string p;
+  Qid q;
+  if (UsesBase(req)) {
+    FidPtr f = NodeFid(ino, path, qid);
+    if (!f) return Status(ESTALE, "unknown node");
+    return f;
+  }
+  uid_t uid = fuse_req_ctx(req)->uid;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end()) return Status(ESTALE, "unknown node");
+    p = it->second->path;
+    q = it->second->qid;
+    for (auto& [u, f] : it->second->ufids) {
+      if (u == uid && f->conn == conn_) {
+        if (path) *path = p;
+        if (qid) *qid = q;
+        return f;
+      }
+    }
+  }
+  if (path) *path = p;
+  if (qid) *qid = q;
+  auto root = UserRoot(uid);
+  if (!root.ok()) return root.status();
+  // The caller's own walk: the server checks its search permissions too.
+  auto f = WalkFrom(*root, p);
+  if (!f.ok()) return f.status();
+  if ((*f)->fid.qid().path != q.path) return Status(ESTALE, p + ": now another file");
+  FidPtr old;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return *f;
+  auto& uf = it->second->ufids;
+  for (auto& [u, fp] : uf) {
+    if (u == uid) {
+      old = std::move(fp);
+      fp = *f;
+      return *f;
+    }
+  }
+  if (uf.size() >= kMaxUserFids) {
+    old = std::move(uf.front().second);
+    uf.erase(uf.begin());
+  }
+  uf.emplace_back(uid, *f);
+  return *f;
 }
 
 std::shared_ptr<Handle> Fs::GetHandle(uint64_t fh) {
@@ -166,6 +241,7 @@ void Fs::ReplyEntry(fuse_req_t req, const std::string& path, FidPtr fid, const D
   std::memset(&e, 0, sizeof e);
   FillAttr(d, &e.attr);
   e.ino = AddLookup(path, std::move(fid), d.qid);
+  TrackCtime(e.ino, d, &e.attr);
   e.attr_timeout = opts_.attr_timeout;
   e.entry_timeout = opts_.entry_timeout;
   if (fuse_reply_entry(req, &e) != 0) Forget(e.ino, 1);  // the kernel never saw it
@@ -207,7 +283,8 @@ void Fs::FillAttr(const Dir& d, struct stat* st) {
   st->st_ino = d.qid.path;
   st->st_mode = a.mode;
   if ((st->st_mode & S_IFMT) == 0) st->st_mode |= (d.qid.type & QTDIR) ? S_IFDIR : S_IFREG;
-  st->st_nlink = a.nlink != 0 ? a.nlink : 1;
+  // 0 is real (an open file that was unlinked); 9P2000 says 1 (ToGetattr).
+  st->st_nlink = a.nlink;
   if (d.l.valid != 0) {
     st->st_uid = a.uid;
     st->st_gid = a.gid;
@@ -228,6 +305,34 @@ void Fs::FillAttr(const Dir& d, struct stat* st) {
   st->st_mtim.tv_nsec = static_cast<long>(a.mtime_nsec);
   st->st_ctim.tv_sec = static_cast<time_t>(a.ctime_sec);
   st->st_ctim.tv_nsec = static_cast<long>(a.ctime_nsec);
+}
+
+void Fs::TrackCtime(uint64_t ino, const Dir& d, struct stat* st) {
+  if (d.l.valid != 0) return;  // the server said
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return;
+  Node& n = *it->second;
+  if (!n.have_ct) {
+    n.have_ct = true;
+    n.ct_version = d.qid.version;
+    n.ctime = st->st_mtim;
+  } else if (n.ct_version != d.qid.version) {
+    n.ct_version = d.qid.version;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    // Never backwards, and never before the change's own mtime.
+    auto later = [](const timespec& a, const timespec& b) {
+      return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+    };
+    if (later(st->st_mtim, now)) now = st->st_mtim;
+    if (!later(now, n.ctime)) {
+      now = n.ctime;
+      if (++now.tv_nsec == 1000000000) now.tv_sec++, now.tv_nsec = 0;
+    }
+    n.ctime = now;
+  }
+  st->st_ctim = n.ctime;
 }
 
 bool Fs::RecordSig(uint64_t ino, const Dir& d) {
@@ -312,6 +417,14 @@ void Fs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string ppath;
   FidPtr pf = NodeFid(parent, &ppath);
   if (!pf) return (void)fuse_reply_err(req, ESTALE);
+  if (!UsesBase(req)) {
+    // The server checks the caller's search permission too, by a walk of
+    // its own; the node keeps the mounting user's fid (walked below).
+    auto upf = CallerFid(req, parent);
+    if (!upf.ok()) return (void)fuse_reply_err(req, ToErrno(upf.status()));
+    auto mine = WalkFrom(*upf, name);
+    if (!mine.ok()) return (void)fuse_reply_err(req, ToErrno(mine.status()));
+  }
   WalkAndReply(req, pf, ppath, name);
 }
 
@@ -331,28 +444,81 @@ void Fs::Forget(fuse_ino_t ino, uint64_t nlookup) {
 
 void Fs::Getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FidPtr f;
+  std::shared_ptr<Handle> h;
   if (fi != nullptr) {
-    if (auto h = GetHandle(fi->fh)) f = HandleFid(*h);
+    if ((h = GetHandle(fi->fh))) f = HandleFid(*h);
   }
   if (!f) f = NodeFid(ino);
   if (!f) return (void)fuse_reply_err(req, ESTALE);
   auto d = f->fid.Stat();
+  if (!d.ok() && d.status().err() == ENOENT) {
+    // A server that stats by path (diod) cannot find an open file that was
+    // unlinked; fstat(2) of it (which FUSE sends without the handle) says
+    // it has no links left.
+    std::lock_guard<std::mutex> l(mu_);
+    if (!h) {
+      for (auto& [id, oh] : handles_) {
+        if (oh->ino == ino && oh->opened) h = oh;
+      }
+    }
+    if (h && h->opened && h->opened->l.valid != 0) {
+      Dir gone = *h->opened;
+      gone.l.nlink = 0;
+      d = std::move(gone);
+    }
+  }
   if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
   struct stat st;
   FillAttr(*d, &st);
+  TrackCtime(ino, *d, &st);
   fuse_reply_attr(req, &st, opts_.attr_timeout);
 }
 
 void Fs::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                  fuse_file_info* fi) {
-  FidPtr f;
   Qid qid;
   FidPtr nf = NodeFid(ino, nullptr, &qid);
+  if (!nf) return (void)fuse_reply_err(req, ESTALE);
+  FidPtr f;
   if (fi != nullptr) {
     if (auto h = GetHandle(fi->fh)) f = HandleFid(*h);
   }
+  bool kill = false;  // a mode change that only clears set-id bits
+  if (!UsesBase(req) && (to_set & FUSE_SET_ATTR_MODE)) {
+    // The kernel clears set-id bits itself after another user's write or
+    // truncate, as a chmod by that user, which the server would refuse
+    // to anyone but the owner. Dropping privilege is always allowed: send
+    // that one through the mounting user's attach.
+    if (auto cur = nf->fid.Stat(); cur.ok()) {
+      uint32_t m = cur->ToGetattr().mode & 07777, want = attr->st_mode & 07777;
+      uint32_t diff = m ^ want;
+      kill = diff != 0 && (diff & ~06000u) == 0 && (want & diff) == 0;
+    }
+  }
+  int user_set = kill ? to_set & ~FUSE_SET_ATTR_MODE : to_set;
+  if (!f && user_set != 0) {
+    auto cf = CallerFid(req, ino);
+    if (!cf.ok()) return (void)fuse_reply_err(req, ToErrno(cf.status()));
+    f = *cf;
+  }
+  if (f) {
+    Status s = SendSetattr(f, qid, attr, user_set);
+    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
+  }
+  if (kill) {
+    Status s = SendSetattr(nf, qid, attr, FUSE_SET_ATTR_MODE);
+    if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
+  }
   if (!f) f = nf;
-  if (!f) return (void)fuse_reply_err(req, ESTALE);
+  auto d = f->fid.Stat();
+  if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
+  struct stat st;
+  FillAttr(*d, &st);
+  TrackCtime(ino, *d, &st);
+  fuse_reply_attr(req, &st, opts_.attr_timeout);
+}
+
+Status Fs::SendSetattr(const FidPtr& f, const Qid& qid, const struct stat* attr, int to_set) {
   bool atime = to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW);
   bool mtime = to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW);
   if (dotl()) {
@@ -379,48 +545,53 @@ void Fs::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
       }
     }
     if (to_set & FUSE_SET_ATTR_CTIME) t.valid |= P9_SETATTR_CTIME;
+    if (t.valid == 0) return Status::Ok();
     auto r = f->client()->CallSync(t);
-    if (!r.ok()) return (void)fuse_reply_err(req, ToErrno(r.status()));
-  } else {
-    Dir d = DirFromStat(NullStat());
-    bool any = false;
-    if (to_set & FUSE_SET_ATTR_MODE) {
-      uint32_t kind = 0;
-      if (qid.type & QTAPPEND) kind |= DMAPPEND;
-      if (qid.type & QTEXCL) kind |= DMEXCL;
-      d.mode = DMFromUnixMode(attr->st_mode) | kind;
-      any = true;
-    }
-    if (to_set & FUSE_SET_ATTR_UID) {
-      struct passwd* pw = getpwuid(attr->st_uid);
-      d.uid = pw ? pw->pw_name : std::to_string(attr->st_uid);
-      any = true;
-    }
-    if (to_set & FUSE_SET_ATTR_GID) {
-      struct group* gr = getgrgid(attr->st_gid);
-      d.gid = gr ? gr->gr_name : std::to_string(attr->st_gid);
-      any = true;
-    }
-    if (to_set & FUSE_SET_ATTR_SIZE) d.length = attr->st_size, any = true;
-    time_t now = time(nullptr);
-    if (atime) {
-      d.atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim.tv_sec;
-      any = true;
-    }
-    if (mtime) {
-      d.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim.tv_sec;
-      any = true;
-    }
-    if (any) {
-      Status s = f->fid.Wstat(d);
-      if (!s.ok()) return (void)fuse_reply_err(req, ToErrno(s));
-    }
+    return r.ok() ? Status::Ok() : r.status();
   }
-  auto d = f->fid.Stat();
-  if (!d.ok()) return (void)fuse_reply_err(req, ToErrno(d.status()));
-  struct stat st;
-  FillAttr(*d, &st);
-  fuse_reply_attr(req, &st, opts_.attr_timeout);
+  // 9P2000: a stat's times are unsigned 32-bit seconds and ~0 means "no
+  // change"; a time outside that fails as a local filesystem with 32-bit
+  // times fails, rather than being cut.
+  auto fits = [](time_t t) { return t >= 0 && t < static_cast<time_t>(0xFFFFFFFFu); };
+  if (atime && !(to_set & FUSE_SET_ATTR_ATIME_NOW) && !fits(attr->st_atim.tv_sec)) {
+    return Status(EOVERFLOW, "atime does not fit 9P2000");
+  }
+  if (mtime && !(to_set & FUSE_SET_ATTR_MTIME_NOW) && !fits(attr->st_mtim.tv_sec)) {
+    return Status(EOVERFLOW, "mtime does not fit 9P2000");
+  }
+  Dir d = DirFromStat(NullStat());
+  bool any = false;
+  if (to_set & FUSE_SET_ATTR_MODE) {
+    uint32_t kind = 0;
+    if (qid.type & QTAPPEND) kind |= DMAPPEND;
+    if (qid.type & QTEXCL) kind |= DMEXCL;
+    if (qid.type & QTDIR) kind |= DMDIR;
+    // Set-id and sticky bits travel as DMSETUID, DMSETGID and DMSETVTX.
+    d.mode = DMFromUnixMode(attr->st_mode & 07777) | kind;
+    any = true;
+  }
+  if (to_set & FUSE_SET_ATTR_UID) {
+    struct passwd* pw = getpwuid(attr->st_uid);
+    d.uid = pw ? pw->pw_name : std::to_string(attr->st_uid);
+    any = true;
+  }
+  if (to_set & FUSE_SET_ATTR_GID) {
+    struct group* gr = getgrgid(attr->st_gid);
+    d.gid = gr ? gr->gr_name : std::to_string(attr->st_gid);
+    any = true;
+  }
+  if (to_set & FUSE_SET_ATTR_SIZE) d.length = attr->st_size, any = true;
+  time_t now = time(nullptr);
+  if (atime) {
+    d.atime = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : attr->st_atim.tv_sec;
+    any = true;
+  }
+  if (mtime) {
+    d.mtime = (to_set & FUSE_SET_ATTR_MTIME_NOW) ? now : attr->st_mtim.tv_sec;
+    any = true;
+  }
+  if (!any) return Status::Ok();
+  return f->fid.Wstat(d);
 }
 
 void Fs::Statfs(fuse_req_t req, fuse_ino_t ino) {

@@ -97,8 +97,37 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
     total += need;
     win.push_back(i);
   }
+  // One kernel batch is a page of entries (a few dozen): resolve up to
+  // kAhead entries from here at once, so a directory costs one wave of
+  // round trips per kAhead entries instead of one per page.
+  constexpr size_t kAhead = 512;
+  if (h->ahead.size() != h->items.size()) h->ahead.assign(h->items.size(), Resolved{});
+  if (!win.empty() && !h->ahead[win.front()].tried) {
+    std::vector<size_t> todo;
+    for (size_t i = win.front(); i < h->items.size() && todo.size() < kAhead; i++) {
+      if (!h->ahead[i].tried) todo.push_back(i);
+    }
+    std::vector<Resolved> got(todo.size());
+    ResolveEntries(dirnode, h->items, todo, &got);
+    for (size_t k = 0; k < todo.size(); k++) {
+      got[k].tried = true;
+      h->ahead[todo[k]] = std::move(got[k]);
+    }
+  }
   std::vector<Resolved> res(win.size());
-  ResolveEntries(dirnode, h->items, win, &res);
+  for (size_t k = 0; k < win.size(); k++) {
+    Resolved& a = h->ahead[win[k]];
+    if (!a.tried) {  // past the look-ahead: resolve this batch's rest now
+      std::vector<size_t> rest(win.begin() + static_cast<long>(k), win.end());
+      std::vector<Resolved> got(rest.size());
+      ResolveEntries(dirnode, h->items, rest, &got);
+      for (size_t j = 0; j < rest.size(); j++) res[k + j] = std::move(got[j]);
+      break;
+    }
+    res[k] = std::move(a);
+    a = Resolved{};
+    a.tried = true;  // handed out: a repeat of this offset gets a plain entry
+  }
 
   std::vector<char> buf(size);
   size_t pos = 0;
@@ -112,6 +141,7 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
       FillAttr(*res[k].dir, &e.attr);
       std::string path = dpath.empty() ? it.name : dpath + "/" + it.name;
       e.ino = AddLookup(path, std::move(res[k].fid), res[k].dir->qid);
+      TrackCtime(e.ino, *res[k].dir, &e.attr);
       e.attr_timeout = opts_.attr_timeout;
       e.entry_timeout = opts_.entry_timeout;
       counted.push_back(e.ino);

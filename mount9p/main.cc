@@ -164,7 +164,7 @@ int Run(MountOptions o) {
   auto fs = std::make_unique<Fs>(o, *conn);
 
   std::vector<std::string> argstore{"mount9p", "-o", "fsname=" + EscapeOpt(o.addr) + ",subtype=9p"};
-  for (const auto& f : o.fuse_opts) {
+  for (const auto& f : FuseOptions(o, geteuid())) {
     argstore.push_back("-o");
     argstore.push_back(f);
   }

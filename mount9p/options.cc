@@ -3,6 +3,7 @@
 
 #include <fnmatch.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -66,6 +67,14 @@ Status ParseOptionList(std::string_view list, MountOptions* o) {
       o->direct_globs.push_back(val);
     } else if (key == "reconnect" && !has_val) {
       o->reconnect = true;
+    } else if (key == "access") {
+      if (val == "user") {
+        o->access = Access::kUser;
+      } else if (val == "any") {
+        o->access = Access::kAny;
+      } else {
+        return Usage("access=" + val + ": want user or any");
+      }
     } else if (key == "writeback" && !has_val) {
       o->writeback = true;
     } else if (key == "msize" || key == "readahead") {
@@ -162,6 +171,20 @@ Result<MountOptions> ParseArgs(int argc, char** argv) {
     if (!o.entry_timeout_set) o.entry_timeout = 60;
   }
   return o;
+}
+
+Access EffectiveAccess(const MountOptions& o, uid_t euid) {
+  if (o.access != Access::kDefault) return o.access;
+  return euid == 0 && o.uname.empty() ? Access::kUser : Access::kAny;
+}
+
+std::vector<std::string> FuseOptions(const MountOptions& o, uid_t euid) {
+  std::vector<std::string> out = o.fuse_opts;
+  if (euid != 0 || EffectiveAccess(o, euid) != Access::kUser) return out;
+  for (const char* want : {"allow_other", "default_permissions"}) {
+    if (std::find(out.begin(), out.end(), want) == out.end()) out.emplace_back(want);
+  }
+  return out;
 }
 
 bool GlobMatches(std::string_view glob, std::string_view path) {

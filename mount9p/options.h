@@ -7,6 +7,8 @@
 #ifndef NINEP_MOUNT9P_OPTIONS_H_
 #define NINEP_MOUNT9P_OPTIONS_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +24,13 @@ enum class CacheMode {
   kDefault,  // page cache, kept across opens only while the file is unchanged
   kNone,     // direct I/O everywhere, no attribute or entry caching
   kLoose,    // page cache always kept; long attribute and entry timeouts
+};
+
+// Whose identity the server sees (-o access=).
+enum class Access {
+  kDefault,  // kUser when mounted by root without -u, else kAny
+  kUser,     // one attach per calling uid; each request on the caller's fids
+  kAny,      // one attach (the mounting user, or -u) for every caller
 };
 
 // Everything the command line says.
@@ -42,6 +51,7 @@ struct MountOptions {
   bool reconnect = false;
   double timeout = 0;  // seconds a 9P call may wait for its answer; 0 = forever
   bool writeback = false;
+  Access access = Access::kDefault;
   uint32_t readahead = 0;  // bytes of kernel readahead (0: as large as I/O)
   // Options handed to FUSE as -o (allow_other, default_permissions, ro ...).
   std::vector<std::string> fuse_opts;
@@ -62,6 +72,15 @@ Result<MountOptions> ParseArgs(int argc, char** argv);
 std::string UsageLine();
 // The usage line and every option, for -h.
 std::string Help();
+
+// The access mode in effect for a mount made by euid with these options
+// (kDefault resolved).
+Access EffectiveAccess(const MountOptions& o, uid_t euid);
+// The FUSE -o list to mount with: o.fuse_opts, plus allow_other and
+// default_permissions when root mounts with access=user (every local user
+// reaches the mount, the kernel checks permissions first and the server
+// again as the caller).
+std::vector<std::string> FuseOptions(const MountOptions& o, uid_t euid);
 
 // Applies one -o list ("cache=none,allow_other,direct=*/ctl") to *o.
 Status ParseOptionList(std::string_view list, MountOptions* o);

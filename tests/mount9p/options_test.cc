@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -131,6 +132,31 @@ TEST(Mount9pOptionsTest, Globs) {
   EXPECT_TRUE(GlobMatches("/cmd/*/data", "cmd/7/data"));
   EXPECT_FALSE(GlobMatches("cmd/*/data", "cmd/7/8/data"));
   EXPECT_FALSE(GlobMatches("cmd/*/data", "x/cmd/7/data"));
+}
+
+TEST(Mount9pOptionsTest, AccessUserByDefaultForRoot) {
+  auto o = Parse({"tcp!h!564", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(EffectiveAccess(*o, 0), Access::kUser);
+  EXPECT_EQ(EffectiveAccess(*o, 1000), Access::kAny);
+  auto fo = FuseOptions(*o, 0);
+  EXPECT_NE(std::find(fo.begin(), fo.end(), "allow_other"), fo.end());
+  EXPECT_NE(std::find(fo.begin(), fo.end(), "default_permissions"), fo.end());
+  EXPECT_TRUE(FuseOptions(*o, 1000).empty());  // unprivileged: FUSE's defaults
+  // -u names one identity for everyone; access=any says so outright.
+  o = Parse({"-u", "glenda", "tcp!h!564", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(EffectiveAccess(*o, 0), Access::kAny);
+  o = Parse({"-o", "access=any,allow_other", "tcp!h!564", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(EffectiveAccess(*o, 0), Access::kAny);
+  EXPECT_EQ(FuseOptions(*o, 0), std::vector<std::string>{"allow_other"});
+  o = Parse({"-o", "access=user,default_permissions", "tcp!h!564", "/mnt/x"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(FuseOptions(*o, 0), (std::vector<std::string>{"default_permissions", "allow_other"}));
+  auto bad = Parse({"-o", "access=root", "tcp!h!564", "/mnt/x"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("access=root"), std::string::npos);
 }
 
 }  // namespace
