@@ -60,9 +60,9 @@ class RawConn {
   ~RawConn() { Close(); }
 
   // Connects to a tcp dial string ("tcp!127.0.0.1!4711"). A tls! one goes
-  // through `openssl s_client` with $NINEP_CERT, $NINEP_KEY and $NINEP_CA
-  // (NINEP_TEST_TLS), so the bytes written still reach the server as they
-  // are, inside TLS.
+  // through `openssl s_client` with $NINEP_CA and the glenda certificate
+  // beside $NINEP_CERT (NINEP_TEST_TLS), so the bytes written still reach
+  // the server as they are, inside TLS.
   Status Connect(const std::string& dial) {
     Result<DialAddr> a = ParseDial(dial);
     if (!a.ok()) return a.status();
@@ -124,8 +124,13 @@ class RawConn {
                                   "-verify_return_error",
                                   "-CAfile",
                                   env("NINEP_CA")};
-    if (!env("NINEP_CERT").empty())
-      argv.insert(argv.end(), {"-cert", env("NINEP_CERT"), "-key", env("NINEP_KEY")});
+    // The raw tests attach as glenda (P9::Start): her certificate, beside
+    // $NINEP_CERT (tests/tls/mkcerts.sh makes both).
+    std::string cert = env("NINEP_CERT");
+    if (!cert.empty()) {
+      std::string dir = cert.substr(0, cert.rfind('/') + 1);
+      argv.insert(argv.end(), {"-cert", dir + "glenda.pem", "-key", dir + "glenda.key"});
+    }
     std::vector<char*> args;
     for (auto& s : argv) args.push_back(s.data());
     args.push_back(nullptr);

@@ -80,7 +80,7 @@ leaf() {
 mkca ca
 mkca other-ca
 leaf ca server "/CN=localhost" "DNS:localhost,IP:127.0.0.1"
-for u in root nf_alice nf_bob nf_carol; do leaf ca "$u" "/CN=$u" ""; done
+for u in root glenda nf_alice nf_bob nf_carol; do leaf ca "$u" "/CN=$u" ""; done
 leaf ca san "/O=ninefold" "DNS:nf_alice"
 leaf ca expired "/CN=nf_alice" "" -startdate 20010101000000Z -enddate 20011231000000Z
 leaf ca future "/CN=nf_alice" "" -startdate 20990101000000Z -enddate 20991231000000Z
