@@ -172,8 +172,8 @@ SSL_CTX* NewCtx(bool server) {
   if (ctx == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-  // Release the 16 KiB read and write buffers of idle connections.
-  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  // (Not SSL_MODE_RELEASE_BUFFERS: freeing and reallocating the record
+  // buffers per record costs bulk transfers more than idle memory saves.)
   return ctx;
 }
 

@@ -39,6 +39,8 @@ namespace ninep {
 namespace {
 
 constexpr size_t kReadBufSize = 64 * 1024;
+// Ciphertext per read: larger, as each read is then decrypted in one go.
+constexpr size_t kCipherBufSize = 256 * 1024;
 constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
 constexpr uint64_t kCloseGuardMs = 1000;  // longest wait to flush on Close
 constexpr size_t kMaxIov = 1024;
@@ -280,8 +282,8 @@ class ConnCore {
 
   void OnAlloc(uv_buf_t* b) {
     if (tls_) {
-      if (!cbuf_) cbuf_.reset(new uint8_t[kReadBufSize]);
-      *b = uv_buf_init(reinterpret_cast<char*>(cbuf_.get()), kReadBufSize);
+      if (!cbuf_) cbuf_.reset(new uint8_t[kCipherBufSize]);
+      *b = uv_buf_init(reinterpret_cast<char*>(cbuf_.get()), kCipherBufSize);
       return;
     }
     *b = Room();
