@@ -156,7 +156,7 @@ install: commands
 	    install -m 0755 '$(BUILD)/bin/'$$c '$(DESTDIR)$(PREFIX)/bin/' || exit 1; \
 	  fi; \
 	done
-	@for n in 1 2 3 4 5; do \
+	@for n in 1 2 3 4 5 7; do \
 	  for f in man/man$$n/*.$$n; do \
 	    [ -f "$$f" ] || continue; \
 	    install -d '$(DESTDIR)$(PREFIX)/share/man/man'$$n || exit 1; \

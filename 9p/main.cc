@@ -97,6 +97,7 @@ int Main(int argc, char** argv) {
   ClientOptions opts;
   opts.dialect = f.dotl ? Dialect::k9P2000L : Dialect::k9P2000;
   opts.trace = f.trace;
+  opts.tls = f.tls;
   if (f.msize != 0) opts.msize = f.msize;
   const std::string& addr = f.addr;
   if (addr.empty()) return GlobalUsage("no server address: give -a or set $NINEP_ADDR");

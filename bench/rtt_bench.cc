@@ -35,6 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Options {
   std::string addr;
+  ninep::TlsOptions tls;  // --cert, --key, --ca, --psk (or $NINEP_CERT ...)
   std::string aname;
   std::string uname;
   bool dotl = false;
@@ -219,6 +220,7 @@ Options ParseArgs(int argc, char** argv) {
   o.dotl = cf.dotl;
   o.trace = cf.trace;
   o.msize = cf.msize;
+  o.tls = cf.tls;
   if (o.addr.empty()) cmd.UsageError("no address: give -a or set $NINEP_ADDR");
   if (o.depths.empty()) o.depths = {1, 64};
   if (o.max_calls == 0 || o.seconds <= 0) cmd.UsageError("want -n and -t above 0");
@@ -233,6 +235,7 @@ int main(int argc, char** argv) {
   co.dialect = opt.dotl ? ninep::Dialect::k9P2000L : ninep::Dialect::k9P2000;
   co.msize = opt.msize;
   co.trace = opt.trace;
+  co.tls = opt.tls;
   auto client = ninep::Client::Connect(opt.addr, co);
   if (!client.ok()) Fatal(opt.addr, client.status().message());
   ninep::Client* c = client->get();

@@ -9,8 +9,9 @@
 # starts it kills by PID on exit.
 #
 # Then the other parts' benchmarks run, each appending its own section:
-# bench/mount9p_bench.sh (FUSE throughput) and bench/exportfs_bench.sh
-# (exportfs vs diod), when their binaries are built.
+# bench/mount9p_bench.sh (FUSE throughput), bench/exportfs_bench.sh
+# (exportfs vs diod) and bench/tls_bench.sh (TLS against plain TCP), when
+# their binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
@@ -246,4 +247,7 @@ fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
 if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # a fresh server's first read vs its second
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_firstread.sh
+fi
+if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # TLS vs plain TCP
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/tls_bench.sh
 fi

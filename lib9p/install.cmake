@@ -18,7 +18,7 @@ endforeach()
 
 add_library(ninep_static STATIC ${NINEP_OBJECTS})
 add_library(ninep_shared SHARED ${NINEP_OBJECTS})
-target_link_libraries(ninep_shared PRIVATE PkgConfig::UV Threads::Threads)
+target_link_libraries(ninep_shared PRIVATE PkgConfig::UV OpenSSL::SSL OpenSSL::Crypto Threads::Threads)
 if(NINEP_NO_UNDEFINED)
   target_link_options(ninep_shared PRIVATE -Wl,--no-undefined)
 endif()
@@ -38,7 +38,8 @@ install(DIRECTORY ${NINEP_INCLUDE_DIR}/ninep DESTINATION ${CMAKE_INSTALL_INCLUDE
 # ninep.pc is written at install time, so it names the prefix the library
 # is installed under (cmake --install --prefix may differ from the
 # configured one). libuv is Requires, not Requires.private, because
-# server.h and transport.h include <uv.h>.
+# server.h and transport.h include <uv.h>. OpenSSL (libssl, libcrypto) is
+# Requires.private: no public header names it, and libninep.so links it.
 install(CODE "
   set(NINEP_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
   set(CMAKE_INSTALL_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")

@@ -22,6 +22,7 @@ Result<ConnPtr> Dial(const MountOptions& opts) {
   co.dialect = opts.dialect;
   co.msize = opts.msize;
   co.trace = opts.trace;
+  co.tls = opts.tls;
   co.call_timeout = std::chrono::milliseconds(static_cast<int64_t>(opts.timeout * 1000));
   auto client = Client::Connect(opts.addr, co);
   if (!client.ok()) return client.status();

@@ -149,6 +149,7 @@ Result<MountOptions> ParseArgs(int argc, char** argv) {
   o.aname = f.aname;
   o.uname = f.user;
   o.trace = f.trace;
+  o.tls = f.tls;
   if (f.msize != 0) o.msize = f.msize;
   if (!f.addr_given && rest.size() == 2) {
     o.addr = rest[0];

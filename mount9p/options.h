@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ninep/status.h"
+#include "ninep/tls.h"
 #include "ninep/wire.h"
 
 namespace ninep::mount9p {
@@ -43,6 +44,7 @@ struct MountOptions {
   uint32_t msize = 512 * 1024;
   bool foreground = false;  // -f
   bool trace = false;       // -D
+  ninep::TlsOptions tls;    // --cert, --key, --ca, --psk (or $NINEP_CERT ...)
   CacheMode cache = CacheMode::kDefault;
   double attr_timeout = 1.0;   // seconds
   double entry_timeout = 1.0;  // seconds

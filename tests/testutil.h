@@ -194,9 +194,48 @@ class Process {
 };
 
 // Starts a server binary with the given arguments plus `-a tcp!127.0.0.1!0`
+// (with NINEP_TEST_TLS=1, `-a tls!127.0.0.1!0` and mutual TLS: TestTls)
 // and returns its bound address (the one line it prints), or "" on failure.
+// True when the tests should run over TLS: NINEP_TEST_TLS=1 (ctest's
+// *_tls entries set it) makes StartServer serve tls!127.0.0.1!0 with
+// mutual TLS, and points $NINEP_CERT, $NINEP_KEY and $NINEP_CA at a client
+// certificate for "root", which lib9p's Client (with empty
+// ClientOptions::tls) and RawConn then use.
+inline bool TestTls() {
+  const char* v = getenv("NINEP_TEST_TLS");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// The directory of tests/tls/mkcerts.sh's certificates, made once per
+// process (and removed at exit); "" when that fails.
+inline const std::string& TestCerts() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/ninep-certs-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) return std::string();
+    std::string d = tmpl;
+    std::string cmd =
+        "bash '" NINEP_SOURCE_DIR "/tests/tls/mkcerts.sh' '" + d + "' >/dev/null 2>&1";
+    if (system(cmd.c_str()) != 0) return std::string();
+    setenv("NINEP_CERT", (d + "/root.pem").c_str(), 1);
+    setenv("NINEP_KEY", (d + "/root.key").c_str(), 1);
+    setenv("NINEP_CA", (d + "/ca.pem").c_str(), 1);
+    static std::string remove = "rm -rf '" + d + "'";
+    atexit([] {
+      if (system(remove.c_str()) != 0) {
+      }
+    });
+    return d;
+  }();
+  return dir;
+}
+
 inline std::string StartServer(Process* p, const std::string& bin, std::vector<std::string> args) {
   std::vector<std::string> argv{Bin(bin), "-a", "tcp!127.0.0.1!0"};
+  if (TestTls()) {
+    const std::string& c = TestCerts();
+    argv = {Bin(bin),          "-a",   "tls!127.0.0.1!0", "--cert", c + "/server.pem", "--key",
+            c + "/server.key", "--ca", c + "/ca.pem"};
+  }
   argv.insert(argv.end(), args.begin(), args.end());
   if (!p->Start(argv)) return "";
   return p->ReadLine(10000);

@@ -663,7 +663,7 @@ Result<std::unique_ptr<Client>> Client::Connect(std::string_view addr, const Cli
   if (!s.ok()) return s;
   auto deadline = ConnectDeadline(opts);
   auto impl = std::make_unique<Impl>(opts);
-  auto c = Dial(impl->loop(), *a, opts.connect_timeout);
+  auto c = Dial(impl->loop(), *a, opts.connect_timeout, opts.tls);
   if (!c.ok()) return c.status();
   impl->Start(std::move(*c));
   return Finish(std::move(impl), deadline);

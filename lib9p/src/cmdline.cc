@@ -136,6 +136,14 @@ Command& Command::AddServerFlags(ServerFlags* f) {
         &f->max_inflight_bytes);
   Bytes(0, "max-queued-bytes", "stop reading a connection with SIZE bytes of answers unsent",
         &f->max_queued_bytes);
+  Value(0, "cert", "FILE", "TLS: our certificate (PEM), for tls! addresses", &f->tls.cert);
+  Value(0, "key", "FILE", "TLS: the private key of --cert (PEM)", &f->tls.key);
+  Value(0, "ca", "FILE", "TLS: require client certificates signed by these CAs", &f->tls.ca);
+  Value(0, "crl", "FILE", "TLS: refuse client certificates this CRL revokes", &f->tls.crl);
+  Value(0, "psk", "FILE", "TLS: accept clients holding a key of FILE (TLS 1.3 PSK)", &f->tls.psk);
+  Value(0, "allow", "USERS", "only these users (comma-separated) may attach", &f->allow);
+  Value(0, "readonly", "USERS", "these users (comma-separated) may only read", &f->readonly);
+  Flag(0, "insecure", "listen beyond loopback without TLS client authentication", &f->insecure);
   return *this;
 }
 
@@ -151,10 +159,21 @@ Command& Command::AddClientFlags(ClientFlags* f) {
   Flag('L', "dotl", "speak 9P2000.L instead of 9P2000", &f->dotl);
   Msize('m', "msize", "largest msize to ask for (k and m suffixes)", &f->msize);
   Flag('D', "trace", "trace every 9P message on standard error", &f->trace);
+  Value(0, "cert", "FILE", "TLS: our certificate (PEM) (default $NINEP_CERT)", &f->tls.cert);
+  Value(0, "key", "FILE", "TLS: the private key of --cert (default $NINEP_KEY)", &f->tls.key);
+  Value(0, "ca", "FILE", "TLS: CAs that sign the server's certificate (default $NINEP_CA)",
+        &f->tls.ca);
+  Value(0, "psk", "FILE", "TLS: the pre-shared key file (default $NINEP_PSK)", &f->tls.psk);
   after_parse_.push_back([f] {
+    TlsOptions env = TlsOptionsFromEnv();
+    for (auto [mine, from] : {std::pair{&f->tls.cert, &env.cert}, std::pair{&f->tls.key, &env.key},
+                              std::pair{&f->tls.ca, &env.ca}, std::pair{&f->tls.psk, &env.psk}}) {
+      if (mine->empty()) *mine = *from;
+    }
+    f->tls.psk_identity = f->user.empty() ? DefaultUser() : f->user;
     if (f->addr_given) return;
-    const char* env = getenv("NINEP_ADDR");
-    if (env != nullptr) f->addr = env;
+    const char* env_addr = getenv("NINEP_ADDR");
+    if (env_addr != nullptr) f->addr = env_addr;
   });
   return *this;
 }

@@ -52,6 +52,17 @@ Result<DialAddr> ParseBang(std::string_view s) {
   std::string_view net = s.substr(0, b1);
   std::string_view rest = s.substr(b1 + 1);
   DialAddr a;
+  if (net == "tls") {
+    // tls!host!port and tls!unix!/path: the same addresses, under TLS.
+    if (rest.empty()) return Bad(s, "tls without an address");
+    std::string inner(rest);
+    if (inner.find('!') == std::string::npos) inner = "tcp!" + inner;
+    if (inner.rfind("tcp!", 0) != 0 && inner.rfind("unix!", 0) != 0) inner = "tcp!" + inner;
+    auto r = ParseBang(inner);
+    if (!r.ok()) return Bad(s, r.status().message().substr(r.status().message().rfind(": ") + 2));
+    r->tls = true;
+    return r;
+  }
   if (net == "unix") {
     if (rest.empty()) return Bad(s, "unix without a path");
     a.kind = DialAddr::kUnix;
@@ -60,7 +71,7 @@ Result<DialAddr> ParseBang(std::string_view s) {
   }
   if (net != "tcp" && net != "net") {
     if (net.empty()) return Bad(s, "missing network before '!'");
-    return Bad(s, "unknown network \"" + std::string(net) + "\" (want tcp, net or unix)");
+    return Bad(s, "unknown network \"" + std::string(net) + "\" (want tcp, net, unix or tls)");
   }
   size_t b2 = rest.find('!');
   std::string_view host = Unbracket(rest.substr(0, b2));
@@ -119,8 +130,8 @@ Result<DialAddr> ParseDial(std::string_view s) {
 }
 
 std::string FormatDial(const DialAddr& a) {
-  if (a.kind == DialAddr::kUnix) return "unix!" + a.path;
-  return "tcp!" + a.host + "!" + std::to_string(a.port);
+  if (a.kind == DialAddr::kUnix) return (a.tls ? "tls!unix!" : "unix!") + a.path;
+  return (a.tls ? "tls!" : "tcp!") + a.host + "!" + std::to_string(a.port);
 }
 
 namespace internal {

@@ -43,6 +43,7 @@ void ReqOnFlush(ReqState* st, std::function<void()> fn) {
 
 const std::string& ReqUname(const ReqState* st) { return st->cs->uname; }
 const std::string& ReqPeer(const ReqState* st) { return st->cs->peer; }
+const std::string& ReqIdentity(const ReqState* st) { return st->cs->identity; }
 
 void ReportDoubleAnswer() { fprintf(stderr, "lib9p: bug: a request was answered twice\n"); }
 
@@ -239,8 +240,11 @@ Result<std::string> Server::Listen(std::string_view addr) {
   auto a = ParseDial(addr);
   if (!a.ok()) return a.status();
   Impl* impl = impl_.get();
-  auto l = ninep::Listen(&impl->loop, *a,
-                         [impl](std::unique_ptr<Conn> c) { impl->Adopt(std::move(c)); });
+  std::string prefix = impl->opts.trace_prefix.empty() ? "lib9p" : impl->opts.trace_prefix;
+  auto l = ninep::Listen(
+      &impl->loop, *a, [impl](std::unique_ptr<Conn> c) { impl->Adopt(std::move(c)); },
+      impl->opts.tls,
+      [prefix](const std::string& m) { fprintf(stderr, "%s: %s\n", prefix.c_str(), m.c_str()); });
   if (!l.ok()) return l.status();
   std::string bound = (*l)->BoundAddress();
   impl->listeners.push_back(std::move(*l));

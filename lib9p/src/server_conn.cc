@@ -49,6 +49,7 @@ constexpr size_t kTrimAfterFids = 1024;
 Connection::Connection(Server::Impl* srv, std::unique_ptr<Conn> c)
     : srv_(srv), conn_(std::move(c)), cs_(std::make_shared<internal::ConnShared>()) {
   cs_->peer = conn_->Peer();
+  cs_->identity = conn_->Identity();
   cs_->owner = this;
   id_ = srv_->stats.connections_total.load();
   if (srv_->opts.trace)
@@ -86,7 +87,8 @@ void Connection::Shutdown() {
 }
 
 void Connection::OnClosed(const Status& s) {
-  if (srv_->opts.trace && !s.ok())
+  // A TLS client on a plain port is logged always: it is a set-up mistake.
+  if ((srv_->opts.trace || s.err() == EPROTONOSUPPORT) && !s.ok())
     fprintf(stderr, "%s%s: %s\n", Prefix().c_str(), cs_->peer.c_str(), s.message().c_str());
   Shutdown();
 }
@@ -342,6 +344,7 @@ void Connection::Dispatch(const StatePtr& st) {
   srv_->stats.pending[type]++;
   st->conn = this;
   CheckPressure();
+  if (Status s = CheckAccess(m); !s.ok()) return Finish(st.get(), s, nullptr);
   const bool L = dialect_ == Dialect::k9P2000L;
   switch (type) {
     case kTauth:

@@ -52,6 +52,11 @@ class Connection {
   // OK when fid `num` may be added to the table: it is not in use (unless it
   // is `replaces`, which it then replaces) and the table is below max_fids.
   Status RoomForFid(uint32_t num, uint32_t replaces = NOFID) const;
+  // Access policy (server_access.cc): OK, or the error m is refused with
+  // (logged): attach by a user other than the TLS identity or outside
+  // --allow, a change by a --readonly user.
+  Status CheckAccess(const Message& m);
+  Status CheckAttach(std::string_view uname, uint32_t n_uname) const;
   // The trace prefix with its separator ("exportfs "), or "".
   std::string Prefix() const;
 

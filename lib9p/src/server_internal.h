@@ -31,7 +31,8 @@ namespace internal {
 // What requests of one connection share: who the peer is.
 struct ConnShared {
   std::string peer;
-  std::string uname;  // first attach's user, for Request::uname()
+  std::string uname;     // first attach's user, for Request::uname()
+  std::string identity;  // what the peer proved with TLS, for Request::identity()
   // Loop-thread only: the connection while it lives, so that the answer of
   // a request a Tversion abandoned can still give back its share of the
   // connection's limits.

@@ -13,6 +13,11 @@
 // Reads: bytes accumulate in one buffer; whole frames are cut by size[4]. The
 // buffer grows to an announced frame size only after it is checked against
 // the maximum frame, so a peer cannot make us allocate what it likes.
+// TLS: a TlsSession (tls.cc) sits between the socket and both paths.
+// Ciphertext is read into its own buffer and fed to the session, which
+// decrypts into the frame buffer; each frame sent is encrypted at Send and
+// its records queue as above. A server's handshake runs on the loop before
+// the Listener hands the connection out.
 #include "ninep/transport.h"
 
 #include <malloc.h>
@@ -27,17 +32,22 @@
 #include <mutex>
 
 #include "dial_internal.h"
+#include "tls_internal.h"
 #include "wire_fields.h"
 
 namespace ninep {
 namespace {
 
 constexpr size_t kReadBufSize = 64 * 1024;
+// Ciphertext per read: larger, as each read is then decrypted in one go.
+constexpr size_t kCipherBufSize = 256 * 1024;
 constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
 // On Close, queued replies are flushed while the peer keeps reading; a peer
 // that takes none of them for this long is cut off.
 constexpr uint64_t kCloseGuardMs = 5000;
 constexpr size_t kMaxIov = 1024;
+constexpr uint64_t kHandshakeMs = 10000;  // longest a server waits for a TLS handshake
+constexpr uint8_t kTversionType = 100;    // a plain 9P client's first message
 
 // Storage for any stream handle; libuv handles share their first members,
 // so one allocation fits each kind.
@@ -134,10 +144,25 @@ class ConnCore {
     on_close_ = std::move(on_close);
     started_ = true;
     StartReading();
+    if (tls_) {
+      // The peer's first frames may have come with its last handshake
+      // message, or during Dial's wait: decrypt them from the loop.
+      deliver_pending_ = true;
+      Kick();
+    }
   }
   void SetMaxFrame(uint32_t max) { max_frame_ = max; }
   void Send(Buffer frame) {
     if (dead_ || owner_closed_ || frame.empty()) return;
+    if (tls_) {
+      Status s = tls_->Write(frame.data(), frame.size());
+      if (!s.ok()) {
+        Fail(s);
+        return;
+      }
+      SendTlsOutput();
+      return;
+    }
     queued_ += frame.size();
     pending_.push_back(std::move(frame));
     if (!write_busy_) Kick();
@@ -165,8 +190,41 @@ class ConnCore {
   const std::string& Peer() const { return peer_; }
   int WriteFd() const {
     uv_os_fd_t fd = -1;
+    if (tls_) return -1;  // records must go through the session
     if (closing_handles_ || uv_fileno(&ws_->handle, &fd) != 0) return -1;
     return fd;
+  }
+  std::string Identity() const { return tls_ ? tls_->identity() : ""; }
+  bool Secure() const { return tls_ != nullptr; }
+
+  // ---- TLS ----
+
+  // Puts a session between the socket and the frames. Dial's has finished
+  // its handshake; a server's is driven by StartHandshake.
+  void SetTls(std::unique_ptr<internal::TlsSession> s) { tls_ = std::move(s); }
+  // Server: reads and answers handshake messages on the loop until the
+  // handshake completes or fails (or kHandshakeMs pass), then calls done
+  // once. On failure the owner calls AbandonHandshake.
+  void StartHandshake(std::function<void(const Status&)> done) {
+    handshaking_ = true;
+    on_handshake_ = std::move(done);
+    uv_timer_start(
+        &guard_,
+        [](uv_timer_t* t) {
+          static_cast<ConnCore*>(t->data)->HandshakeFailed(Status(
+              ETIMEDOUT,
+              "tls handshake: timed out after " + std::to_string(kHandshakeMs / 1000) + " s"));
+        },
+        kHandshakeMs, 0);
+    StartReading();
+  }
+  // Server: drops a connection whose handshake failed, after sending what
+  // tells the peer why (an alert, or an Rerror to a plain 9P client).
+  void AbandonHandshake() {
+    owner_gone_ = true;
+    owner_closed_ = true;
+    dead_ = true;
+    BeginShutdown(true);
   }
   // The front is gone: close if not yet, and free once libuv is done.
   void Release() {
@@ -192,7 +250,11 @@ class ConnCore {
     idle_active_ = false;
     if (deliver_pending_) {
       deliver_pending_ = false;
-      Process();
+      if (tls_) {
+        PumpTls();
+      } else {
+        Process();
+      }
       StartReading();
     }
     Flush(false);
@@ -201,7 +263,7 @@ class ConnCore {
   // ---- reading ----
 
   void StartReading() {
-    if (reading_ || paused_ || dead_ || owner_closed_ || !started_) return;
+    if (reading_ || paused_ || dead_ || owner_closed_ || (!started_ && !handshaking_)) return;
     int r = uv_read_start(
         &rs_.stream,
         [](uv_handle_t* h, size_t, uv_buf_t* b) { static_cast<ConnCore*>(h->data)->OnAlloc(b); },
@@ -221,6 +283,17 @@ class ConnCore {
   }
 
   void OnAlloc(uv_buf_t* b) {
+    if (tls_) {
+      if (!cbuf_) cbuf_.reset(new uint8_t[kCipherBufSize]);
+      *b = uv_buf_init(reinterpret_cast<char*>(cbuf_.get()), kCipherBufSize);
+      return;
+    }
+    *b = Room();
+  }
+
+  // Free space at the end of the frame buffer, made by moving a partial
+  // frame to the front when little is left or a known frame would not fit.
+  uv_buf_t Room() {
     if (!rbuf_) {
       rbuf_.reset(new uint8_t[kReadBufSize]);
       rcap_ = kReadBufSize;
@@ -232,11 +305,13 @@ class ConnCore {
       rhead_ = 0;
     }
     if (rtail_ == rcap_) Grow(rcap_ * 2);  // cannot happen; never hand libuv 0 bytes
-    *b = uv_buf_init(reinterpret_cast<char*>(rbuf_.get() + rtail_), rcap_ - rtail_);
+    return uv_buf_init(reinterpret_cast<char*>(rbuf_.get() + rtail_), rcap_ - rtail_);
   }
 
   void OnRead(ssize_t n) {
-    if (n > 0) {
+    if (n > 0 && tls_) {
+      OnCipher(static_cast<size_t>(n));
+    } else if (n > 0) {
       rtail_ += static_cast<size_t>(n);
       Process();
     } else if (n == UV_EOF) {
@@ -244,6 +319,95 @@ class ConnCore {
     } else if (n < 0) {
       Fail(UvError(static_cast<int>(n), "read"));
     }
+  }
+
+  // Ciphertext arrived in cbuf_.
+  void OnCipher(size_t n) {
+    if (handshaking_ && first_.size() < 7)
+      first_.append(reinterpret_cast<const char*>(cbuf_.get()), std::min(n, 7 - first_.size()));
+    tls_->Feed(cbuf_.get(), n);
+    if (handshaking_) {
+      DriveHandshake();
+    } else {
+      PumpTls();
+    }
+  }
+
+  void DriveHandshake() {
+    Result<bool> h = tls_->Handshake();
+    if (!h.ok()) {
+      HandshakeFailed(h.status());
+      return;
+    }
+    SendTlsOutput();
+    if (!*h) return;
+    handshaking_ = false;
+    uv_timer_stop(&guard_);
+    if (!started_) StopReading();  // until the owner starts us
+    auto done = std::move(on_handshake_);
+    done(Status::Ok());
+  }
+
+  void HandshakeFailed(const Status& why) {
+    if (!handshaking_) return;
+    handshaking_ = false;
+    uv_timer_stop(&guard_);
+    StopReading();
+    if (first_.size() >= 7 && static_cast<uint8_t>(first_[4]) == kTversionType) {
+      // A plain 9P client: an Rerror to its Tversion says more than an alert.
+      std::string ename = "this server speaks TLS here: dial tls!host!port";
+      size_t size = 4 + 1 + 2 + 2 + ename.size();
+      Buffer b = Buffer::Uninit(size);
+      internal::StoreLE<uint32_t>(b.data(), static_cast<uint32_t>(size));
+      b.data()[4] = 107;  // Rerror
+      b.data()[5] = static_cast<uint8_t>(first_[5]);
+      b.data()[6] = static_cast<uint8_t>(first_[6]);
+      internal::StoreLE<uint16_t>(b.data() + 7, static_cast<uint16_t>(ename.size()));
+      memcpy(b.data() + 9, ename.data(), ename.size());
+      queued_ += b.size();
+      pending_.push_back(std::move(b));
+      tls_->TakeOutput();  // not the alert: the peer could not read it
+    } else {
+      SendTlsOutput();
+    }
+    auto done = std::move(on_handshake_);
+    std::string msg = why.message();
+    if (first_.size() >= 7 && static_cast<uint8_t>(first_[4]) == kTversionType)
+      msg += " (a plain 9P client)";
+    done(Status(why.err(), msg));
+  }
+
+  // Decrypts what the session holds into the frame buffer and delivers
+  // the frames, until it needs more ciphertext or the owner pauses.
+  void PumpTls() {
+    if (pumping_) return;
+    pumping_ = true;
+    while (!paused_ && !dead_ && !owner_closed_ && started_) {
+      uv_buf_t room = Room();
+      Status err;
+      long n = tls_->Read(reinterpret_cast<uint8_t*>(room.base), room.len, &err);
+      if (n > 0) {
+        rtail_ += static_cast<size_t>(n);
+        Process();
+        continue;
+      }
+      if (n == 0) break;
+      pumping_ = false;
+      SendTlsOutput();
+      Fail(err);
+      return;
+    }
+    pumping_ = false;
+    SendTlsOutput();  // what reading produced (key updates, alerts)
+  }
+
+  // Queues what the session wants sent.
+  void SendTlsOutput() {
+    if (!tls_ || closing_handles_ || tls_->PendingOutput() == 0) return;
+    Buffer b = tls_->TakeOutput();
+    queued_ += b.size();
+    pending_.push_back(std::move(b));
+    if (!write_busy_) Kick();
   }
 
   void Grow(size_t size) {
@@ -265,6 +429,17 @@ class ConnCore {
       size_t avail = rtail_ - rhead_;
       if (avail < 4) break;
       uint32_t size = internal::LoadLE<uint32_t>(rbuf_.get() + rhead_);
+      // A TLS ClientHello (16 03 0x) reads as a 9P size of 66 KiB and up:
+      // no peer's first message is that big, so say what it is at once.
+      if (!tls_ && !seen_frame_ && rbuf_[rhead_] == 0x16 && rbuf_[rhead_ + 1] == 0x03 &&
+          rbuf_[rhead_ + 2] <= 0x04) {
+        processing_ = false;
+        Fail(Status(EPROTONOSUPPORT, "a TLS client (peer " + peer_ +
+                                         ") on a plain 9P port: it should dial tcp!, or the "
+                                         "server should listen on tls!"));
+        return;
+      }
+      seen_frame_ = true;
       if (size < HeaderSize()) {
         processing_ = false;
         Fail(Status(EPROTO, "9P frame size " + std::to_string(size) +
@@ -514,6 +689,13 @@ class ConnCore {
   bool deliver_pending_ = false, idle_active_ = false, write_busy_ = false;
   bool dead_ = false, shutting_ = false, closing_handles_ = false;
   bool owner_closed_ = false, owner_gone_ = false;
+
+  std::unique_ptr<internal::TlsSession> tls_;
+  std::unique_ptr<uint8_t[]> cbuf_;  // ciphertext as read
+  bool handshaking_ = false, pumping_ = false;
+  bool seen_frame_ = false;  // a frame header was accepted (so this is not TLS)
+  std::function<void(const Status&)> on_handshake_;
+  std::string first_;  // the first bytes a TLS server got, to tell a plain 9P client
 };
 
 // The owner's handle on a ConnCore.
@@ -534,6 +716,8 @@ class UvConn final : public Conn {
   void Close() override { c_->Close(); }
   std::string Peer() const override { return c_->Peer(); }
   int WriteFd() const override { return c_->WriteFd(); }
+  std::string Identity() const override { return c_->Identity(); }
+  bool Secure() const override { return c_->Secure(); }
 
  private:
   ConnCore* c_;
@@ -542,7 +726,19 @@ class UvConn final : public Conn {
 // Listener state that must outlive the Listener until libuv closes it.
 class ListenCore {
  public:
-  ListenCore(uv_loop_t* loop, Listener::AcceptFn fn) : loop_(loop), on_accept_(std::move(fn)) {}
+  ListenCore(uv_loop_t* loop, Listener::AcceptFn fn)
+      : loop_(loop), on_accept_(std::make_shared<Listener::AcceptFn>(std::move(fn))) {}
+
+  // Makes accepted connections TLS: each is handed out once its
+  // handshake succeeded; a failure is logged with `log`.
+  Status SetTls(const TlsOptions& o, std::function<void(const std::string&)> log) {
+    auto ctx = internal::TlsContext::ForServer(o);
+    if (!ctx.ok()) return ctx.status();
+    tls_ = std::move(*ctx);
+    log_ = std::move(log);
+    if (!log_) log_ = [](const std::string& m) { fprintf(stderr, "lib9p: %s\n", m.c_str()); };
+    return Status::Ok();
+  }
 
   Status ListenTcp(const DialAddr& addr) {
     sockaddr_storage ss;
@@ -558,6 +754,7 @@ class ListenCore {
     r = uv_tcp_getsockname(&s_.tcp, reinterpret_cast<sockaddr*>(&ss), &len);
     if (r < 0) return UvError(r, what);
     bound_ = internal::FormatSockaddr(reinterpret_cast<sockaddr*>(&ss));
+    if (addr.tls) bound_ = "tls!" + bound_.substr(4);
     return Status::Ok();
   }
 
@@ -582,7 +779,7 @@ class ListenCore {
     }
     r = uv_listen(&s_.stream, SOMAXCONN, OnConnection);
     if (r < 0) return UvError(r, what);
-    bound_ = "unix!" + addr.path;
+    bound_ = FormatDial(addr);
     return Status::Ok();
   }
 
@@ -613,11 +810,34 @@ class ListenCore {
       core->Abort();
       return;
     }
-    self->on_accept_(std::make_unique<UvConn>(core));
+    if (!self->tls_) {
+      (*self->on_accept_)(std::make_unique<UvConn>(core));
+      return;
+    }
+    auto session = internal::TlsSession::NewServer(self->tls_);
+    if (!session) {
+      core->Abort();
+      return;
+    }
+    core->SetTls(std::move(session));
+    // The listener may be closed before the handshake ends: hold what the
+    // callback needs, not the listener.
+    auto accept = self->on_accept_;
+    auto log = self->log_;
+    core->StartHandshake([core, accept, log](const Status& hs) {
+      if (hs.ok()) {
+        (*accept)(std::make_unique<UvConn>(core));
+        return;
+      }
+      log(core->Peer() + ": refused: " + hs.message());
+      core->AbandonHandshake();
+    });
   }
 
   uv_loop_t* loop_;
-  Listener::AcceptFn on_accept_;
+  std::shared_ptr<Listener::AcceptFn> on_accept_;
+  std::shared_ptr<internal::TlsContext> tls_;
+  std::function<void(const std::string&)> log_;
   AnyStream s_{};
   bool tcp_ = true;
   bool closed_ = false;
@@ -677,16 +897,38 @@ void PrefaultHeap(size_t bytes) {
 }
 
 Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr,
-                                   std::chrono::milliseconds timeout) {
+                                   std::chrono::milliseconds timeout, const TlsOptions& tls) {
   IgnoreSigpipe();
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      timeout.count() > 0 ? Clock::now() + timeout : Clock::time_point::max();
+  std::unique_ptr<internal::TlsSession> session;
+  if (addr.tls) {
+    // Files first: a missing key is an error before any network traffic.
+    auto ctx = internal::TlsContext::ForClient(tls.empty() ? TlsOptionsFromEnv() : tls);
+    if (!ctx.ok())
+      return Status(ctx.status().err(), "dial " + FormatDial(addr) + ": " + ctx.status().message());
+    auto ns = internal::TlsSession::NewClient(*ctx, addr.kind == DialAddr::kTcp ? addr.host : "");
+    if (!ns.ok())
+      return Status(ns.status().err(), "dial " + FormatDial(addr) + ": " + ns.status().message());
+    session = std::move(*ns);
+  }
   auto fd = internal::ConnectSocket(addr, timeout);
   if (!fd.ok()) return fd.status();
+  if (session) {
+    Status hs = internal::TlsClientHandshake(session.get(), *fd, deadline);
+    if (!hs.ok()) {
+      close(*fd);
+      return Status(hs.err(), "dial " + FormatDial(addr) + ": " + hs.message());
+    }
+  }
   sockaddr_storage ss;
   socklen_t len = sizeof ss;
   std::string peer = FormatDial(addr);
   if (addr.kind == DialAddr::kTcp && getpeername(*fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
     peer = internal::FormatSockaddr(reinterpret_cast<sockaddr*>(&ss));
   auto* core = new ConnCore(loop, peer);
+  if (session) core->SetTls(std::move(session));
   Status s = addr.kind == DialAddr::kTcp ? core->OpenTcp(*fd) : core->OpenFds(*fd, *fd);
   if (!s.ok()) {
     close(*fd);
@@ -712,10 +954,13 @@ Result<std::unique_ptr<Conn>> ConnFromFds(uv_loop_t* loop, int rfd, int wfd) {
 }
 
 Result<std::unique_ptr<Listener>> Listen(uv_loop_t* loop, const DialAddr& addr,
-                                         Listener::AcceptFn on_accept) {
+                                         Listener::AcceptFn on_accept, const TlsOptions& tls,
+                                         std::function<void(const std::string&)> log) {
   IgnoreSigpipe();
   auto* core = new ListenCore(loop, std::move(on_accept));
-  Status s = addr.kind == DialAddr::kTcp ? core->ListenTcp(addr) : core->ListenUnix(addr);
+  Status s;
+  if (addr.tls) s = core->SetTls(tls, std::move(log));
+  if (s.ok()) s = addr.kind == DialAddr::kTcp ? core->ListenTcp(addr) : core->ListenUnix(addr);
   if (!s.ok()) {
     core->Close();
     return s;

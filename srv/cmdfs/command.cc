@@ -227,26 +227,31 @@ void Command::Exec(WriteReq r, std::vector<std::string> argv) {
   CmdFs* fs = fs_;
   uint64_t n = n_;
   std::weak_ptr<Command> weak = weak_from_this();
+  // Started as root, cmdfs acts for the user the peer proved with TLS.
+  std::string run_as = geteuid() == 0 ? r.identity() : "";
   fs->SpawnBegin();
-  fs->server()->Offload([fs, weak, n, want_cg, spec = std::move(spec), r = std::move(r)]() mutable {
-    CmdCgroup cg;
-    if (want_cg) {
-      auto g = fs->cgroups()->Create(n, spec.limits);
-      if (g.ok()) {
-        cg = std::move(*g);
-        spec.cgroup_fds = cg.procs_fds;
-        spec.procs_in_cgroup = cg.procs;
-      }
-    }
-    uint64_t start = uv_hrtime();
-    auto res = Spawn(spec);
-    CgroupManager::CloseFds(&cg);
-    if (!res.ok() && !cg.dirs.empty()) {
-      fs->cgroups()->Remove(cg);
-      cg.dirs.clear();
-    }
-    fs->server()->Post(
-        [fs, weak, start, cg = std::move(cg), res = std::move(res), r = std::move(r)]() mutable {
+  fs->server()->Offload(
+      [fs, weak, n, want_cg, run_as, spec = std::move(spec), r = std::move(r)]() mutable {
+        ninep::Status who = run_as.empty() ? ninep::Status::Ok() : RunAs(run_as, &spec);
+        if (!who.ok()) want_cg = false;
+        CmdCgroup cg;
+        if (want_cg) {
+          auto g = fs->cgroups()->Create(n, spec.limits);
+          if (g.ok()) {
+            cg = std::move(*g);
+            spec.cgroup_fds = cg.procs_fds;
+            spec.procs_in_cgroup = cg.procs;
+          }
+        }
+        uint64_t start = uv_hrtime();
+        auto res = who.ok() ? Spawn(spec) : ninep::Result<Spawned>(who);
+        CgroupManager::CloseFds(&cg);
+        if (!res.ok() && !cg.dirs.empty()) {
+          fs->cgroups()->Remove(cg);
+          cg.dirs.clear();
+        }
+        fs->server()->Post([fs, weak, start, cg = std::move(cg), res = std::move(res),
+                            r = std::move(r)]() mutable {
           auto self = weak.lock();
           if (self) {
             self->Started(std::move(r), std::move(res), std::move(cg), start);
@@ -260,7 +265,7 @@ void Command::Exec(WriteReq r, std::vector<std::string> argv) {
           }
           fs->SpawnEnd();
         });
-  });
+      });
 }
 
 void Command::Started(WriteReq r, ninep::Result<Spawned> res, CmdCgroup cg, uint64_t start_ns) {

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -26,7 +28,7 @@ struct ChildError {
   int stage;  // which step failed
   int err;    // its errno
 };
-enum Stage { kStageDir = 1, kStageExec, kStageSession, kStageIo };
+enum Stage { kStageDir = 1, kStageExec, kStageSession, kStageIo, kStageUser };
 
 void CloseFd(int* fd) {
   if (*fd >= 0) close(*fd);
@@ -106,6 +108,12 @@ void SetLimit(int res, uint64_t soft, uint64_t hard) {
   if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) {
     ChildFail(errfd, kStageIo, errno);
   }
+  if (spec.run_as) {
+    // Groups first: once the uid is dropped they can no longer change.
+    if (setgroups(spec.groups.size(), spec.groups.data()) < 0 || setgid(spec.gid) < 0 ||
+        setuid(spec.uid) < 0)
+      ChildFail(errfd, kStageUser, errno);
+  }
   if (!spec.dir.empty() && chdir(spec.dir.c_str()) < 0) ChildFail(errfd, kStageDir, errno);
   if (spec.nice > 0) {
     errno = 0;
@@ -137,6 +145,25 @@ void SetLimit(int res, uint64_t soft, uint64_t hard) {
 }
 
 }  // namespace
+
+ninep::Status RunAs(const std::string& user, SpawnSpec* spec) {
+  struct passwd pw, *res = nullptr;
+  std::vector<char> buf(16384);
+  if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
+    return ninep::Status(ENOENT, "exec: no local user " + user + " to run as");
+  int n = 64;
+  std::vector<gid_t> groups(n);
+  if (getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0) {
+    groups.resize(n);
+    getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n);
+  }
+  groups.resize(n);
+  spec->run_as = true;
+  spec->uid = pw.pw_uid;
+  spec->gid = pw.pw_gid;
+  spec->groups = std::move(groups);
+  return ninep::Status::Ok();
+}
 
 std::string ErrText(int err) {
   char buf[256];
@@ -196,6 +223,8 @@ ninep::Result<Spawned> Spawn(const SpawnSpec& spec) {
         return ninep::Status(ce.err, "exec " + spec.argv[0] + ": " + why);
       case kStageSession:
         return ninep::Status(ce.err, "exec: setsid: " + why);
+      case kStageUser:
+        return ninep::Status(ce.err, "exec: becoming uid " + std::to_string(spec.uid) + ": " + why);
       default:
         return ninep::Status(ce.err, "exec: stdio: " + why);
     }

@@ -30,7 +30,19 @@ struct SpawnSpec {
   Limits limits;                  // cpu, mem and procs become rlimits (time is the caller's)
   std::vector<int> cgroup_fds;    // cgroup.procs files the child joins (borrowed)
   bool procs_in_cgroup = false;   // the pids limit is the cgroup's: skip RLIMIT_NPROC
+  // Run as this user (a server started as root acting for a TLS identity):
+  // the child takes its groups, gid and uid before chdir and exec.
+  // RunAs fills these; run_as false leaves cmdfs's own credentials.
+  bool run_as = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
 };
+
+// Sets spec->run_as, uid, gid and groups for the local account `user`
+// (its supplementary groups too). ENOENT "no local user USER" when there
+// is none. Safe on any thread.
+ninep::Status RunAs(const std::string& user, SpawnSpec* spec);
 
 // A started command. The caller owns the three fds (non-blocking, close-on-exec).
 struct Spawned {

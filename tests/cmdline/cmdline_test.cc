@@ -185,21 +185,26 @@ TEST(CmdlineParse, HelpIsAskedForNotAnError) {
 
 TEST(CmdlineUsage, EveryOptionIsInTheUsageAndTheHelp) {
   ServerFlags f;
-  bool insecure = false;
+  bool verbose = false;
   Command cmd("srv", "[file]");
-  cmd.AddServerFlags(&f).Flag(0, "insecure", "listen anywhere", &insecure).Epilog("notes\n");
+  cmd.AddServerFlags(&f).Flag('v', "verbose", "say more", &verbose).Epilog("notes\n");
   EXPECT_EQ(
       cmd.UsageLine(),
       "usage: srv [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns N] [--max-inflight N] "
-      "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [--insecure] [file]\n");
+      "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [--cert FILE] [--key FILE] [--ca "
+      "FILE] [--crl FILE] [--psk FILE] [--allow USERS] [--readonly USERS] [--insecure] [-v] "
+      "[file]\n");
   std::string h = cmd.Help();
   EXPECT_EQ(h.rfind(cmd.UsageLine(), 0), 0u);
   for (const char* want : {"-a, --addr ADDR", "-s, --stdio", "-m, --msize MSIZE", "-D, --trace",
                            "--insecure", "-h, --help", "tcp!127.0.0.1!564", "notes\n"}) {
     EXPECT_NE(h.find(want), std::string::npos) << want << "\n" << h;
   }
-  ASSERT_TRUE(cmd.Parse(Args({"--insecure"})).ok());
-  EXPECT_TRUE(insecure);
+  ASSERT_TRUE(cmd.Parse(Args({"--insecure", "-v", "--ca", "c.pem", "--allow", "a,b"})).ok());
+  EXPECT_TRUE(f.insecure);
+  EXPECT_TRUE(verbose);
+  EXPECT_EQ(f.tls.ca, "c.pem");
+  EXPECT_EQ(f.allow, "a,b");
 }
 
 TEST(CmdlineUsage, ASetterErrorIsAUsageErrorNamingTheOption) {

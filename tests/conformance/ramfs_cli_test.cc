@@ -13,7 +13,9 @@ namespace {
 
 const char kUsage[] =
     "usage: ramfs [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns N] [--max-inflight N] "
-    "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [-u OWNER]\n";
+    "[--max-inflight-bytes SIZE] [--max-queued-bytes SIZE] [--cert FILE] [--key FILE] [--ca FILE] "
+    "[--crl FILE] [--psk FILE] [--allow USERS] [--readonly USERS] [--insecure] "
+    "[-u OWNER]\n";
 
 TEST(RamfsCli, UsageErrorsExitTwoWithTheUsageLine) {
   for (const char* args : {"-x", "extra", "-m", "-m nonsense", "-m 12"}) {

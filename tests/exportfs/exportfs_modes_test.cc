@@ -210,7 +210,8 @@ TEST(CliTest, UsageErrorsExitTwo) {
     EXPECT_EQ(st, 2) << args;
     EXPECT_NE(err.find("usage: exportfs [-a ADDR] [-s] [-m MSIZE] [-D] [--max-fids N] [--max-conns "
                        "N] [--max-inflight N] [--max-inflight-bytes SIZE] [--max-queued-bytes "
-                       "SIZE] [-d] [-r ROOT] [-R]"),
+                       "SIZE] [--cert FILE] [--key FILE] [--ca FILE] [--crl FILE] [--psk FILE] "
+                       "[--allow USERS] [--readonly USERS] [--insecure] [-d] [-r ROOT] [-R]"),
               std::string::npos)
         << args << ": " << err;
   }

@@ -12,7 +12,7 @@ test_name=lib9p_man_examples
 for name in $(extract_examples "$src/man/man3/lib9p.3" "$work"); do
   # shellcheck disable=SC2086
   "$CXX" -std=c++20 $NINEP_CXXFLAGS -I "$src/lib9p/include" "$work/$name" \
-    "$build/lib/libninep.a" $(pkg-config --libs libuv) -pthread $NINEP_LDFLAGS \
+    "$build/lib/libninep.a" $(pkg-config --libs libuv libssl libcrypto) -pthread $NINEP_LDFLAGS \
     -o "$work/${name%.cc}" || fail "lib9p(3) example $name does not build"
 done
 run_hello_and_cat9 "$work"

@@ -28,6 +28,7 @@
 #include "ninep/buffer.h"
 #include "ninep/dir.h"
 #include "ninep/status.h"
+#include "ninep/tls.h"
 #include "ninep/wire.h"
 
 namespace ninep {
@@ -49,6 +50,9 @@ struct ClientOptions {
   // forever. 0 = none. Reads of pipe-like files that wait for data
   // legitimately fail too: leave it 0 for such servers.
   std::chrono::milliseconds call_timeout{0};
+  // For tls! addresses: our certificate, the CAs we trust, or a PSK file;
+  // left empty, $NINEP_CERT, $NINEP_KEY, $NINEP_CA and $NINEP_PSK.
+  TlsOptions tls;
 };
 
 // A reply that owns its bytes: msg's views point into frame.

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ninep/status.h"
+#include "ninep/tls.h"
 
 namespace ninep {
 
@@ -70,6 +71,11 @@ struct ServerFlags {
   uint64_t max_inflight = 0;        // --max-inflight N: requests handled per connection
   uint64_t max_inflight_bytes = 0;  // --max-inflight-bytes SIZE: their frames and answers
   uint64_t max_queued_bytes = 0;    // --max-queued-bytes SIZE: answers waiting to be written
+  // TLS and access (ninep/tls.h, man7/ninefold-security.7).
+  TlsOptions tls;         // --cert, --key, --ca, --crl, --psk FILE
+  std::string allow;      // --allow USER,...: who may attach (default anyone)
+  std::string readonly;   // --readonly USER,...: who may only read
+  bool insecure = false;  // --insecure: listen beyond loopback unauthenticated
   // True when the server should listen: always, unless -s came without -a.
   bool listens() const { return !stdio || addr_given; }
 };
@@ -84,6 +90,9 @@ struct ClientFlags {
   bool dotl = false;        // -L, --dotl: 9P2000.L
   uint32_t msize = 0;       // -m, --msize; 0: leave the preset default
   bool trace = false;       // -D, --trace
+  // --cert, --key, --ca, --psk FILE; after parsing, each one not given
+  // falls back to $NINEP_CERT, $NINEP_KEY, $NINEP_CA, $NINEP_PSK.
+  TlsOptions tls;
 };
 
 // One command's option table and its messages.

@@ -34,6 +34,7 @@
 #include "ninep/dir.h"
 #include "ninep/status.h"
 #include "ninep/task.h"
+#include "ninep/tls.h"
 #include "ninep/wire.h"
 
 // libuv's loop, declared rather than included: only code that runs its
@@ -79,6 +80,7 @@ bool ReqFlushed(const ReqState* st);
 void ReqOnFlush(ReqState* st, std::function<void()> fn);
 const std::string& ReqUname(const ReqState* st);
 const std::string& ReqPeer(const ReqState* st);
+const std::string& ReqIdentity(const ReqState* st);
 void ReportDoubleAnswer();
 }  // namespace internal
 
@@ -126,6 +128,10 @@ class Request {
   const std::string& uname() const { return internal::ReqUname(st_.get()); }
   // The peer's dial string ("tcp!127.0.0.1!4711"), for audit logs.
   const std::string& peer() const { return internal::ReqPeer(st_.get()); }
+  // The identity the peer proved with TLS (its certificate's or PSK's
+  // user, the only uname it may attach as), "" when it proved none. A
+  // server started as root acts as this user (cmdfs runs commands as it).
+  const std::string& identity() const { return internal::ReqIdentity(st_.get()); }
   // The framework's per-request state; for the framework's own chaining.
   const std::shared_ptr<internal::ReqState>& state() const { return st_; }
 
@@ -365,6 +371,13 @@ struct ServerOptions {
   size_t max_queued_bytes = 16 << 20;
   // Worker threads for Offload (blocking disk or process work).
   int workers = 16;
+  // TLS for tls! listen addresses (certificate, CA, CRL, PSK files).
+  TlsOptions tls;
+  // Who may attach (empty: anyone) and who may only read: for them
+  // Twrite, Tcreate, Tremove, Twstat, an open for writing and their
+  // 9P2000.L kin fail EROFS, whatever the file server would do. With TLS
+  // client authentication a Tattach must also name the proved identity.
+  std::vector<std::string> allow, readonly;
 };
 
 // Serves one FileServer on one loop.

@@ -15,17 +15,24 @@
 
 #include "ninep/cmdline.h"
 #include "ninep/server.h"
+#include "ninep/transport.h"
 
 namespace ninep {
 
-// Copies the flags into *so: max_msize when -m was given, trace, and the
-// command's name as the trace prefix.
+// Copies the flags into *so: max_msize when -m was given, trace, the
+// command's name as the trace prefix, the limits, TLS, --allow, --readonly.
 void ApplyServerFlags(const Command& cmd, const ServerFlags& f, ServerOptions* so);
 
 // Raises the soft limit on open files to the hard limit, so a server's
 // descriptors are bounded by what the system allows rather than by the
 // login default (1024). StartServing calls it; harmless to repeat.
 void RaiseFdLimit();
+
+// The exposure rule of every server: OK for unix sockets and loopback
+// addresses; beyond loopback only a tls! address with client
+// authentication (--ca or --psk), or --insecure. Else EACCES with the
+// one-line reason StartServing exits with.
+Status CheckExposure(const ServerFlags& f, const DialAddr& d);
 
 // Installs the signal handling of StopOnSignals (SIGINT, SIGTERM and SIGHUP
 // stop the server; SIGPIPE is ignored), serves stdin/stdout with -s and

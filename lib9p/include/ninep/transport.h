@@ -5,8 +5,8 @@
 // many frames in one read, frames larger than one read, and backpressure:
 // the owner pauses reading while too much work or output is queued.
 // Thread-safety: a Conn and a Listener belong to the thread running their
-// loop; every method must be called on that thread. TLS (later) wraps the
-// same interface.
+// loop; every method must be called on that thread. TLS (tls!host!port,
+// tls!unix!/path; ninep/tls.h) is the same interface over TLS 1.3.
 #ifndef NINEP_TRANSPORT_H_
 #define NINEP_TRANSPORT_H_
 
@@ -21,6 +21,7 @@
 
 #include "ninep/buffer.h"
 #include "ninep/status.h"
+#include "ninep/tls.h"
 
 // libuv's loop, declared rather than included: only code that runs its
 // own handles on the loop needs <uv.h> (C++ allows this typedef again).
@@ -37,11 +38,13 @@ struct DialAddr {
   std::string host;  // tcp: name or numeric address; "*" (listen) = any
   uint16_t port = kDefaultPort;
   std::string path;  // unix: socket path
+  bool tls = false;  // tls!...: TLS 1.3 over the tcp or unix stream
 };
 
 // Parses `tcp!host!port`, `tcp!host` (port 564), `unix!/path`, `host:port`,
 // `[v6addr]:port`, a bare `host` (port 564), or a bare absolute path (unix).
-// `net!` is taken as tcp. Port may be a number or "9fs"/"564". Errors:
+// `net!` is taken as tcp; `tls!host!port` and `tls!unix!/path` are the same
+// under TLS. Port may be a number or "9fs"/"564". Errors:
 // EINVAL with the reason.
 Result<DialAddr> ParseDial(std::string_view s);
 
@@ -97,6 +100,12 @@ class Conn {
   // order. The fd is closed when the Conn ends (after the close callback or
   // Close), so the writer must stop first.
   virtual int WriteFd() const { return -1; }
+  // The identity the peer proved with TLS (ninep/tls.h: certificate CN or
+  // SAN, or PSK identity); "" when it proved none (plain 9P, or TLS
+  // without client authentication).
+  virtual std::string Identity() const { return ""; }
+  // True when the stream is TLS.
+  virtual bool Secure() const { return false; }
 };
 
 // Connects (blocking the calling thread for the connect only, at most
@@ -107,8 +116,12 @@ class Conn {
 // Connection refused".
 // Dial, ConnFromFds and Listen set SIGPIPE to ignored if it was left at its
 // default, so a peer that hangs up gives EPIPE instead of killing us.
+// A tls! address also runs the TLS handshake within the timeout, with
+// `tls` (empty: TlsOptionsFromEnv()); a server that refuses our
+// certificate fails it here ("tls: the server refused us: ...").
 Result<std::unique_ptr<Conn>> Dial(uv_loop_t* loop, const DialAddr& addr,
-                                   std::chrono::milliseconds timeout = std::chrono::seconds(15));
+                                   std::chrono::milliseconds timeout = std::chrono::seconds(15),
+                                   const TlsOptions& tls = TlsOptions());
 
 // A Conn reading from rfd and writing to wfd (they may be equal), such as
 // stdin/stdout for servers run by inetd, ssh or a test harness. Each fd must
@@ -132,8 +145,13 @@ class Listener {
 // free port; unix: removes a stale socket file first, but refuses a file
 // that is not a socket or a socket someone still listens on; Close removes
 // the socket file). Each accepted Conn goes to on_accept, on the loop.
+// A tls! address loads `tls` now (errors name the file) and hands
+// on_accept only connections whose handshake succeeded; a failed or
+// stalled (10 s) handshake is closed and reported to `log` as one line.
 Result<std::unique_ptr<Listener>> Listen(uv_loop_t* loop, const DialAddr& addr,
-                                         Listener::AcceptFn on_accept);
+                                         Listener::AcceptFn on_accept,
+                                         const TlsOptions& tls = TlsOptions(),
+                                         std::function<void(const std::string&)> log = nullptr);
 
 }  // namespace ninep
 
