@@ -4,6 +4,7 @@
 #include <string>
 
 #include "chunkfs.h"
+#include "ninep/buffer.h"
 #include "ninep/server_cmdline.h"
 #include "store.h"
 
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
       .Value('u', "owner", "OWNER", "owner shown for every file", &owner);
   if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
   if (dir.empty()) cmd.UsageError("-d DIR is required");
+  KeepFrameBuffersInHeap();  // every Tread and Twrite of storefs is a large frame
   ServerOptions opts;
   ApplyServerFlags(cmd, flags, &opts);
 

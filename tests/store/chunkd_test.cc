@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <vector>
@@ -467,6 +468,32 @@ TEST_P(ChunkdTest, DiskFullLeavesReplicaUnchanged) {
   EXPECT_TRUE(*ReadAt(*f, kB, big.size()) == big);
   *f = Fid();
   Stop();  // before the unmount, so chunkd holds no file there
+}
+
+// The command line keeps the conventions of every ninefold command.
+TEST(ChunkdCommand, UsageAndErrors) {
+  using ninep::testing::Bin;
+  using ninep::testing::Sh;
+  TempDir t;
+  std::string cd = "'" + Bin("chunkd") + "'", err = t.path() + "/err";
+  int st = -1;
+  std::string out = Sh(cd + " --help", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out.rfind("usage: chunkd ", 0), 0u) << out;
+  EXPECT_NE(out.find("--max-chunk SIZE"), std::string::npos) << out;
+  // Usage errors: no -d, a bad size, an operand.
+  for (const char* args : {"", " -d x --max-chunk 0", " -d x --max-chunk 12q", " -d x extra"}) {
+    out = Sh(cd + args + " 2>" + err, &st);
+    EXPECT_EQ(st, 2) << args;
+    EXPECT_NE(ninep::testing::ReadFile(err).find("usage: chunkd "), std::string::npos) << args;
+  }
+  // A directory it cannot make: one line "chunkd: what: why", exit 1.
+  out = Sh(cd + " -a 'tcp!127.0.0.1!0' -d /dev/null/store 2>" + err, &st);
+  EXPECT_EQ(st, 1);
+  std::string e = ninep::testing::ReadFile(err);
+  EXPECT_EQ(e.rfind("chunkd: /dev/null/store", 0), 0u) << e;
+  EXPECT_EQ(std::count(e.begin(), e.end(), '\n'), 1) << e;
+  EXPECT_EQ(out, "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, ChunkdTest,
