@@ -46,8 +46,8 @@ Result<std::unique_ptr<Replica>> Replica::Create(const std::string& dir, uint64_
   std::string head(kCrcTableOffset, '\0');
   std::string enc = EncodeHeader(h);
   memcpy(head.data() + kSlotOffset[0], enc.data(), enc.size());
-  std::vector<BlockCrc> crcs(max_blocks, BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()});
-  std::string table = EncodeCrcs(crcs);
+  std::vector<BlockCrc> holes(max_blocks, BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()});
+  std::string table = EncodeCrcs(holes);
   table.resize(CrcTableBytes(max_blocks), '\0');
   Status s = store::PwriteAll(fd->get(), head.data(), head.size(), 0);
   if (s.ok()) s = store::PwriteAll(fd->get(), table.data(), table.size(), kCrcTableOffset);
@@ -57,7 +57,7 @@ Result<std::unique_ptr<Replica>> Replica::Create(const std::string& dir, uint64_
     unlink(tmp.c_str());  // best effort: a leftover .tmp is deleted at the next start
     return Status(s.err(), "create " + IdName(id) + ": " + s.message());
   }
-  return std::unique_ptr<Replica>(new Replica(path, std::move(*fd), h, 0, std::move(crcs)));
+  return std::unique_ptr<Replica>(new Replica(path, std::move(*fd), h, 0, {}));
 }
 
 Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, uint64_t id) {
@@ -69,7 +69,9 @@ Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, uint64_t
   int slot = 0;
   auto h = PickHeader(std::span<const uint8_t>(head.data(), *n), id, &slot);
   if (!h.ok()) return h.status();
-  std::vector<uint8_t> table(uint64_t{h->max_blocks} * 8);
+  // Only the blocks below the length are ever looked up (the rest are
+  // holes), so only they are held in memory.
+  std::vector<uint8_t> table(BlocksFor(h->length) * 8);
   n = store::PreadAll(fd->get(), table.data(), table.size(), kCrcTableOffset);
   if (!n.ok()) return n.status();
   if (*n != table.size()) return Status(EBADMSG, "short CRC table");
@@ -233,6 +235,7 @@ Result<size_t> Replica::Write(uint64_t want, uint64_t off, std::span<const uint8
   memcpy(buf.data() + (off - first * B), data.data(), n);
 
   std::vector<BlockCrc> saved(crcs_);
+  if (crcs_.size() < last + 1) crcs_.resize(last + 1, BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()});
   for (uint64_t i = 0; i < nb; i++)
     crcs_[first + i] = BlockCrc{store::Crc32c(buf.data() + i * B, B), prev[i]};
   // Blocks skipped between the old end and this write are holes now: zero
@@ -297,6 +300,7 @@ Status Replica::Truncate(uint64_t want, uint64_t len, int64_t* bad_block) {
   // end (growing) become holes, before a header names them part of the replica.
   uint64_t from = BlocksFor(std::min(len, oldlen)), to = BlocksFor(std::max(len, oldlen));
   if (from < to) {
+    if (crcs_.size() < to) crcs_.resize(to);
     if (fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                   static_cast<off_t>(doff + from * B), static_cast<off_t>((to - from) * B)) != 0 &&
         errno != EOPNOTSUPP)
@@ -314,8 +318,10 @@ Status Replica::Truncate(uint64_t want, uint64_t len, int64_t* bad_block) {
     return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
   }
   CommitHeader(h);
-  if (len < oldlen)  // frees the space; nothing past here is read any more
+  if (len < oldlen) {  // frees the space; nothing past here is read any more
     (void)!ftruncate(fd_.get(), static_cast<off_t>(doff + BlocksFor(len) * B));
+    crcs_.resize(BlocksFor(len));
+  }
   mtime_ = Now();
   return Status::Ok();
 }

@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chunkd/format.h"
@@ -468,6 +470,53 @@ TEST_P(ChunkdTest, DiskFullLeavesReplicaUnchanged) {
   EXPECT_TRUE(*ReadAt(*f, kB, big.size()) == big);
   *f = Fid();
   Stop();  // before the unmount, so chunkd holds no file there
+}
+
+// Several writers on their own replicas, readers and scrubs at once: every
+// replica ends as its writer's model says, and nothing is reported bad.
+TEST_P(ChunkdTest, ConcurrentWritersReadersAndScrubs) {
+  constexpr int kWriters = 4;
+  std::vector<std::string> models(kWriters);
+  std::vector<std::string> errors(kWriters + 1);
+  std::vector<std::thread> ts;
+  std::atomic<bool> done{false};
+  for (int w = 0; w < kWriters; w++) {
+    ts.emplace_back([&, w] {
+      auto f = Create(chunkd::IdName(0x200 + w) + ".1");
+      if (!f.ok()) return void(errors[w] = f.status().message());
+      std::mt19937 g(static_cast<unsigned>(w));
+      std::string& model = models[w];
+      for (int i = 0; i < 30; i++) {
+        uint64_t off = g() % (8 * kB);
+        std::string data = Pattern(1 + g() % (3 * kB), static_cast<unsigned>(w * 100 + i));
+        auto n = f->Write(off, Bytes(data));
+        if (!n.ok()) return void(errors[w] = n.status().message());
+        if (model.size() < off + data.size()) model.resize(off + data.size(), '\0');
+        model.replace(off, data.size(), data);
+        auto back = ReadAt(*f, off, data.size());
+        if (!back.ok() || *back != data) return void(errors[w] = "read-back differs");
+      }
+    });
+  }
+  ts.emplace_back([&] {
+    for (int i = 0; i < 200 && !done; i++) {
+      Status s = CtlWrite("scrub");
+      if (!s.ok()) return void(errors[kWriters] = s.message());
+    }
+  });
+  for (int w = 0; w < kWriters; w++) ts[w].join();
+  done = true;
+  ts.back().join();
+  for (const std::string& e : errors) EXPECT_EQ(e, "");
+  for (int w = 0; w < kWriters; w++) {
+    auto f = Open("chunks/" + chunkd::IdName(0x200 + w) + ".1", ninep::OREAD);
+    ASSERT_TRUE(f.ok());
+    auto all = ReadAt(*f, 0, 16 * kB);
+    ASSERT_TRUE(all.ok()) << all.status().message();
+    EXPECT_TRUE(*all == models[w]) << w;
+  }
+  EXPECT_EQ(ReadFile("bad"), "");
+  EXPECT_EQ(Ctl("bad"), 0);
 }
 
 // The command line keeps the conventions of every ninefold command.
