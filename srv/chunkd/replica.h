@@ -89,7 +89,7 @@ class Replica {
   std::string path_;
   store::UniqueFd fd_;
   Header h_;
-  int slot_ = 0;  // the slot holding h_
+  int slot_ = 0;                // the slot holding h_
   std::vector<BlockCrc> crcs_;  // at least one per block below the length
   uint32_t mtime_ = 0;
   bool removed_ = false;
