@@ -254,10 +254,15 @@ Result<size_t> Replica::Write(uint64_t want, uint64_t off, std::span<const uint8
   }
   Header h = h_;
   h.length = newlen;
-  Status s =
-      store::PwriteAll(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(doff + first * B));
-  if (s.ok()) s = PutCrcs(std::min(gap, first), last + 1 - std::min(gap, first));
+  // Table, header, then data: a process killed between two of these
+  // leaves, in the page cache, blocks that match their entry's prev (old
+  // data) or cur (new data) under either header; new blocks past the old
+  // end read as zeros, which match prev. Only a kill inside the data pwrite
+  // itself can leave a block part old, part new: reported, never served.
+  Status s = PutCrcs(std::min(gap, first), last + 1 - std::min(gap, first));
   if (s.ok() && newlen != oldlen) s = PutHeader(&h);
+  if (s.ok())
+    s = store::PwriteAll(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(doff + first * B));
   if (s.ok()) s = store::FdatasyncFd(fd_.get());
   if (!s.ok()) {
     crcs_ = std::move(saved);
@@ -288,8 +293,9 @@ Status Replica::Truncate(uint64_t want, uint64_t len, int64_t* bad_block) {
     if (c != crcs_[b].cur && c != crcs_[b].prev) return Mismatch(b, bad_block);
     memset(blk.data() + len % B, 0, B - len % B);
     crcs_[b] = BlockCrc{store::Crc32c(blk.data(), B), c};
-    s = store::PwriteAll(fd_.get(), blk.data(), B, static_cast<off_t>(doff + b * B));
-    if (s.ok()) s = PutCrcs(b, 1);
+    // The entry first, as in Write: old data then still matches its prev.
+    s = PutCrcs(b, 1);
+    if (s.ok()) s = store::PwriteAll(fd_.get(), blk.data(), B, static_cast<off_t>(doff + b * B));
     if (s.ok()) s = store::FdatasyncFd(fd_.get());
     if (!s.ok()) {
       crcs_ = std::move(saved);
