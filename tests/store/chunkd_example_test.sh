@@ -9,6 +9,7 @@ SRC=${NINEP_SOURCE_DIR:?NINEP_SOURCE_DIR must name the source tree}
 tmp=$(mktemp -d /tmp/chunkd-example-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
+for b in chunkd 9p; do [ -x "$BIN/$b" ] || fail "$BIN/$b is not built"; done
 
 # The first example block of the EXAMPLES section, without .EX/.EE.
 sed -n '/^\.SH EXAMPLES/,/^\.SH FILES/p' "$SRC/man/man1/chunkd.1" |
