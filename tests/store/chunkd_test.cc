@@ -479,6 +479,7 @@ TEST_P(ChunkdTest, ConcurrentWritersReadersAndScrubs) {
   std::vector<std::string> models(kWriters);
   std::vector<std::string> errors(kWriters + 1);
   std::vector<std::thread> ts;
+  ts.reserve(kWriters + 1);
   std::atomic<bool> done{false};
   for (int w = 0; w < kWriters; w++) {
     ts.emplace_back([&, w] {
