@@ -18,9 +18,14 @@ using ninep::Status;
 
 namespace {
 
+// Makes directory d if missing; a new one is made durable in its parent, so
+// replicas acknowledged under it cannot vanish with it in a crash.
 Status MakeDir(const std::string& d) {
-  if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) return Errno(errno, d);
-  return Status::Ok();
+  if (mkdir(d.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return Status::Ok();
+    return Errno(errno, d);
+  }
+  return store::FsyncDir(store::DirName(d));
 }
 
 }  // namespace
