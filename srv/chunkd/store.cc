@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -34,10 +35,11 @@ ChunkStore::ChunkStore(std::string dir, uint64_t max_chunk)
     : dir_(std::move(dir)),
       chunks_(dir_ + "/chunks"),
       damaged_(dir_ + "/damaged"),
+      marks_(dir_ + "/bad"),
       max_blocks_(static_cast<uint32_t>((max_chunk + kBlockSize - 1) / kBlockSize)) {}
 
 Status ChunkStore::Load(std::vector<std::string>* warnings) {
-  for (const std::string& d : {dir_, chunks_, damaged_})
+  for (const std::string& d : {dir_, chunks_, damaged_, marks_})
     if (Status s = MakeDir(d); !s.ok()) return s;
   DIR* dp = opendir(chunks_.c_str());
   if (!dp) return Errno(errno, chunks_);
@@ -70,7 +72,31 @@ Status ChunkStore::Load(std::vector<std::string>* warnings) {
     damaged_names_.push_back(name + ".0");
     counters_.bad++;
   }
+  // Replicas found corrupt before the restart stay listed until repaired.
+  if (DIR* mp = opendir(marks_.c_str())) {
+    while (struct dirent* e = readdir(mp)) {
+      uint64_t id;
+      if (!ParseId(e->d_name, &id)) continue;
+      if (replicas_.count(id))
+        bad_.insert(id);
+      else
+        SetMarkLocked(id, false);  // its replica is gone
+    }
+    closedir(mp);
+  }
   return Status::Ok();
+}
+
+void ChunkStore::SetMarkLocked(uint64_t id, bool bad) {
+  // Best effort: a lost mark only delays the report until the next read
+  // or scrub of the bad block finds it again.
+  std::string path = marks_ + "/" + IdName(id);
+  if (bad) {
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) close(fd);
+  } else {
+    unlink(path.c_str());
+  }
 }
 
 std::shared_ptr<Replica> ChunkStore::Find(uint64_t id) const {
@@ -123,14 +149,14 @@ Status ChunkStore::Remove(uint64_t id, uint64_t version) {
                              ", not " + std::to_string(version));
   if (Status s = it->second->Remove(); !s.ok()) return s;
   replicas_.erase(it);
-  bad_.erase(id);
+  if (bad_.erase(id)) SetMarkLocked(id, false);
   return Status::Ok();
 }
 
 void ChunkStore::MarkBad(uint64_t id) {
   counters_.bad++;
   std::lock_guard lk(mu_);
-  if (replicas_.count(id)) bad_.insert(id);
+  if (replicas_.count(id) && bad_.insert(id).second) SetMarkLocked(id, true);
 }
 
 Result<size_t> ChunkStore::Read(Replica& r, uint64_t want, uint64_t off, std::span<uint8_t> out) {
@@ -175,9 +201,10 @@ size_t ChunkStore::Scrub() {
     }
   }
   std::lock_guard lk(mu_);
-  for (uint64_t id : good) bad_.erase(id);
+  for (uint64_t id : good)
+    if (bad_.erase(id)) SetMarkLocked(id, false);
   for (uint64_t id : bad)
-    if (replicas_.count(id)) bad_.insert(id);
+    if (replicas_.count(id) && bad_.insert(id).second) SetMarkLocked(id, true);
   counters_.scrubs++;
   return bad_.size();
 }

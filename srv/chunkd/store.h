@@ -6,7 +6,8 @@
 // moved aside at start because their header was torn or their table short.
 // Replicas found corrupt (a block whose CRC does not match) stay where they
 // are, so their good blocks can still be read, and are listed in BadText()
-// until a scrub finds them whole again or they are removed.
+// until a scrub finds them whole again or they are removed; an empty file
+// DIR/bad/ID keeps that listing across restarts.
 // Every method may block on the disk: call them off the loop thread.
 // Thread-safety: all methods are safe from any thread.
 #ifndef CHUNKD_STORE_H_
@@ -40,10 +41,11 @@ class ChunkStore {
   // whole blocks). Call Load before anything else.
   ChunkStore(std::string dir, uint64_t max_chunk);
 
-  // Creates DIR/chunks and DIR/damaged when missing, deletes leftover
+  // Creates DIR/chunks, DIR/damaged and DIR/bad when missing, deletes leftover
   // *.tmp files of interrupted creates, and opens every replica. A replica
   // that cannot be opened is moved to DIR/damaged, counted bad and listed
-  // as ID.0; *warnings gets one line for each.
+  // as ID.0; *warnings gets one line for each. Ids marked in DIR/bad are
+  // listed bad again.
   ninep::Status Load(std::vector<std::string>* warnings);
 
   // The replica of id, or null.
@@ -79,8 +81,11 @@ class ChunkStore {
 
  private:
   void MarkBad(uint64_t id);
+  // Creates or deletes DIR/bad/ID, which keeps the bad list across restarts.
+  // REQUIRES: mu_ held.
+  void SetMarkLocked(uint64_t id, bool bad);
 
-  const std::string dir_, chunks_, damaged_;
+  const std::string dir_, chunks_, damaged_, marks_;
   const uint32_t max_blocks_;
   mutable std::mutex mu_;  // guards the maps; replicas lock themselves
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;

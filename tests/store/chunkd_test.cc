@@ -336,6 +336,37 @@ TEST_P(ChunkdTest, FlippedBitIsReportedNeverServed) {
   EXPECT_EQ(ReadFile("bad"), "");
 }
 
+TEST_P(ChunkdTest, BadListSurvivesRestartUntilRepaired) {
+  {
+    auto f = Create(kId + ".3");
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->Write(0, Bytes(Pattern(2 * kB, 4))).ok());
+    FlipBit(kB + 9);
+    EXPECT_EQ(ReadAt(*f, kB, 10).status().err(), EIO);
+  }
+  Restart(SIGKILL);
+  EXPECT_EQ(ReadFile("bad"), kId + ".3\n");
+  // Rewriting the block and a scrub clear it, also after the next restart.
+  {
+    auto f = Open("chunks/" + kId + ".3", ninep::OWRITE);
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE(f->Write(kB, Bytes(Pattern(kB, 5))).ok());
+  }
+  ASSERT_TRUE(CtlWrite("scrub").ok());
+  EXPECT_EQ(ReadFile("bad"), "");
+  Restart(SIGKILL);
+  EXPECT_EQ(ReadFile("bad"), "");
+  // A removed replica's mark goes with it.
+  FlipBit(3);
+  ASSERT_TRUE(CtlWrite("scrub").ok());
+  EXPECT_EQ(ReadFile("bad"), kId + ".3\n");
+  auto f = root_.Walk("chunks/" + kId + ".3");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Remove().ok());
+  Restart(SIGKILL);
+  EXPECT_EQ(ReadFile("bad"), "");
+}
+
 TEST_P(ChunkdTest, ScrubFindsCorruptionNotYetRead) {
   auto f = Create(kId + ".1");
   ASSERT_TRUE(f.ok());
