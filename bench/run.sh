@@ -10,7 +10,8 @@
 #
 # Then the other parts' benchmarks run, each appending its own section:
 # bench/mount9p_bench.sh (FUSE throughput), bench/exportfs_bench.sh
-# (exportfs vs diod) and bench/tls_bench.sh (TLS against plain TCP), when
+# (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP) and
+# bench/chunkd_bench.sh (chunkd vs exportfs), when
 # their binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
@@ -250,4 +251,7 @@ if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # a fresh server's first 
 fi
 if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # TLS vs plain TCP
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/tls_bench.sh
+fi
+if [[ -x $BIN_DIR/chunkd && -x $BIN_DIR/exportfs ]]; then  # chunkd vs exportfs on one disk
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/chunkd_bench.sh
 fi

@@ -74,5 +74,8 @@ TEST(FuzzReplay, ServerSession) {
 // A hostile server against the client.
 TEST(FuzzReplay, ClientReplies) { EXPECT_GE(Replay("fuzz_client_replies", FuzzClientReplies), 8); }
 
+// chunkd's replica files, ctl messages and names.
+TEST(FuzzReplay, Chunkd) { EXPECT_GE(Replay("fuzz_chunkd", FuzzChunkd), 8); }
+
 }  // namespace
 }  // namespace ninep::fuzz

@@ -39,6 +39,12 @@ void FuzzServerSessionInit();
 // calls and hangs up. Every call must complete exactly once. Returns 0.
 int FuzzClientReplies(const uint8_t* data, size_t size);
 
+// chunkd's parsers of untrusted bytes: the input as a replica file (header
+// slots, CRC table; then reads, a write and a truncation of what opened),
+// as a ctl message and as a replica name; everything that decodes must
+// encode back to the same bytes. Always returns 0.
+int FuzzChunkd(const uint8_t* data, size_t size);
+
 // Reports a broken invariant to the failure handler.
 void ReportFailure(const char* what);
 
