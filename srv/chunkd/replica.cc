@@ -1,0 +1,335 @@
+// replica.cc: one chunk replica on disk; the format is in format.h.
+#include "replica.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <mutex>
+
+namespace chunkd {
+
+using ninep::Errno;
+using ninep::Result;
+using ninep::Status;
+using store::UniqueFd;
+
+namespace {
+
+constexpr uint64_t B = kBlockSize;
+uint64_t BlocksFor(uint64_t len) { return (len + B - 1) / B; }
+uint32_t Now() { return static_cast<uint32_t>(time(nullptr)); }
+
+}  // namespace
+
+Replica::Replica(std::string path, UniqueFd fd, Header h, int slot, std::vector<BlockCrc> crcs)
+    : path_(std::move(path)), fd_(std::move(fd)), h_(h), slot_(slot), crcs_(std::move(crcs)) {
+  struct stat st;
+  mtime_ = fstat(fd_.get(), &st) == 0 ? static_cast<uint32_t>(st.st_mtime) : Now();
+}
+
+Result<std::unique_ptr<Replica>> Replica::Create(const std::string& dir, uint64_t id,
+                                                 uint64_t version, uint32_t max_blocks) {
+  std::string path = dir + "/" + IdName(id), tmp = path + ".tmp";
+  auto fd = store::OpenFile(tmp, O_RDWR | O_CREAT | O_TRUNC, 0644);
+  if (!fd.ok()) return fd.status();
+  Header h{id, version, 0, 1, max_blocks};
+  std::string head(kCrcTableOffset, '\0');
+  std::string enc = EncodeHeader(h);
+  memcpy(head.data() + kSlotOffset[0], enc.data(), enc.size());
+  std::vector<BlockCrc> crcs(max_blocks, BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()});
+  std::string table = EncodeCrcs(crcs);
+  table.resize(CrcTableBytes(max_blocks), '\0');
+  Status s = store::PwriteAll(fd->get(), head.data(), head.size(), 0);
+  if (s.ok()) s = store::PwriteAll(fd->get(), table.data(), table.size(), kCrcTableOffset);
+  if (s.ok()) s = store::FsyncFd(fd->get());
+  if (s.ok()) s = store::DurableRename(tmp, path);
+  if (!s.ok()) {
+    unlink(tmp.c_str());  // best effort: a leftover .tmp is deleted at the next start
+    return Status(s.err(), "create " + IdName(id) + ": " + s.message());
+  }
+  return std::unique_ptr<Replica>(new Replica(path, std::move(*fd), h, 0, std::move(crcs)));
+}
+
+Result<std::unique_ptr<Replica>> Replica::Open(const std::string& path, uint64_t id) {
+  auto fd = store::OpenFile(path, O_RDWR);
+  if (!fd.ok()) return fd.status();
+  std::vector<uint8_t> head(kCrcTableOffset);
+  auto n = store::PreadAll(fd->get(), head.data(), head.size(), 0);
+  if (!n.ok()) return n.status();
+  int slot = 0;
+  auto h = PickHeader(std::span<const uint8_t>(head.data(), *n), id, &slot);
+  if (!h.ok()) return h.status();
+  std::vector<uint8_t> table(uint64_t{h->max_blocks} * 8);
+  n = store::PreadAll(fd->get(), table.data(), table.size(), kCrcTableOffset);
+  if (!n.ok()) return n.status();
+  if (*n != table.size()) return Status(EBADMSG, "short CRC table");
+  auto crcs = DecodeCrcs(table);
+  if (!crcs.ok()) return crcs.status();
+  return std::unique_ptr<Replica>(new Replica(path, std::move(*fd), *h, slot, std::move(*crcs)));
+}
+
+ReplicaInfo Replica::Info() const {
+  std::shared_lock lk(mu_);
+  return ReplicaInfo{h_.id, h_.version, h_.length, mtime_};
+}
+
+uint64_t Replica::Capacity() const {
+  std::shared_lock lk(mu_);
+  return uint64_t{h_.max_blocks} * B;
+}
+
+Status Replica::CheckLocked(uint64_t want) const {
+  if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  if (want != h_.version)
+    return Errno(ESTALE, "chunk " + IdName(h_.id) + " is at version " + std::to_string(h_.version) +
+                             ", not " + std::to_string(want));
+  return Status::Ok();
+}
+
+Status Replica::LoadBlock(uint64_t b, uint8_t* buf) const {
+  uint64_t start = b * B;
+  if (start >= h_.length) {
+    memset(buf, 0, B);
+    return Status::Ok();
+  }
+  auto n =
+      store::PreadAll(fd_.get(), buf, B, static_cast<off_t>(DataOffset(h_.max_blocks) + start));
+  if (!n.ok()) return n.status();
+  // Past the length (and past a short file) the replica reads as zeros.
+  size_t valid = std::min<uint64_t>(*n, h_.length - start);
+  memset(buf + valid, 0, B - valid);
+  return Status::Ok();
+}
+
+bool Replica::Matches(uint64_t b, const uint8_t* buf) const {
+  uint32_t c = store::Crc32c(buf, B);
+  return c == crcs_[b].cur || c == crcs_[b].prev;
+}
+
+Status Replica::Mismatch(uint64_t b, int64_t* bad_block) const {
+  if (bad_block) *bad_block = static_cast<int64_t>(b);
+  return Status(EIO,
+                "chunk " + IdName(h_.id) + " block " + std::to_string(b) + ": checksum mismatch");
+}
+
+Result<size_t> Replica::Read(uint64_t want, uint64_t off, std::span<uint8_t> out,
+                             int64_t* bad_block) {
+  std::shared_lock lk(mu_);
+  if (Status s = CheckLocked(want); !s.ok()) return s;
+  if (off >= h_.length || out.empty()) return size_t{0};
+  size_t n = std::min<uint64_t>(out.size(), h_.length - off);
+  uint64_t first = off / B, last = (off + n - 1) / B, nb = last - first + 1;
+  std::vector<uint8_t> buf(nb * B);
+  auto got = store::PreadAll(fd_.get(), buf.data(), buf.size(),
+                             static_cast<off_t>(DataOffset(h_.max_blocks) + first * B));
+  if (!got.ok()) return got.status();
+  uint64_t valid = std::min<uint64_t>(*got, h_.length - first * B);
+  std::fill(buf.begin() + static_cast<ptrdiff_t>(valid), buf.end(), 0);
+  for (uint64_t i = 0; i < nb; i++)
+    if (!Matches(first + i, buf.data() + i * B)) return Mismatch(first + i, bad_block);
+  memcpy(out.data(), buf.data() + (off - first * B), n);
+  return n;
+}
+
+Status Replica::PutHeader(Header* h) {
+  h->seq = h_.seq + 1;
+  std::string enc = EncodeHeader(*h);
+  return store::PwriteAll(fd_.get(), enc.data(), enc.size(),
+                          static_cast<off_t>(kSlotOffset[1 - slot_]));
+}
+
+void Replica::CommitHeader(const Header& h) {
+  h_ = h;
+  slot_ = 1 - slot_;
+}
+
+Status Replica::PutCrcs(uint64_t first, uint64_t n) {
+  if (n == 0) return Status::Ok();
+  std::string enc = EncodeCrcs(std::span<const BlockCrc>(crcs_.data() + first, n));
+  return store::PwriteAll(fd_.get(), enc.data(), enc.size(),
+                          static_cast<off_t>(kCrcTableOffset + first * 8));
+}
+
+void Replica::GiveBack(uint64_t size) {
+  struct stat st;
+  if (fstat(fd_.get(), &st) == 0 && static_cast<uint64_t>(st.st_size) > size)
+    (void)!ftruncate(fd_.get(), static_cast<off_t>(size));  // best effort: frees the reservation
+}
+
+Result<size_t> Replica::Write(uint64_t want, uint64_t off, std::span<const uint8_t> data,
+                              int64_t* bad_block) {
+  std::unique_lock lk(mu_);
+  if (Status s = CheckLocked(want); !s.ok()) return s;
+  size_t n = data.size();
+  if (n == 0) return size_t{0};  // as write(2) of 0 bytes: nothing changes
+  uint64_t cap = uint64_t{h_.max_blocks} * B;
+  if (off > cap || n > cap - off)
+    return Errno(EFBIG,
+                 "chunk " + IdName(h_.id) + ": write past " + std::to_string(cap) + " bytes");
+  const uint64_t end = off + n, oldlen = h_.length, newlen = std::max(oldlen, end);
+  const uint64_t first = off / B, last = (end - 1) / B, nb = last - first + 1;
+  const uint64_t doff = DataOffset(h_.max_blocks);
+  struct stat st;
+  if (fstat(fd_.get(), &st) != 0) return Errno(errno, path_);
+  const uint64_t fsize = static_cast<uint64_t>(st.st_size);
+
+  // Reserve every block this write touches first: a full disk fails here,
+  // before any byte of the replica changed.
+  if (Status s = store::Preallocate(fd_.get(), static_cast<off_t>(doff + first * B),
+                                    static_cast<off_t>(nb * B));
+      !s.ok()) {
+    GiveBack(fsize);
+    return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
+  }
+
+  // Whole blocks go to disk, so each block's CRC covers what is there.
+  std::vector<uint8_t> buf(nb * B, 0);
+  std::vector<uint32_t> prev(nb);
+  for (uint64_t i = 0; i < nb; i++) {
+    uint64_t b = first + i, bstart = b * B;
+    bool whole = off <= bstart && end >= bstart + B;
+    if (bstart >= oldlen) {
+      prev[i] = ZeroBlockCrc();  // a hole: its old content is zeros
+    } else if (whole) {
+      prev[i] = crcs_[b].cur;
+    } else {
+      uint8_t* p = buf.data() + i * B;
+      if (Status s = LoadBlock(b, p); !s.ok()) {
+        GiveBack(fsize);
+        return s;
+      }
+      uint32_t c = store::Crc32c(p, B);
+      if (c != crcs_[b].cur && c != crcs_[b].prev) {
+        GiveBack(fsize);
+        return Mismatch(b, bad_block);
+      }
+      prev[i] = c;
+    }
+  }
+  memcpy(buf.data() + (off - first * B), data.data(), n);
+
+  std::vector<BlockCrc> saved(crcs_);
+  for (uint64_t i = 0; i < nb; i++)
+    crcs_[first + i] = BlockCrc{store::Crc32c(buf.data() + i * B, B), prev[i]};
+  // Blocks skipped between the old end and this write are holes now: zero
+  // their data (punching frees the space) and their CRCs, whatever an
+  // earlier truncation left there.
+  uint64_t gap = BlocksFor(oldlen);
+  if (gap < first) {
+    if (fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(doff + gap * B), static_cast<off_t>((first - gap) * B)) != 0 &&
+        errno != EOPNOTSUPP) {
+      crcs_ = std::move(saved);
+      GiveBack(fsize);
+      return Errno(errno, "punch hole");
+    }
+    for (uint64_t b = gap; b < first; b++) crcs_[b] = BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()};
+  }
+  Header h = h_;
+  h.length = newlen;
+  Status s =
+      store::PwriteAll(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(doff + first * B));
+  if (s.ok()) s = PutCrcs(std::min(gap, first), last + 1 - std::min(gap, first));
+  if (s.ok() && newlen != oldlen) s = PutHeader(&h);
+  if (s.ok()) s = store::FdatasyncFd(fd_.get());
+  if (!s.ok()) {
+    crcs_ = std::move(saved);
+    return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
+  }
+  if (newlen != oldlen) CommitHeader(h);
+  mtime_ = Now();
+  return n;
+}
+
+Status Replica::Truncate(uint64_t want, uint64_t len, int64_t* bad_block) {
+  std::unique_lock lk(mu_);
+  if (Status s = CheckLocked(want); !s.ok()) return s;
+  uint64_t cap = uint64_t{h_.max_blocks} * B;
+  if (len > cap)
+    return Errno(EFBIG, "chunk " + IdName(h_.id) + ": length past " + std::to_string(cap));
+  const uint64_t oldlen = h_.length, doff = DataOffset(h_.max_blocks);
+  if (len == oldlen) return Status::Ok();
+  std::vector<BlockCrc> saved(crcs_);
+  Status s;
+  if (len < oldlen && len % B != 0) {
+    // The new last block keeps its head and reads zeros after len; its CRC
+    // is of that, which is the same content whichever header survives a crash.
+    uint64_t b = len / B;
+    std::vector<uint8_t> blk(B);
+    if (s = LoadBlock(b, blk.data()); !s.ok()) return s;
+    uint32_t c = store::Crc32c(blk.data(), B);
+    if (c != crcs_[b].cur && c != crcs_[b].prev) return Mismatch(b, bad_block);
+    memset(blk.data() + len % B, 0, B - len % B);
+    crcs_[b] = BlockCrc{store::Crc32c(blk.data(), B), c};
+    s = store::PwriteAll(fd_.get(), blk.data(), B, static_cast<off_t>(doff + b * B));
+    if (s.ok()) s = PutCrcs(b, 1);
+    if (s.ok()) s = store::FdatasyncFd(fd_.get());
+    if (!s.ok()) {
+      crcs_ = std::move(saved);
+      return s;
+    }
+  }
+  // Blocks past the new end (shrinking) or between the old and the new
+  // end (growing) become holes, before a header names them part of the replica.
+  uint64_t from = BlocksFor(std::min(len, oldlen)), to = BlocksFor(std::max(len, oldlen));
+  if (from < to) {
+    if (fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  static_cast<off_t>(doff + from * B), static_cast<off_t>((to - from) * B)) != 0 &&
+        errno != EOPNOTSUPP)
+      s = Errno(errno, "punch hole");
+    for (uint64_t b = from; b < to; b++) crcs_[b] = BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()};
+    if (s.ok()) s = PutCrcs(from, to - from);
+    if (s.ok()) s = store::FdatasyncFd(fd_.get());
+  }
+  Header h = h_;
+  h.length = len;
+  if (s.ok()) s = PutHeader(&h);
+  if (s.ok()) s = store::FdatasyncFd(fd_.get());
+  if (!s.ok()) {
+    crcs_ = std::move(saved);
+    return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
+  }
+  CommitHeader(h);
+  if (len < oldlen)  // frees the space; nothing past here is read any more
+    (void)!ftruncate(fd_.get(), static_cast<off_t>(doff + BlocksFor(len) * B));
+  mtime_ = Now();
+  return Status::Ok();
+}
+
+Status Replica::SetVersion(uint64_t v) {
+  std::unique_lock lk(mu_);
+  if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  Header h = h_;
+  h.version = v;
+  Status s = PutHeader(&h);
+  if (s.ok()) s = store::FdatasyncFd(fd_.get());
+  if (!s.ok()) return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
+  CommitHeader(h);
+  return Status::Ok();
+}
+
+Status Replica::Verify(int64_t* bad_block) {
+  std::shared_lock lk(mu_);
+  if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  std::vector<uint8_t> blk(B);
+  for (uint64_t b = 0; b < BlocksFor(h_.length); b++) {
+    if (Status s = LoadBlock(b, blk.data()); !s.ok()) return s;
+    if (!Matches(b, blk.data())) return Mismatch(b, bad_block);
+  }
+  return Status::Ok();
+}
+
+Status Replica::Remove() {
+  std::unique_lock lk(mu_);
+  if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  if (Status s = store::DurableUnlink(path_); !s.ok()) return s;
+  removed_ = true;
+  return Status::Ok();
+}
+
+}  // namespace chunkd

@@ -1,0 +1,100 @@
+// replica.h: one chunk replica on disk (format.h): create, read with CRC
+// checks, durable writes and truncations, version bumps, verification.
+//
+// Durability: every mutating call returns only after its data, CRCs and
+// header are on stable storage (fdatasync), so an OK answer may be
+// acknowledged. A call that fails leaves the replica as it was: space is
+// reserved with fallocate before anything is written, so ENOSPC comes
+// before the first byte changes.
+// Every call that takes `want` checks the replica's version first and fails
+// ESTALE when it differs, so a fid opened on an older version never reads
+// or writes a bumped replica.
+// Thread-safety: all methods may be called from any thread; reads share a
+// lock, mutations take it exclusively.
+#ifndef CHUNKD_REPLICA_H_
+#define CHUNKD_REPLICA_H_
+
+#include <cstdint>
+#include <memory>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "format.h"
+#include "ninep/status.h"
+#include "storelib/fileio.h"
+
+namespace chunkd {
+
+// What a replica reports about itself.
+struct ReplicaInfo {
+  uint64_t id = 0, version = 0, length = 0;
+  uint32_t mtime = 0;
+};
+
+class Replica {
+ public:
+  // Creates DIR/ID durably (written as ID.tmp, fsynced, renamed, dir
+  // fsynced) holding version and no data, with room for max_blocks blocks.
+  static ninep::Result<std::unique_ptr<Replica>> Create(const std::string& dir, uint64_t id,
+                                                        uint64_t version, uint32_t max_blocks);
+  // Opens the existing file at path, whose name says id. EBADMSG when its
+  // header is torn or its CRC table is short.
+  static ninep::Result<std::unique_ptr<Replica>> Open(const std::string& path, uint64_t id);
+
+  // Id, version, length, mtime now.
+  ReplicaInfo Info() const;
+  // The largest length a write may reach.
+  uint64_t Capacity() const;
+  // The file on disk.
+  const std::string& path() const { return path_; }
+
+  // Reads up to out.size() bytes at off into out after checking the CRC of
+  // every block they come from. Returns the count (0 at or past the end).
+  // A mismatch: EIO "chunk ID block N: checksum mismatch", *bad_block = N.
+  ninep::Result<size_t> Read(uint64_t want, uint64_t off, std::span<uint8_t> out,
+                             int64_t* bad_block);
+  // Writes data at off (holes between the old end and off read as zeros).
+  // EFBIG past Capacity(); EIO when a block it partly overwrites is corrupt
+  // (*bad_block says which); ENOSPC when the disk is full.
+  ninep::Result<size_t> Write(uint64_t want, uint64_t off, std::span<const uint8_t> data,
+                              int64_t* bad_block);
+  // Sets the length to len (shrinks or grows with zeros).
+  ninep::Status Truncate(uint64_t want, uint64_t len, int64_t* bad_block);
+  // Sets the version to v durably (a header rewrite).
+  ninep::Status SetVersion(uint64_t v);
+  // Checks every block's CRC; EIO naming the first bad block.
+  ninep::Status Verify(int64_t* bad_block);
+  // Unlinks the file durably; later calls fail ENOENT.
+  ninep::Status Remove();
+
+ private:
+  Replica(std::string path, store::UniqueFd fd, Header h, int slot, std::vector<BlockCrc> crcs);
+  ninep::Status CheckLocked(uint64_t want) const;
+  // Reads block b as the replica sees it (zeros past length) into buf.
+  ninep::Status LoadBlock(uint64_t b, uint8_t* buf) const;
+  // Whether buf (block b's content) matches its CRCs.
+  bool Matches(uint64_t b, const uint8_t* buf) const;
+  ninep::Status Mismatch(uint64_t b, int64_t* bad_block) const;
+  // Writes h (seq set here) into the slot not holding the current header;
+  // Commit makes it current once it is durable.
+  ninep::Status PutHeader(Header* h);
+  void CommitHeader(const Header& h);
+  ninep::Status PutCrcs(uint64_t first, uint64_t n);
+  // Shrinks the file back to size after a failed reservation.
+  void GiveBack(uint64_t size);
+
+  mutable std::shared_mutex mu_;
+  std::string path_;
+  store::UniqueFd fd_;
+  Header h_;
+  int slot_ = 0;  // the slot holding h_
+  std::vector<BlockCrc> crcs_;
+  uint32_t mtime_ = 0;
+  bool removed_ = false;
+};
+
+}  // namespace chunkd
+
+#endif  // CHUNKD_REPLICA_H_
