@@ -108,8 +108,18 @@ class MetaStore {
  public:
   virtual ~MetaStore() = default;
 
-  // Applies t atomically and durably. REQUIRES: preconditions checked (see above).
-  virtual ninep::Status Commit(const Txn& t) = 0;
+  // Applies t atomically (readers see it at once) and returns a ticket for
+  // Wait. REQUIRES: preconditions checked (see above). Two steps, so a caller
+  // can check and apply under its own lock and wait for the disk outside it
+  // (concurrent callers then share one log flush).
+  virtual ninep::Result<uint64_t> Apply(const Txn& t) = 0;
+  // Returns once the Txn of `ticket` (and every one applied before it) is durable.
+  virtual ninep::Status Wait(uint64_t ticket) = 0;
+  // Apply then Wait.
+  ninep::Status Commit(const Txn& t) {
+    auto tk = Apply(t);
+    return tk.ok() ? Wait(*tk) : tk.status();
+  }
 
   virtual std::optional<Inode> Get(InodeId ino) const = 0;
   virtual std::optional<Inode> Lookup(InodeId dir, std::string_view name) const = 0;

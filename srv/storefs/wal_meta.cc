@@ -143,16 +143,17 @@ Result<std::unique_ptr<WalMetaStore>> WalMetaStore::Open(const std::string& dir,
   return m;
 }
 
-Status WalMetaStore::Commit(const Txn& t) {
-  if (t.empty()) return Status();
-  uint64_t seq;
-  {
-    std::unique_lock<std::shared_mutex> lk(mu_);
-    Status s = DecodeTxn(t.ops, st_.get());
-    if (!s.ok()) return s;
-    seq = wal_->Write(t.ops);
-  }
-  Status s = wal_->Sync(seq);
+Result<uint64_t> WalMetaStore::Apply(const Txn& t) {
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  if (t.empty()) return last_ticket_;
+  Status s = DecodeTxn(t.ops, st_.get());
+  if (!s.ok()) return s;
+  last_ticket_ = wal_->Write(t.ops);
+  return last_ticket_;
+}
+
+Status WalMetaStore::Wait(uint64_t ticket) {
+  Status s = ticket == 0 ? Status() : wal_->Sync(ticket);
   commits_++;
   if (s.ok()) MaybeSnapshot();
   return s;

@@ -31,7 +31,8 @@ class WalMetaStore : public MetaStore {
                                                            const Options& opts);
   ~WalMetaStore() override;
 
-  ninep::Status Commit(const Txn& t) override;
+  ninep::Result<uint64_t> Apply(const Txn& t) override;
+  ninep::Status Wait(uint64_t ticket) override;
   std::optional<Inode> Get(InodeId ino) const override;
   std::optional<Inode> Lookup(InodeId dir, std::string_view name) const override;
   std::vector<Inode> List(InodeId dir) const override;
@@ -61,6 +62,7 @@ class WalMetaStore : public MetaStore {
   mutable std::shared_mutex mu_;
   std::unique_ptr<State> st_;
   std::atomic<uint64_t> commits_{0};
+  uint64_t last_ticket_ = 0;  // under mu_
   std::atomic<bool> snapshotting_{false};
   std::thread snapper_;
   std::mutex snap_mu_;  // one snapshot at a time
