@@ -77,18 +77,20 @@ Result<std::shared_ptr<ChunkServer::Conn>> ChunkServer::Get(bool for_heartbeat) 
   if (!root.ok())
     return Status(root.status().err(), "chunkd " + addr_ + ": attach: " + root.status().message());
   conn->root = std::move(*root);
+  if (had_conn_) reconnected_ = true;  // it may have restarted: its replicas need a look
+  had_conn_ = true;
   conn_ = conn;
   return conn;
 }
 
-Result<Fid> ChunkServer::Open(uint64_t id, uint64_t ver, uint8_t mode) {
+Result<ChunkServer::OpenFid> ChunkServer::Open(uint64_t id, uint64_t ver, uint8_t mode) {
   auto c = Get();
   if (!c.ok()) return c.status();
   auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));
   if (!f.ok()) return f.status();
   Status s = f->Open(mode);
   if (!s.ok()) return s;
-  return std::move(*f);
+  return OpenFid{*c, std::move(*f)};
 }
 
 Status ChunkServer::Create(uint64_t id, uint64_t ver) {
@@ -106,7 +108,7 @@ Status ChunkServer::Write(uint64_t id, uint64_t ver, uint64_t off, std::span<con
   InFlight in(&inflight_);
   auto f = Open(id, ver, ninep::OWRITE);
   if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
-  auto n = f->Write(off, data);
+  auto n = f->fid.Write(off, data);
   if (!n.ok()) {
     if (n.status().err() == ENOSPC) NoteFull();
     return Fail(n.status(), ("write " + ReplicaFile(id, ver)).c_str());
@@ -118,7 +120,7 @@ Result<size_t> ChunkServer::Read(uint64_t id, uint64_t ver, uint64_t off, std::s
   InFlight in(&inflight_);
   auto f = Open(id, ver, ninep::OREAD);
   if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
-  auto n = f->Read(off, buf);
+  auto n = f->fid.Read(off, buf);
   if (!n.ok()) return Fail(n.status(), ("read " + ReplicaFile(id, ver)).c_str());
   return *n;
 }
@@ -220,7 +222,7 @@ bool ChunkServer::Beat() {
   } else if (now - last_ok_ >= opts_.dead_after) {
     alive_ = false;
   }
-  return was != alive_;
+  return was != alive_ || (alive_ && reconnected_.exchange(false));
 }
 
 Cluster::~Cluster() {

@@ -78,7 +78,8 @@ class ChunkServer {
   void NoteFull() { free_ = 0; }
   uint64_t errors() const { return errors_; }
 
-  // One heartbeat: reads ctl; returns true when alive state changed.
+  // One heartbeat: reads ctl; returns true when the alive state changed or
+  // the server was dialled again (it may have restarted).
   bool Beat();
 
  private:
@@ -88,7 +89,12 @@ class ChunkServer {
     ~Conn() { (void)root.Clunk(); }
   };
   ninep::Result<std::shared_ptr<Conn>> Get(bool for_heartbeat = false);
-  ninep::Result<ninep::Fid> Open(uint64_t id, uint64_t ver, uint8_t mode);
+  // An open replica fid with the connection it lives on (the fid goes first).
+  struct OpenFid {
+    std::shared_ptr<Conn> conn;
+    ninep::Fid fid;
+  };
+  ninep::Result<OpenFid> Open(uint64_t id, uint64_t ver, uint8_t mode);
   ninep::Status Fail(const ninep::Status& s, const char* what);
 
   const uint32_t id_;
@@ -100,6 +106,8 @@ class ChunkServer {
   std::atomic<ServerState> state_{ServerState::kActive};
   std::atomic<uint64_t> free_{0}, chunks_{0}, bytes_{0}, errors_{0};
   std::atomic<int> inflight_{0};
+  bool had_conn_ = false;                 // under mu_
+  std::atomic<bool> reconnected_{false};  // dialled again since the last Beat
   std::chrono::steady_clock::time_point last_ok_;
 };
 

@@ -113,7 +113,8 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
       }
       c_.failovers++;
       last = r.status();
-      if (r.status().err() == EIO && r.status().message().find("checksum") != std::string::npos) {
+      // 9P2000.L carries only the errno: any EIO of a read may be a bad block.
+      if (r.status().err() == EIO) {
         c_.corrupt_reads++;
         {
           std::lock_guard<std::mutex> lk(mu_);
@@ -371,7 +372,7 @@ void Store::Start() {
 }
 
 void Store::ServerChanged(ChunkServer* s) {
-  fprintf(stderr, "storefs: chunkd %s is %s\n", s->addr().c_str(), s->alive() ? "back" : "dead");
+  fprintf(stderr, "storefs: chunkd %s is %s\n", s->addr().c_str(), s->alive() ? "up" : "dead");
   std::lock_guard<std::mutex> lk(loop_mu_);
   if (s->alive()) gc_wanted_ = true;
   kick_ = true;
@@ -383,7 +384,8 @@ void Store::Loop() {
   while (!stop_) {
     loop_cv_.wait_for(lk, opts_.maintenance, [this] { return stop_ || kick_ || gc_wanted_; });
     if (stop_) break;
-    bool gc = gc_wanted_;
+    // A GC pass now and then catches what the triggers missed.
+    bool gc = gc_wanted_ || ++rounds_ % 30 == 0;
     gc_wanted_ = kick_ = false;
     lk.unlock();
     std::set<std::pair<uint64_t, uint32_t>> bad;
@@ -417,7 +419,7 @@ Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from) {
       return buf;
     }
     last = n.status();
-    if (n.status().err() == EIO && n.status().message().find("checksum") != std::string::npos) {
+    if (n.status().err() == EIO) {
       std::lock_guard<std::mutex> lk(mu_);
       corrupt_.insert({c.id, r});
     }
@@ -455,6 +457,12 @@ void Store::RepairCorrupt(uint64_t id, uint32_t server) {
   auto s = cluster_->Get(server);
   if (!place || !s || !Has(place->chunk.replicas, server)) return;
   const ChunkRef& c = place->chunk;
+  // Reported twice (a read and a scrub), or repaired already: check first.
+  std::string buf(opts_.chunk_size, '\0');
+  if (s->Read(c.id, c.version, 0,
+              std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()))
+          .ok())
+    return;
   (void)s->Remove(c.id, c.version);  // the bad copy; CopyTo makes it again
   Status st = CopyTo(c, s.get());
   if (st.ok()) {

@@ -133,6 +133,7 @@ class Store {
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;
   bool stop_ = false, gc_wanted_ = true, kick_ = false;
+  uint64_t rounds_ = 0;
   std::thread loop_;
 };
 
