@@ -90,7 +90,7 @@ Result<size_t> Store::Read(InodeId ino, uint64_t off, std::span<uint8_t> buf) {
 
 Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf) {
   Status last(EIO, "no replica");
-  for (int attempt = 0; attempt < 4; attempt++) {
+  for (int attempt = 0; attempt < 8; attempt++) {
     auto c = meta_->Chunk(ino, idx);
     if (!c) {  // a hole
       memset(buf.data(), 0, buf.size());
@@ -127,8 +127,14 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
       if (r.status().err() == ESTALE) stale = true;
     }
     if (!stale) break;
-    // A grant is moving the replicas to a new version: read the metadata again.
-    std::this_thread::sleep_for(std::chrono::milliseconds(10 << attempt));
+    // A grant is moving the replicas to a new version, or a crash left them
+    // ahead of the log (the GC adopts that): read the metadata again.
+    if (attempt == 2) {
+      std::lock_guard<std::mutex> lk(loop_mu_);
+      gc_wanted_ = true;
+      loop_cv_.notify_all();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 5)));
   }
   return last;
 }
