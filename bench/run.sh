@@ -244,3 +244,4 @@ if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
 fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
+if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs
