@@ -60,7 +60,8 @@ int Meta(const std::string& dir, uint64_t n) {
     }
     long after = RssKb();
     printf("files %llu rss_bytes_per_file %.0f log_bytes %llu\n",
-           static_cast<unsigned long long>(n), (after - before) * 1024.0 / static_cast<double>(n),
+           static_cast<unsigned long long>(n),
+           static_cast<double>(after - before) * 1024.0 / static_cast<double>(n),
            static_cast<unsigned long long>((*m)->Stats().log_bytes));
   }
   auto t0 = std::chrono::steady_clock::now();
@@ -75,6 +76,7 @@ int Meta(const std::string& dir, uint64_t n) {
 int Creates(const std::string& addr, int clients, int n) {
   using namespace ninep;
   std::vector<std::thread> ts;
+  ts.reserve(static_cast<size_t>(clients));
   std::atomic<int> done{0}, failed{0};
   auto t0 = std::chrono::steady_clock::now();
   for (int c = 0; c < clients; c++)

@@ -277,7 +277,7 @@ void Cluster::BeatAll() {
     if (s->Beat() && on_change_) on_change_(s.get());
 }
 
-void Cluster::Loop(std::shared_ptr<ChunkServer> s) {
+void Cluster::Loop(const std::shared_ptr<ChunkServer>& s) {
   std::unique_lock<std::mutex> lk(mu_);
   while (!stop_) {
     if (s->state() == ServerState::kDecommissioned) {

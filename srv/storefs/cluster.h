@@ -136,7 +136,7 @@ class Cluster {
   const ClusterOptions& options() const { return opts_; }
 
  private:
-  void Loop(std::shared_ptr<ChunkServer> s);
+  void Loop(const std::shared_ptr<ChunkServer>& s);
   const ClusterOptions opts_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -241,6 +241,7 @@ TEST_F(WalTest, ConcurrentAppendersAreAllDurableAndShareSyncs) {
     ASSERT_TRUE(w.ok());
     std::atomic<int> failures{0};
     std::vector<std::thread> ts;
+    ts.reserve(kThreads);
     for (int t = 0; t < kThreads; t++)
       ts.emplace_back([&, t] {
         for (int i = 0; i < kEach; i++)
