@@ -57,7 +57,7 @@ define link_bin
 	fi
 endef
 
-.PHONY: all commands deps test asan-test tsan-test fuzz bench install run clean help
+.PHONY: all commands deps test asan-test tsan-test fuzz bench install run run-store clean help
 .PHONY: format format-check tidy
 
 all:
@@ -169,6 +169,10 @@ run: deps commands
 	@BIN_DIR='$(BUILD)/bin' ADDR='$(ADDR)' ROOT='$(ROOT)' DEMO_DIR='$(BUILD)/demo' \
 	  exec bash scripts/run-demo.sh
 
+# A whole store on this machine: storefs and three chunkd (scripts/run-store.sh).
+run-store: deps commands
+	@BIN_DIR='$(BUILD)/bin' STORE_DIR='$(BUILD)/store' exec bash scripts/run-store.sh
+
 clean:
 	rm -rf build build-asan build-tsan build-bench build-fuzz .fuzz-corpus-work
 	@if [ -L bin ]; then rm -f bin; fi
@@ -177,6 +181,7 @@ help:
 	@echo "make            build everything into build/ (commands in ./bin)"
 	@echo "make commands   build only the commands, not the tests"
 	@echo "make run        build, then serve a demo tree on $(ADDR)"
+	@echo "make run-store  build, then run storefs + 3 chunkd on tcp!127.0.0.1!5641"
 	@echo "make test       install missing packages, build, run all tests"
 	@echo "make asan-test  the same tests built with ASan+UBSan in build-asan/"
 	@echo "make tsan-test  the same tests built with ThreadSanitizer in build-tsan/"

@@ -255,3 +255,4 @@ fi
 if [[ -x $BIN_DIR/chunkd && -x $BIN_DIR/exportfs ]]; then  # chunkd vs exportfs on one disk
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/chunkd_bench.sh
 fi
+if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs

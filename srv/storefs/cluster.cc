@@ -1,0 +1,326 @@
+#include "storefs/cluster.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <sstream>
+
+namespace storefs {
+
+using ninep::Errno;
+using ninep::Fid;
+using ninep::Result;
+using ninep::Status;
+
+std::string ReplicaFile(uint64_t id, uint64_t ver) {
+  char b[48];
+  snprintf(b, sizeof b, "%016" PRIx64 ".%" PRIu64, id, ver);
+  return b;
+}
+
+void ForAll(size_t n, const std::function<void(size_t)>& fn) {
+  std::vector<std::thread> ts;
+  ts.reserve(n > 0 ? n - 1 : 0);
+  for (size_t i = 1; i < n; i++) ts.emplace_back(fn, i);
+  if (n > 0) fn(0);
+  for (auto& t : ts) t.join();
+}
+
+namespace {
+// Counts a call in flight on a server, for placement by load.
+struct InFlight {
+  explicit InFlight(std::atomic<int>* n) : n_(n) { ++*n_; }
+  ~InFlight() { --*n_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+  std::atomic<int>* n_;
+};
+// Errors that say the connection, not the request, failed.
+bool ConnError(int e) {
+  return e == EPIPE || e == ECONNRESET || e == ETIMEDOUT || e == ECONNREFUSED || e == ENOTCONN ||
+         e == ECANCELED;
+}
+}  // namespace
+
+ChunkServer::ChunkServer(uint32_t id, std::string addr, const ClusterOptions& opts)
+    : id_(id), addr_(std::move(addr)), opts_(opts), last_ok_(std::chrono::steady_clock::now()) {}
+
+ChunkServer::~ChunkServer() = default;
+
+Status ChunkServer::Fail(const Status& s, const char* what) {
+  errors_++;
+  if (ConnError(s.err())) {
+    // Drop the connection, so the next call (or heartbeat) dials again.
+    std::lock_guard<std::mutex> lk(mu_);
+    if (conn_ && !conn_->client->alive()) conn_.reset();
+  }
+  return Status(s.err(), "chunkd " + addr_ + ": " + what + ": " + s.message());
+}
+
+Result<std::shared_ptr<ChunkServer::Conn>> ChunkServer::Get(bool for_heartbeat) {
+  if (!alive_ && !for_heartbeat) return Status(EHOSTDOWN, "chunkd " + addr_ + ": dead");
+  std::lock_guard<std::mutex> lk(mu_);
+  if (conn_ && conn_->client->alive()) return conn_;
+  conn_.reset();
+  ninep::ClientOptions co;
+  co.dialect = ninep::Dialect::k9P2000L;
+  co.msize = opts_.msize;
+  co.connect_timeout = opts_.call_timeout;
+  co.call_timeout = opts_.call_timeout;
+  auto c = ninep::Client::Connect(addr_, co);
+  if (!c.ok()) return Status(c.status().err(), "chunkd " + addr_ + ": " + c.status().message());
+  auto conn = std::make_shared<Conn>();
+  conn->client = std::move(*c);
+  auto root = conn->client->Attach("storefs", "");
+  if (!root.ok())
+    return Status(root.status().err(), "chunkd " + addr_ + ": attach: " + root.status().message());
+  conn->root = std::move(*root);
+  if (had_conn_) reconnected_ = true;  // it may have restarted: its replicas need a look
+  had_conn_ = true;
+  conn_ = conn;
+  return conn;
+}
+
+Result<ChunkServer::OpenFid> ChunkServer::Open(uint64_t id, uint64_t ver, uint8_t mode) {
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));
+  if (!f.ok()) return f.status();
+  Status s = f->Open(mode);
+  if (!s.ok()) return s;
+  return OpenFid{*c, std::move(*f)};
+}
+
+Status ChunkServer::Create(uint64_t id, uint64_t ver) {
+  InFlight in(&inflight_);
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto d = (*c)->root.Walk("chunks");
+  if (!d.ok()) return Fail(d.status(), "walk chunks");
+  Status s = d->Create(ReplicaFile(id, ver), 0644, ninep::OREAD);
+  if (!s.ok()) return Fail(s, ("create " + ReplicaFile(id, ver)).c_str());
+  return Status();
+}
+
+Status ChunkServer::Write(uint64_t id, uint64_t ver, uint64_t off, std::span<const uint8_t> data) {
+  InFlight in(&inflight_);
+  auto f = Open(id, ver, ninep::OWRITE);
+  if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
+  auto n = f->fid.Write(off, data);
+  if (!n.ok()) {
+    if (n.status().err() == ENOSPC) NoteFull();
+    return Fail(n.status(), ("write " + ReplicaFile(id, ver)).c_str());
+  }
+  return Status();
+}
+
+Result<size_t> ChunkServer::Read(uint64_t id, uint64_t ver, uint64_t off, std::span<uint8_t> buf) {
+  InFlight in(&inflight_);
+  auto f = Open(id, ver, ninep::OREAD);
+  if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
+  auto n = f->fid.Read(off, buf);
+  if (!n.ok()) return Fail(n.status(), ("read " + ReplicaFile(id, ver)).c_str());
+  return *n;
+}
+
+Status ChunkServer::Truncate(uint64_t id, uint64_t ver, uint64_t len) {
+  InFlight in(&inflight_);
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));
+  if (!f.ok()) return Fail(f.status(), ("walk " + ReplicaFile(id, ver)).c_str());
+  ninep::Dir d;
+  d.mode = ~0u;
+  d.atime = d.mtime = ~0u;
+  d.length = len;
+  Status s = f->Wstat(d);
+  if (!s.ok()) return Fail(s, ("truncate " + ReplicaFile(id, ver)).c_str());
+  return Status();
+}
+
+Status ChunkServer::Remove(uint64_t id, uint64_t ver) {
+  InFlight in(&inflight_);
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));
+  if (!f.ok()) return Fail(f.status(), ("walk " + ReplicaFile(id, ver)).c_str());
+  Status s = f->Remove();
+  if (!s.ok()) return Fail(s, ("remove " + ReplicaFile(id, ver)).c_str());
+  return Status();
+}
+
+Result<std::vector<ReplicaName>> ChunkServer::List() {
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto d = (*c)->root.Walk("chunks");
+  if (!d.ok()) return Fail(d.status(), "walk chunks");
+  Status s = d->Open(ninep::OREAD);
+  if (!s.ok()) return Fail(s, "open chunks");
+  auto ents = d->ReadDir();
+  if (!ents.ok()) return Fail(ents.status(), "list chunks");
+  std::vector<ReplicaName> out;
+  for (const auto& e : *ents) {
+    ReplicaName r;
+    char* end = nullptr;
+    r.id = strtoull(e.name.c_str(), &end, 16);
+    if (!end || *end != '.') continue;
+    r.version = strtoull(end + 1, nullptr, 10);
+    r.size = e.length;
+    out.push_back(r);
+  }
+  return out;
+}
+
+Result<std::string> ChunkServer::ReadFile(const std::string& name) {
+  auto c = Get(true);
+  if (!c.ok()) return c.status();
+  auto f = (*c)->root.Walk(name);
+  if (!f.ok()) return Fail(f.status(), ("walk " + name).c_str());
+  Status s = f->Open(ninep::OREAD);
+  if (!s.ok()) return Fail(s, ("open " + name).c_str());
+  std::string out;
+  uint8_t buf[8192];
+  for (;;) {
+    auto n = f->Read(out.size(), buf);
+    if (!n.ok()) return Fail(n.status(), ("read " + name).c_str());
+    if (*n == 0) break;
+    out.append(reinterpret_cast<char*>(buf), *n);
+  }
+  return out;
+}
+
+Status ChunkServer::WriteCtl(const std::string& msg) {
+  auto c = Get();
+  if (!c.ok()) return c.status();
+  auto ctl = (*c)->root.Walk("ctl");
+  if (!ctl.ok()) return Fail(ctl.status(), "walk ctl");
+  Status s = ctl->Open(ninep::OWRITE);
+  if (!s.ok()) return Fail(s, "open ctl");
+  auto n = ctl->Write(
+      0, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+  if (!n.ok()) return Fail(n.status(), ("ctl " + msg).c_str());
+  return Status();
+}
+
+bool ChunkServer::Beat() {
+  auto now = std::chrono::steady_clock::now();
+  auto ctl = ReadFile("ctl");
+  bool was = alive_;
+  if (ctl.ok()) {
+    std::istringstream in(*ctl);
+    std::string k;
+    uint64_t v;
+    while (in >> k >> v) {
+      if (k == "free") free_ = v;
+      if (k == "chunks") chunks_ = v;
+      if (k == "bytes") bytes_ = v;
+    }
+    last_ok_ = now;
+    alive_ = true;
+  } else if (now - last_ok_ >= opts_.dead_after) {
+    alive_ = false;
+  }
+  return was != alive_ || (alive_ && reconnected_.exchange(false));
+}
+
+Cluster::~Cluster() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+std::shared_ptr<ChunkServer> Cluster::Add(const ServerInfo& s) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto& p = servers_[s.id];
+  if (!p) {
+    p = std::make_shared<ChunkServer>(s.id, s.addr, opts_);
+    if (started_) threads_.emplace_back([this, sp = p] { Loop(sp); });
+  }
+  p->set_state(s.state);
+  return p;
+}
+
+std::shared_ptr<ChunkServer> Cluster::Get(uint32_t id) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = servers_.find(id);
+  return it == servers_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<ChunkServer> Cluster::Find(const std::string& addr) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [id, s] : servers_)
+    if (s->addr() == addr) return s;
+  return nullptr;
+}
+
+std::vector<std::shared_ptr<ChunkServer>> Cluster::All() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<std::shared_ptr<ChunkServer>> out;
+  for (auto& [id, s] : servers_) out.push_back(s);
+  return out;
+}
+
+void Cluster::Start(std::function<void(ChunkServer*)> on_change) {
+  std::lock_guard<std::mutex> lk(mu_);
+  on_change_ = std::move(on_change);
+  started_ = true;
+  for (auto& [id, s] : servers_) threads_.emplace_back([this, sp = s] { Loop(sp); });
+}
+
+void Cluster::BeatAll() {
+  for (auto& s : All())
+    if (s->Beat() && on_change_) on_change_(s.get());
+}
+
+void Cluster::Loop(const std::shared_ptr<ChunkServer>& s) {
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!stop_) {
+    if (s->state() == ServerState::kDecommissioned) {
+      cv_.wait_for(lk, opts_.heartbeat);
+      continue;
+    }
+    lk.unlock();
+    bool changed = s->Beat();
+    lk.lock();
+    if (changed && on_change_ && !stop_) {
+      auto fn = on_change_;
+      lk.unlock();
+      fn(s.get());
+      lk.lock();
+    }
+    cv_.wait_for(lk, opts_.heartbeat);
+  }
+}
+
+std::vector<std::shared_ptr<ChunkServer>> Cluster::Place(size_t n,
+                                                         const std::vector<uint32_t>& exclude) {
+  std::vector<std::shared_ptr<ChunkServer>> cand;
+  for (auto& s : All()) {
+    if (!s->alive() || s->state() != ServerState::kActive) continue;
+    if (std::find(exclude.begin(), exclude.end(), s->id()) != exclude.end()) continue;
+    cand.push_back(s);
+  }
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  std::vector<std::shared_ptr<ChunkServer>> out;
+  while (out.size() < n && !cand.empty()) {
+    // Weight: free space (a server not yet heard from counts as 1 GiB),
+    // divided by the calls it has in flight.
+    std::vector<double> w;
+    for (auto& s : cand) {
+      double f = s->free_bytes() == 0 ? 1.0 : static_cast<double>(s->free_bytes());
+      w.push_back(f / (1.0 + s->inflight()));
+    }
+    std::discrete_distribution<size_t> pick(w.begin(), w.end());
+    size_t i = pick(rng);
+    out.push_back(cand[i]);
+    cand.erase(cand.begin() + static_cast<long>(i));
+  }
+  return out;
+}
+
+}  // namespace storefs

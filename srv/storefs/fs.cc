@@ -1,0 +1,491 @@
+#include "storefs/fs.h"
+
+#include <cinttypes>
+#include <cstring>
+#include <ctime>
+#include <sstream>
+
+namespace storefs {
+
+using namespace ninep;
+
+namespace {
+
+// What a fid names: an inode of the tree, or the ctl tree's root or file.
+struct FidState {
+  InodeId ino = 0;
+  enum Kind { kTree, kCtlDir, kCtlFile } kind = kTree;
+  std::vector<Inode> listing;  // a directory's entries, taken at the first ReadDir
+  std::string ctl_text;        // ctl's content, taken at open
+};
+
+constexpr uint64_t kCtlDirPath = 1ull << 63, kCtlFilePath = (1ull << 63) | 1;
+
+uint32_t Now() { return static_cast<uint32_t>(time(nullptr)); }
+bool BadName(std::string_view n) {
+  return n.empty() || n == "." || n == ".." || n.find('/') != std::string_view::npos ||
+         n.size() > 255;
+}
+Qid QidOf(const Inode& in) {
+  return Qid{static_cast<uint8_t>(in.IsDir() ? QTDIR : QTFILE), in.qvers, in.ino};
+}
+Dir DirOf(const Inode& in) {
+  Dir d;
+  d.qid = QidOf(in);
+  d.mode = in.mode;
+  d.atime = in.atime;
+  d.mtime = in.mtime;
+  d.length = in.IsDir() ? 0 : in.size;
+  d.name = in.name;
+  d.uid = in.uid;
+  d.gid = in.gid;
+  d.muid = in.muid;
+  return d;
+}
+Dir CtlDir(bool file) {
+  Dir d;
+  d.qid = Qid{static_cast<uint8_t>(file ? QTFILE : QTDIR), 0, file ? kCtlFilePath : kCtlDirPath};
+  d.mode = file ? 0664 : (DMDIR | 0555);
+  d.atime = d.mtime = Now();
+  d.name = file ? "ctl" : "/";
+  d.uid = d.gid = d.muid = "storefs";
+  return d;
+}
+FidState* S(const FidRef& f) { return f->Aux<FidState>(); }
+
+}  // namespace
+
+void StoreFs::Attach(AttachReq r) {
+  auto st = std::make_shared<FidState>();
+  if (r.aname == "ctl") {
+    st->kind = FidState::kCtlDir;
+    r.fid->aux = st;
+    return r.Respond(CtlDir(false).qid);
+  }
+  if (!r.aname.empty() && r.aname != "/")
+    return r.Fail(Status(ENOENT, "no tree " + std::string(r.aname) + " (try \"\" or \"ctl\")"));
+  auto root = meta_->Get(kRootIno);
+  if (!root) return r.Fail(Status(EIO, "no root"));
+  st->ino = kRootIno;
+  r.fid->aux = st;
+  r.Respond(QidOf(*root));
+}
+
+void StoreFs::Walk(WalkReq r) {
+  FidState* from = S(r.fid);
+  std::vector<Qid> qids;
+  auto next = std::make_shared<FidState>(*from);
+  next->listing.clear();
+  next->ctl_text.clear();
+  if (from->kind != FidState::kTree) {
+    for (std::string_view n : r.names) {
+      if (next->kind == FidState::kCtlDir && n == "ctl") {
+        next->kind = FidState::kCtlFile;
+        qids.push_back(CtlDir(true).qid);
+      } else if (n == "..") {
+        next->kind = FidState::kCtlDir;
+        qids.push_back(CtlDir(false).qid);
+      } else {
+        break;
+      }
+    }
+  } else {
+    std::optional<Inode> cur = meta_->Get(from->ino);
+    for (std::string_view n : r.names) {
+      if (!cur || !cur->IsDir()) break;
+      std::optional<Inode> nx = n == ".." ? meta_->Get(cur->parent == 0 ? cur->ino : cur->parent)
+                                          : meta_->Lookup(cur->ino, n);
+      if (!nx) break;
+      cur = std::move(nx);
+      qids.push_back(QidOf(*cur));
+    }
+    if (cur) next->ino = cur->ino;
+    if (qids.empty() && r.names.size() > 0)
+      return r.Fail(Errno(cur && !cur->IsDir() ? ENOTDIR : ENOENT));
+  }
+  if (qids.empty() && r.names.size() > 0) return r.Fail(Errno(ENOENT));
+  if (qids.size() == r.names.size()) r.newfid->aux = next;
+  r.Respond(std::move(qids));
+}
+
+void StoreFs::Open(OpenReq r) {
+  FidState* st = S(r.fid);
+  if (st->kind == FidState::kCtlDir) {
+    if ((r.mode & 3) != OREAD) return r.Fail(Errno(EISDIR));
+    return r.Respond(OpenOut{CtlDir(false).qid, 0});
+  }
+  if (st->kind == FidState::kCtlFile) {
+    auto p = std::make_shared<OpenReq>(std::move(r));
+    srv_->Offload([this, p] {
+      S(p->fid)->ctl_text = CtlText();
+      p->Respond(OpenOut{CtlDir(true).qid, 0});
+    });
+    return;
+  }
+  auto in = meta_->Get(st->ino);
+  if (!in) return r.Fail(Errno(ENOENT));
+  if (in->IsDir() && ((r.mode & 3) != OREAD || (r.mode & OTRUNC))) return r.Fail(Errno(EISDIR));
+  if (!(r.mode & OTRUNC) || in->size == 0 || (r.mode & 3) == OREAD)
+    return r.Respond(OpenOut{QidOf(*in), 0});
+  auto p = std::make_shared<OpenReq>(std::move(r));
+  srv_->Offload([this, p] {
+    InodeId ino = S(p->fid)->ino;
+    Status s = store_->SetSize(ino, 0, p->fid->uname);
+    if (!s.ok()) return p->Fail(s);
+    auto in = meta_->Get(ino);
+    if (!in) return p->Fail(Errno(ENOENT));
+    p->Respond(OpenOut{QidOf(*in), 0});
+  });
+}
+
+void StoreFs::Create(CreateReq r) {
+  if (S(r.fid)->kind != FidState::kTree) return r.Fail(Errno(EACCES));
+  if (BadName(r.name)) return r.Fail(Status(EINVAL, "bad file name"));
+  auto p = std::make_shared<CreateReq>(std::move(r));
+  srv_->Offload([this, p] {
+    FidState* st = S(p->fid);
+    auto ino = meta_->NewInode();
+    if (!ino.ok()) return p->Fail(ino.status());
+    Inode in;
+    uint64_t ticket;
+    {
+      std::lock_guard<std::mutex> lk(ns_mu_);
+      auto dir = meta_->Get(st->ino);
+      if (!dir) return p->Fail(Errno(ENOENT));
+      if (!dir->IsDir()) return p->Fail(Errno(ENOTDIR));
+      if (meta_->Lookup(dir->ino, p->name)) return p->Fail(Errno(EEXIST));
+      in.ino = *ino;
+      in.parent = dir->ino;
+      in.name = p->name;
+      in.mode = p->perm & (DMDIR | DMAPPEND | DMEXCL | 0777);
+      in.uid = in.muid = p->fid->uname.empty() ? "none" : p->fid->uname;
+      in.gid = p->gid != NONUNAME ? std::to_string(p->gid) : dir->gid;
+      in.atime = in.mtime = Now();
+      dir->mtime = in.mtime;
+      dir->qvers++;
+      Txn t;
+      t.Create(in);
+      t.SetAttr(*dir);
+      auto tk = meta_->Apply(t);
+      if (!tk.ok()) return p->Fail(tk.status());
+      ticket = *tk;
+    }
+    Status s = meta_->Wait(ticket);
+    if (!s.ok()) return p->Fail(s);
+    st->ino = in.ino;
+    st->listing.clear();
+    p->Respond(OpenOut{QidOf(in), 0});
+  });
+}
+
+void StoreFs::Read(ReadReq r) {
+  FidState* st = S(r.fid);
+  if (st->kind == FidState::kCtlFile) {
+    const std::string& t = st->ctl_text;
+    if (r.offset >= t.size()) return r.Respond(0u);
+    size_t n = std::min<size_t>(r.buf.size(), t.size() - r.offset);
+    memcpy(r.buf.data(), t.data() + r.offset, n);
+    return r.Respond(static_cast<uint32_t>(n));
+  }
+  auto p = std::make_shared<ReadReq>(std::move(r));
+  srv_->Offload([this, p] {
+    auto n = store_->Read(S(p->fid)->ino, p->offset, p->buf);
+    if (!n.ok()) return p->Fail(n.status());
+    p->Respond(static_cast<uint32_t>(*n));
+  });
+}
+
+void StoreFs::ReadDir(ReadDirReq r) {
+  FidState* st = S(r.fid);
+  std::vector<DirEntry> out;
+  if (st->kind == FidState::kCtlDir) {
+    if (r.cookie == 0) out.push_back(DirEntry{CtlDir(true), 1});
+    return r.Respond(std::move(out));
+  }
+  if (r.cookie == 0) st->listing = meta_->List(st->ino);
+  size_t max = r.count / 24 + 1;
+  for (size_t i = r.cookie; i < st->listing.size() && out.size() < max; i++)
+    out.push_back(DirEntry{DirOf(st->listing[i]), i + 1});
+  r.Respond(std::move(out));
+}
+
+void StoreFs::Write(WriteReq r) {
+  FidState* st = S(r.fid);
+  if (st->kind == FidState::kCtlFile) {
+    auto p = std::make_shared<WriteReq>(std::move(r));
+    srv_->Offload([this, p] {
+      std::string msg(reinterpret_cast<const char*>(p->data.data()), p->data.size());
+      auto res = CtlCommand(msg);
+      if (!res.ok()) return p->Fail(res.status());
+      if (!res->empty()) fprintf(stderr, "storefs: ctl: %s\n", res->c_str());
+      p->Respond(static_cast<uint32_t>(p->data.size()));
+    });
+    return;
+  }
+  if (st->kind != FidState::kTree) return r.Fail(Errno(EACCES));
+  auto p = std::make_shared<WriteReq>(std::move(r));
+  srv_->Offload([this, p] {
+    InodeId ino = S(p->fid)->ino;
+    uint64_t off = p->offset;
+    if (auto in = meta_->Get(ino); in && (in->mode & DMAPPEND)) off = in->size;
+    Status s = store_->Write(ino, off, p->data, p->fid->uname);
+    if (!s.ok()) return p->Fail(s);
+    p->Respond(static_cast<uint32_t>(p->data.size()));
+  });
+}
+
+void StoreFs::Remove(RemoveReq r) {
+  if (S(r.fid)->kind != FidState::kTree) return r.Fail(Errno(EACCES));
+  auto p = std::make_shared<RemoveReq>(std::move(r));
+  srv_->Offload([this, p] {
+    InodeId ino = S(p->fid)->ino;
+    std::vector<ChunkRef> chunks;
+    uint64_t ticket;
+    {
+      std::lock_guard<std::mutex> lk(ns_mu_);
+      auto in = meta_->Get(ino);
+      if (!in) return p->Fail(Errno(ENOENT));
+      if (ino == kRootIno) return p->Fail(Status(EPERM, "cannot remove the root"));
+      if (in->IsDir() && !meta_->Empty(ino)) return p->Fail(Errno(ENOTEMPTY));
+      for (auto& [i, c] : meta_->Chunks(ino)) chunks.push_back(c);
+      Txn t;
+      t.Remove(ino);
+      if (auto dir = meta_->Get(in->parent)) {
+        dir->mtime = Now();
+        dir->qvers++;
+        t.SetAttr(*dir);
+      }
+      auto tk = meta_->Apply(t);
+      if (!tk.ok()) return p->Fail(tk.status());
+      ticket = *tk;
+    }
+    Status s = meta_->Wait(ticket);
+    if (!s.ok()) return p->Fail(s);
+    store_->Forget(std::move(chunks));
+    p->Respond(Empty{});
+  });
+}
+
+void StoreFs::Stat(StatReq r) {
+  FidState* st = S(r.fid);
+  if (st->kind != FidState::kTree) return r.Respond(CtlDir(st->kind == FidState::kCtlFile));
+  auto in = meta_->Get(st->ino);
+  if (!in) return r.Fail(Errno(ENOENT));
+  r.Respond(DirOf(*in));
+}
+
+void StoreFs::Wstat(WstatReq r) {
+  if (S(r.fid)->kind != FidState::kTree) return r.Fail(Errno(EACCES));
+  auto p = std::make_shared<WstatReq>(std::move(r));
+  srv_->Offload([this, p] {
+    InodeId ino = S(p->fid)->ino;
+    const ninep::Stat& d = p->d;
+    auto in = meta_->Get(ino);
+    if (!in) return p->Fail(Errno(ENOENT));
+    // Check everything first: a wstat is all or nothing.
+    bool rename = !d.name.empty() && d.name != in->name;
+    if (rename && (ino == kRootIno || BadName(d.name))) return p->Fail(Errno(EINVAL));
+    if (d.length != ~0ull && in->IsDir() && d.length != 0) return p->Fail(Errno(EISDIR));
+    if (d.mode != ~0u && (d.mode & DMDIR) != (in->mode & DMDIR)) return p->Fail(Errno(EINVAL));
+    if (rename) {
+      Status s = DoRename(ino, in->parent, d.name, false, p->fid->uname);
+      if (!s.ok()) return p->Fail(s);
+    }
+    if (d.length != ~0ull && !in->IsDir()) {
+      Status s = store_->SetSize(ino, d.length, p->fid->uname);
+      if (!s.ok()) return p->Fail(s);
+    }
+    std::lock_guard<std::mutex> lk(ns_mu_);
+    in = meta_->Get(ino);
+    if (!in) return p->Fail(Errno(ENOENT));
+    Inode before = *in;
+    if (d.mode != ~0u) in->mode = (in->mode & DMDIR) | (d.mode & (DMAPPEND | DMEXCL | 07777));
+    if (d.mtime != ~0u) in->mtime = d.mtime;
+    if (d.atime != ~0u) in->atime = d.atime;
+    if (!d.uid.empty()) in->uid = d.uid;
+    if (!d.gid.empty()) in->gid = d.gid;
+    const Tsetattr& sa = p->setattr;
+    if (sa.valid & P9_SETATTR_UID) in->uid = std::to_string(sa.uid);
+    if (sa.valid & P9_SETATTR_GID) in->gid = std::to_string(sa.gid);
+    if ((sa.valid & P9_SETATTR_MTIME) && !(sa.valid & P9_SETATTR_MTIME_SET)) in->mtime = Now();
+    if ((sa.valid & P9_SETATTR_ATIME) && !(sa.valid & P9_SETATTR_ATIME_SET)) in->atime = Now();
+    if (in->mode == before.mode && in->mtime == before.mtime && in->atime == before.atime &&
+        in->uid == before.uid && in->gid == before.gid)
+      return p->Respond(Empty{});
+    Txn t;
+    t.SetAttr(*in);
+    Status s = meta_->Commit(t);
+    if (!s.ok()) return p->Fail(s);
+    p->Respond(Empty{});
+  });
+}
+
+Status StoreFs::DoRename(InodeId ino, InodeId newparent, std::string_view newname, bool replace,
+                         const std::string& who) {
+  (void)who;
+  if (BadName(newname)) return Status(EINVAL, "bad file name");
+  std::vector<ChunkRef> dropped;
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lk(ns_mu_);
+    auto in = meta_->Get(ino);
+    auto np = meta_->Get(newparent);
+    if (!in || !np) return Errno(ENOENT);
+    if (!np->IsDir()) return Errno(ENOTDIR);
+    if (in->parent == newparent && in->name == newname) return Status();
+    // A directory cannot move under itself.
+    for (auto a = np; a; a = a->parent ? meta_->Get(a->parent) : std::nullopt) {
+      if (a->ino == ino) return Status(EINVAL, "cannot move a directory under itself");
+      if (a->ino == kRootIno) break;
+    }
+    Txn t;
+    if (auto target = meta_->Lookup(newparent, newname)) {
+      if (!replace) return Errno(EEXIST);
+      if (target->IsDir() != in->IsDir()) return Errno(target->IsDir() ? EISDIR : ENOTDIR);
+      if (target->IsDir() && !meta_->Empty(target->ino)) return Errno(ENOTEMPTY);
+      for (auto& [i, c] : meta_->Chunks(target->ino)) dropped.push_back(c);
+      t.Remove(target->ino);
+    }
+    uint32_t now = Now();
+    for (InodeId d : {in->parent, newparent}) {
+      auto dir = meta_->Get(d);
+      if (!dir) continue;
+      dir->mtime = now;
+      dir->qvers++;
+      t.SetAttr(*dir);
+      if (in->parent == newparent) break;
+    }
+    t.Rename(ino, newparent, newname);
+    auto tk = meta_->Apply(t);
+    if (!tk.ok()) return tk.status();
+    ticket = *tk;
+  }
+  Status s = meta_->Wait(ticket);
+  if (s.ok()) store_->Forget(std::move(dropped));
+  return s;
+}
+
+void StoreFs::Renameat(RenameatReq r) {
+  if (S(r.fid)->kind != FidState::kTree || S(r.fid2)->kind != FidState::kTree)
+    return r.Fail(Errno(EACCES));
+  auto p = std::make_shared<RenameatReq>(std::move(r));
+  srv_->Offload([this, p] {
+    auto src = meta_->Lookup(S(p->fid)->ino, p->in.oldname);
+    if (!src) return p->Fail(Errno(ENOENT));
+    Status s = DoRename(src->ino, S(p->fid2)->ino, p->in.newname, true, p->fid->uname);
+    if (!s.ok()) return p->Fail(s);
+    p->Respond(Empty{});
+  });
+}
+
+void StoreFs::Rename(RenameReq r) {
+  if (S(r.fid)->kind != FidState::kTree || S(r.fid2)->kind != FidState::kTree)
+    return r.Fail(Errno(EACCES));
+  auto p = std::make_shared<RenameReq>(std::move(r));
+  srv_->Offload([this, p] {
+    Status s = DoRename(S(p->fid)->ino, S(p->fid2)->ino, p->in.name, true, p->fid->uname);
+    if (!s.ok()) return p->Fail(s);
+    p->Respond(Empty{});
+  });
+}
+
+void StoreFs::Statfs(StatfsReq r) {
+  Rstatfs s;
+  s.type = 0x01021997;
+  s.bsize = 4096;
+  s.namelen = 255;
+  uint64_t free = 0;
+  for (auto& c : cluster_->All())
+    if (c->alive() && c->state() == ServerState::kActive) free += c->free_bytes();
+  uint32_t rep = std::max<uint32_t>(1, store_->options().replicas);
+  s.bfree = s.bavail = free / rep / s.bsize;
+  MetaStats m = meta_->Stats();
+  s.blocks = s.bfree + m.bytes / s.bsize;
+  s.files = m.inodes + 1000000;
+  s.ffree = 1000000;
+  r.Respond(s);
+}
+
+std::string StoreFs::CtlText() const {
+  std::ostringstream o;
+  auto h = store_->Check();
+  MetaStats m = meta_->Stats();
+  const StoreOptions& so = store_->options();
+  size_t alive = 0;
+  auto servers = cluster_->All();
+  for (auto& s : servers) {
+    static const char* const kState[] = {"active", "draining", "decommissioned"};
+    o << "server " << s->addr() << " " << (s->alive() ? "alive" : "dead") << " "
+      << kState[static_cast<int>(s->state())] << " replicas " << h.per_server[s->id()] << " free "
+      << s->free_bytes() << " inflight " << s->inflight() << " errors " << s->errors() << "\n";
+    if (s->alive()) alive++;
+  }
+  const StoreCounters& c = store_->counters();
+  o << "servers " << servers.size() << "\n"
+    << "alive " << alive << "\n"
+    << "replication " << so.replicas << "\n"
+    << "write-quorum " << so.write_quorum << "\n"
+    << "chunk-size " << so.chunk_size << "\n"
+    << "files " << m.files << "\n"
+    << "dirs " << m.dirs << "\n"
+    << "bytes " << m.bytes << "\n"
+    << "chunks " << h.chunks << "\n"
+    << "under-replicated " << h.under << "\n"
+    << "unavailable " << h.unavailable << "\n"
+    << "stale " << c.stale_removed << "\n"
+    << "orphans " << c.orphans_removed << "\n"
+    << "adopted " << c.adopted << "\n"
+    << "corrupt-reads " << c.corrupt_reads << "\n"
+    << "repairs " << c.repairs << "\n"
+    << "rereplicated " << c.rereplicated << "\n"
+    << "moved " << c.moved << "\n"
+    << "grants " << c.grants << "\n"
+    << "failovers " << c.failovers << "\n"
+    << "replica-write-errors " << c.write_errors << "\n"
+    << "log-commits " << m.commits << "\n"
+    << "log-syncs " << m.log_syncs << "\n"
+    << "log-bytes " << m.log_bytes << "\n"
+    << "snapshots " << m.snapshots << "\n";
+  if (!m.recovery.empty()) o << "recovery " << m.recovery << "\n";
+  if (srv_) {
+    const ServerStats& st = srv_->stats();
+    for (int t :
+         {kTwalk, kTopen, kTlopen, kTcreate, kTlcreate, kTmkdir, kTread, kTwrite, kTreaddir, kTstat,
+          kTgetattr, kTwstat, kTsetattr, kTremove, kTunlinkat, kTrenameat, kTclunk}) {
+      uint64_t n = st.count[t];
+      if (n == 0) continue;
+      o << "latency " << MsgTypeName(static_cast<uint8_t>(t)) << " count " << n << " avg-us "
+        << st.latency_us[t] / n << " errors " << st.errors[t] << "\n";
+    }
+  }
+  return o.str();
+}
+
+Result<std::string> StoreFs::CtlCommand(std::string_view msg) {
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.remove_suffix(1);
+  std::string verb(msg.substr(0, msg.find(' ')));
+  std::string arg =
+      msg.find(' ') == std::string_view::npos ? "" : std::string(msg.substr(msg.find(' ') + 1));
+  if (verb == "scrub" && arg.empty()) return store_->Scrub();
+  if (verb == "rebalance" && arg.empty()) return store_->Rebalance();
+  if (verb == "gc" && arg.empty()) return store_->GcPass();
+  if (verb == "repair" && arg.empty()) return store_->RepairPass();
+  if (verb == "heartbeat" && arg.empty()) {
+    cluster_->BeatAll();
+    return std::string("heartbeat");
+  }
+  if ((verb == "add" || verb == "drain" || verb == "decommission" || verb == "activate") &&
+      !arg.empty()) {
+    Status s = verb == "add"        ? store_->AddServer(arg)
+               : verb == "drain"    ? store_->SetServerState(arg, ServerState::kDraining)
+               : verb == "activate" ? store_->SetServerState(arg, ServerState::kActive)
+                                    : store_->SetServerState(arg, ServerState::kDecommissioned);
+    if (!s.ok()) return s;
+    return verb + " " + arg;
+  }
+  return Status(EINVAL, "unknown ctl message \"" + std::string(msg) +
+                            "\" (scrub, rebalance, gc, repair, heartbeat, add ADDR, drain ADDR, "
+                            "decommission ADDR, activate ADDR)");
+}
+
+}  // namespace storefs

@@ -1,0 +1,60 @@
+// fs.h: storefs's 9P file server: the user-visible tree (aname "" or "/")
+// over MetaStore and Store, and the ctl tree (aname "ctl": one file, ctl).
+// Namespace reads (walk, stat, readdir) answer on the loop thread from the
+// in-memory metadata; everything that waits for a disk or a chunk server
+// (create, remove, wstat, read, write, ctl) runs on the worker pool.
+// Namespace changes are checked and applied under one lock and made durable
+// outside it, so concurrent creates share log flushes.
+// Thread-safety: as FileServer (handlers on the loop thread).
+#ifndef STOREFS_FS_H_
+#define STOREFS_FS_H_
+
+#include <mutex>
+#include <string>
+
+#include "ninep/server.h"
+#include "storefs/meta.h"
+#include "storefs/store.h"
+
+namespace storefs {
+
+class StoreFs : public ninep::FileServer {
+ public:
+  // meta, store and cluster must outlive the file server.
+  StoreFs(MetaStore* meta, Store* store, Cluster* cluster)
+      : meta_(meta), store_(store), cluster_(cluster) {}
+
+  void Started(ninep::Server* srv) override { srv_ = srv; }
+  void Attach(ninep::AttachReq r) override;
+  void Walk(ninep::WalkReq r) override;
+  void Open(ninep::OpenReq r) override;
+  void Create(ninep::CreateReq r) override;
+  void Read(ninep::ReadReq r) override;
+  void ReadDir(ninep::ReadDirReq r) override;
+  void Write(ninep::WriteReq r) override;
+  void Remove(ninep::RemoveReq r) override;
+  void Stat(ninep::StatReq r) override;
+  void Wstat(ninep::WstatReq r) override;
+  void Renameat(ninep::RenameatReq r) override;
+  void Rename(ninep::RenameReq r) override;
+  void Statfs(ninep::StatfsReq r) override;
+
+  // The text a read of ctl returns (health, counters, latency).
+  std::string CtlText() const;
+  // Runs one ctl message; returns what it did, or an error.
+  ninep::Result<std::string> CtlCommand(std::string_view msg);
+
+ private:
+  ninep::Status DoRename(InodeId ino, InodeId newparent, std::string_view newname, bool replace,
+                         const std::string& who);
+
+  MetaStore* meta_;
+  Store* store_;
+  Cluster* cluster_;
+  ninep::Server* srv_ = nullptr;
+  std::mutex ns_mu_;  // namespace changes: check and apply together
+};
+
+}  // namespace storefs
+
+#endif  // STOREFS_FS_H_

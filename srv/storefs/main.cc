@@ -1,0 +1,110 @@
+// storefs: a chunked, replicated store served over 9P (storefs(1), storefs(4)).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <string>
+
+#include "ninep/server_cmdline.h"
+#include "storefs/cluster.h"
+#include "storefs/fs.h"
+#include "storefs/local.h"
+#include "storefs/store.h"
+#include "storefs/wal_meta.h"
+
+int main(int argc, char** argv) {
+  using namespace ninep;
+  using namespace storefs;
+  ServerFlags flags;
+  std::string dir, chunkds, owner = DefaultUser();
+  uint64_t replicas = 3, quorum = 0, chunk = 8ull << 20, local = 0, repair_bw = 64ull << 20,
+           snapshot_bytes = 64ull << 20;
+  double heartbeat = 1, dead_after = 10, timeout = 5;
+  Command cmd("storefs");
+  cmd.AddServerFlags(&flags)
+      .Value('d', "dir", "METADIR", "directory of the metadata log (required)", &dir)
+      .Value('c', "chunkd", "ADDR,...", "chunk servers (dial strings, comma-separated)", &chunkds)
+      .Count('r', "replicas", "N", "replicas of each chunk (default 3)", &replicas)
+      .Count('w', "write-quorum", "W", "replicas that must take a write (default a majority)",
+             &quorum)
+      .Bytes(0, "chunk", "chunk size (default 8m)", &chunk)
+      .Count(0, "local", "N", "start N chunkd children under METADIR", &local)
+      .Seconds(0, "heartbeat", "SECS", "chunkd heartbeat period (default 1)", &heartbeat)
+      .Seconds(0, "dead-after", "SECS", "silence before a chunkd is dead (default 10)", &dead_after)
+      .Seconds(0, "timeout", "SECS", "bound on one call to a chunkd (default 5)", &timeout)
+      .Bytes(0, "repair-bw", "re-replication bandwidth, bytes/s (default 64m)", &repair_bw)
+      .Bytes(0, "snapshot-bytes", "snapshot the metadata once its log is this long (default 64m)",
+             &snapshot_bytes)
+      .Value('u', "owner", "OWNER", "owner of the root of a new store", &owner);
+  if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
+  if (dir.empty()) cmd.UsageError("-d METADIR is required");
+  if (replicas < 1 || replicas > 16) cmd.UsageError("-r: replicas must be 1 to 16");
+  if (quorum == 0) quorum = replicas / 2 + 1;
+  if (quorum > replicas) cmd.UsageError("-w: the write quorum cannot exceed the replicas");
+  if (chunk % 65536 != 0) cmd.UsageError("--chunk: a multiple of 64k");
+  if (local > 64) cmd.UsageError("--local: at most 64");
+  if (heartbeat <= 0 || dead_after <= 0 || timeout <= 0)
+    cmd.UsageError("--heartbeat, --dead-after and --timeout must be above 0");
+
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) cmd.Fatal(dir, strerror(errno));
+  std::vector<std::string> addrs;
+  std::istringstream cl(chunkds);
+  for (std::string a; std::getline(cl, a, ',');)
+    if (!a.empty()) addrs.push_back(a);
+  LocalChunkds children;
+  if (local > 0) {
+    auto l = children.Start(dir, static_cast<int>(local));
+    if (!l.ok()) cmd.Fatal("--local", l.status().message());
+    addrs.insert(addrs.end(), l->begin(), l->end());
+  }
+
+  WalMetaStore::Options mo;
+  mo.owner = owner;
+  mo.snapshot_bytes = snapshot_bytes;
+  auto meta = WalMetaStore::Open(dir + "/meta", mo);
+  if (!meta.ok()) cmd.Fatal(dir + "/meta", meta.status().message());
+  if (const auto& r = (*meta)->recovery(); !r.cut_reason.empty())
+    fprintf(stderr, "storefs: metadata log: cut %llu bytes: %s\n",
+            static_cast<unsigned long long>(r.cut_bytes), r.cut_reason.c_str());
+
+  ClusterOptions co;
+  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); };
+  co.heartbeat = ms(heartbeat);
+  co.dead_after = ms(dead_after);
+  co.call_timeout = ms(timeout);
+  Cluster cluster(co);
+  // Servers the metadata knows, then those named now that it does not.
+  uint32_t next_id = 1;
+  for (const auto& s : (*meta)->Servers()) {
+    cluster.Add(s);
+    next_id = std::max(next_id, s.id + 1);
+  }
+  for (const auto& a : addrs) {
+    if (cluster.Find(a)) continue;
+    ServerInfo s{next_id++, a, ServerState::kActive};
+    Txn t;
+    t.SetServer(s);
+    if (Status st = (*meta)->Commit(t); !st.ok()) cmd.Fatal(dir + "/meta", st.message());
+    cluster.Add(s);
+  }
+  if (cluster.All().empty()) cmd.UsageError("no chunk servers: give -c ADDR,... or --local N");
+
+  StoreOptions so;
+  so.replicas = static_cast<uint32_t>(replicas);
+  so.write_quorum = static_cast<uint32_t>(quorum);
+  so.chunk_size = chunk;
+  so.repair_bandwidth = repair_bw;
+  so.maintenance = std::max(co.heartbeat * 2, std::chrono::milliseconds(200));
+  Store store(meta->get(), &cluster, so);
+  cluster.BeatAll();  // know who is there before the first request
+  cluster.Start([&store](ChunkServer* s) { store.ServerChanged(s); });
+  store.Start();
+
+  ServerOptions opts;
+  ApplyServerFlags(cmd, flags, &opts);
+  StoreFs fs(meta->get(), &store, &cluster);
+  Server srv(&fs, opts);
+  return ServeMain(cmd, flags, &srv);
+}

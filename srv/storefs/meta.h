@@ -1,0 +1,163 @@
+// meta.h: storefs's metadata: the namespace (inodes and directory entries),
+// each file's chunk map (chunk id, version, replica locations) and the chunk
+// servers, behind one interface, MetaStore, so that the embedded log
+// (wal_meta.h, one storefs) and a later etcd store (several storefs on one
+// store) are interchangeable.
+//
+// Changes are transaction-shaped: a Txn is a list of ops that Commit applies
+// all together and durably, or not at all; readers see whole transactions.
+// The ops carry whole values (an inode's attributes, a chunk's record), never
+// deltas, so a Txn maps onto a key-value store's transaction one put or
+// delete per op. The caller checks preconditions (a name is free, a
+// directory is empty) under its own lock before committing; Commit only
+// fails when the change cannot be made durable.
+// Thread-safety: MetaStore methods are thread-safe; a Txn is a value.
+#ifndef STOREFS_META_H_
+#define STOREFS_META_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ninep/status.h"
+
+namespace storefs {
+
+using InodeId = uint64_t;
+inline constexpr InodeId kRootIno = 1;
+
+// A file's or directory's attributes and its place in the tree.
+struct Inode {
+  InodeId ino = 0;
+  InodeId parent = 0;  // the root's parent is 0
+  std::string name;    // "/" for the root
+  uint32_t mode = 0;   // 9P2000 mode: DMDIR | permission bits
+  std::string uid, gid, muid;
+  uint32_t atime = 0, mtime = 0;
+  uint64_t size = 0;   // bytes; 0 for directories
+  uint32_t qvers = 0;  // qid.version: bumped on every content change
+  bool IsDir() const { return (mode & 0x80000000u) != 0; }
+};
+
+// A chunk server as the metadata knows it (its liveness is not metadata).
+enum class ServerState : uint8_t {
+  kActive = 0,          // gets new chunks
+  kDraining = 1,        // keeps serving; its replicas move elsewhere
+  kDecommissioned = 2,  // gone for good; holds nothing
+};
+struct ServerInfo {
+  uint32_t id = 0;
+  std::string addr;  // dial string
+  ServerState state = ServerState::kActive;
+};
+
+// One chunk of a file: replicas named ID.VERSION live on the servers listed.
+struct ChunkRef {
+  uint64_t id = 0;
+  uint64_t version = 0;
+  std::vector<uint32_t> replicas;  // server ids, no two alike
+};
+
+// A chunk with where it belongs (for repair, GC and ctl's counts).
+struct ChunkPlace {
+  InodeId ino = 0;
+  uint64_t index = 0;  // chunk number within the file
+  ChunkRef chunk;
+};
+
+// A list of ops applied together. Build with the methods; MetaStore reads
+// `ops` (an encoded form that is also the log's record format).
+class Txn {
+ public:
+  // A new inode in.ino named in.name under in.parent.
+  void Create(const Inode& in);
+  // Unlinks and forgets ino (a file's chunk map goes with it; its replicas
+  // become orphans for the GC).
+  void Remove(InodeId ino);
+  // Moves ino to newparent/newname (REQUIRES: the target name is free).
+  void Rename(InodeId ino, InodeId newparent, std::string_view newname);
+  // Replaces the attributes of in.ino (mode, uid, gid, muid, times, size, qvers).
+  void SetAttr(const Inode& in);
+  // Sets chunk `index` of ino.
+  void SetChunk(InodeId ino, uint64_t index, const ChunkRef& c);
+  // Drops every chunk of ino numbered >= first (truncation).
+  void DropChunks(InodeId ino, uint64_t first);
+  // Adds or replaces a chunk server.
+  void SetServer(const ServerInfo& s);
+  // Reserves ids below these bounds (so ids handed out are never reused
+  // after a crash, even if what used them never reached the log).
+  void Reserve(InodeId ino_limit, uint64_t chunk_limit);
+
+  bool empty() const { return ops.empty(); }
+  std::string ops;  // encoded ops (meta.cc)
+};
+
+// Counts for ctl.
+struct MetaStats {
+  uint64_t inodes = 0, files = 0, dirs = 0, chunks = 0, bytes = 0;
+  uint64_t commits = 0, log_syncs = 0, log_bytes = 0, snapshots = 0;
+  std::string recovery;  // what opening found ("" when clean)
+};
+
+// The metadata store. Reads return copies, so they stay valid after
+// concurrent commits.
+class MetaStore {
+ public:
+  virtual ~MetaStore() = default;
+
+  // Applies t atomically (readers see it at once) and returns a ticket for
+  // Wait. REQUIRES: preconditions checked (see above). Two steps, so a caller
+  // can check and apply under its own lock and wait for the disk outside it
+  // (concurrent callers then share one log flush).
+  virtual ninep::Result<uint64_t> Apply(const Txn& t) = 0;
+  // Returns once the Txn of `ticket` (and every one applied before it) is durable.
+  virtual ninep::Status Wait(uint64_t ticket) = 0;
+  // Apply then Wait.
+  ninep::Status Commit(const Txn& t) {
+    auto tk = Apply(t);
+    return tk.ok() ? Wait(*tk) : tk.status();
+  }
+
+  virtual std::optional<Inode> Get(InodeId ino) const = 0;
+  virtual std::optional<Inode> Lookup(InodeId dir, std::string_view name) const = 0;
+  // The entries of dir, ordered by name.
+  virtual std::vector<Inode> List(InodeId dir) const = 0;
+  // True when dir has no entries.
+  virtual bool Empty(InodeId dir) const = 0;
+  // ino's chunk map (index -> chunk), in index order; absent indices are holes.
+  virtual std::vector<std::pair<uint64_t, ChunkRef>> Chunks(InodeId ino) const = 0;
+  virtual std::optional<ChunkRef> Chunk(InodeId ino, uint64_t index) const = 0;
+  // Where chunk id lives, if any file holds it.
+  virtual std::optional<ChunkPlace> FindChunk(uint64_t id) const = 0;
+  // Calls fn for every chunk (a copy of the map taken first, so fn may commit).
+  virtual void ForEachChunk(const std::function<void(const ChunkPlace&)>& fn) const = 0;
+  virtual std::vector<ServerInfo> Servers() const = 0;
+
+  // Fresh ids, never handed out before (reserving more in the log as needed).
+  virtual ninep::Result<InodeId> NewInode() = 0;
+  virtual ninep::Result<uint64_t> NewChunkId() = 0;
+
+  virtual MetaStats Stats() const = 0;
+};
+
+// Applies the encoded ops of one Txn to a visitor; EINVAL for a malformed
+// encoding (the log's checksum makes that a bug or a version mismatch).
+struct TxnVisitor {
+  virtual ~TxnVisitor() = default;
+  virtual void OnCreate(const Inode& in) = 0;
+  virtual void OnRemove(InodeId ino) = 0;
+  virtual void OnRename(InodeId ino, InodeId newparent, std::string_view newname) = 0;
+  virtual void OnSetAttr(const Inode& in) = 0;
+  virtual void OnSetChunk(InodeId ino, uint64_t index, ChunkRef c) = 0;
+  virtual void OnDropChunks(InodeId ino, uint64_t first) = 0;
+  virtual void OnSetServer(const ServerInfo& s) = 0;
+  virtual void OnReserve(InodeId ino_limit, uint64_t chunk_limit) = 0;
+};
+ninep::Status DecodeTxn(std::string_view ops, TxnVisitor* v);
+
+}  // namespace storefs
+
+#endif  // STOREFS_META_H_

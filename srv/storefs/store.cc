@@ -1,0 +1,750 @@
+#include "storefs/store.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <sstream>
+
+namespace storefs {
+
+using ninep::Errno;
+using ninep::Result;
+using ninep::Status;
+
+namespace {
+uint32_t Now() { return static_cast<uint32_t>(time(nullptr)); }
+bool Has(const std::vector<uint32_t>& v, uint32_t x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+// A quorum failure's error: ENOSPC when every failure was a full disk.
+Status QuorumError(uint64_t id, size_t got, uint32_t need, const std::vector<Status>& errs) {
+  bool all_full = !errs.empty();
+  std::string first;
+  for (const auto& e : errs) {
+    if (e.err() != ENOSPC) all_full = false;
+    if (first.empty() && !e.ok()) first = e.message();
+  }
+  char b[96];
+  snprintf(b, sizeof b, "chunk %016" PRIx64 ": %zu of %u replicas needed took the write", id, got,
+           need);
+  return Status(all_full ? ENOSPC : EIO, std::string(b) + (first.empty() ? "" : ": " + first));
+}
+}  // namespace
+
+Store::Store(MetaStore* meta, Cluster* cluster, const StoreOptions& opts)
+    : meta_(meta), cluster_(cluster), opts_(opts) {}
+
+Store::~Store() {
+  {
+    std::lock_guard<std::mutex> lk(loop_mu_);
+    stop_ = true;
+  }
+  loop_cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+}
+
+std::shared_ptr<std::mutex> Store::FileLock(InodeId ino) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto& w = locks_[ino];
+  auto p = w.lock();
+  if (!p) {
+    p = std::make_shared<std::mutex>();
+    w = p;
+  }
+  if (locks_.size() > 4096)  // forget unused locks now and then
+    for (auto it = locks_.begin(); it != locks_.end();)
+      it = it->second.expired() ? locks_.erase(it) : std::next(it);
+  return p;
+}
+
+bool Store::Live(uint32_t server) const {
+  auto s = cluster_->Get(server);
+  return s && s->alive() && s->state() != ServerState::kDecommissioned;
+}
+
+bool Store::InFlight(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return inflight_.count(id) != 0;
+}
+
+// ---- Reads -----------------------------------------------------------------
+
+Result<size_t> Store::Read(InodeId ino, uint64_t off, std::span<uint8_t> buf) {
+  auto in = meta_->Get(ino);
+  if (!in) return Errno(ENOENT);
+  if (off >= in->size) return size_t{0};
+  size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), in->size - off));
+  size_t done = 0;
+  while (done < n) {
+    uint64_t pos = off + done, idx = pos / opts_.chunk_size, coff = pos % opts_.chunk_size;
+    size_t len = static_cast<size_t>(std::min<uint64_t>(n - done, opts_.chunk_size - coff));
+    Status s = ReadChunk(ino, idx, coff, buf.subspan(done, len));
+    if (!s.ok()) return s;
+    done += len;
+  }
+  return n;
+}
+
+Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf) {
+  Status last(EIO, "no replica");
+  for (int attempt = 0; attempt < 8; attempt++) {
+    auto c = meta_->Chunk(ino, idx);
+    if (!c) {  // a hole
+      memset(buf.data(), 0, buf.size());
+      return Status();
+    }
+    std::vector<std::shared_ptr<ChunkServer>> order;
+    for (uint32_t r : c->replicas)
+      if (auto s = cluster_->Get(r)) order.push_back(s);
+    // Live servers first, the least busy first among them.
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+      if (a->alive() != b->alive()) return a->alive();
+      return a->inflight() < b->inflight();
+    });
+    bool stale = false;
+    for (auto& s : order) {
+      auto r = s->Read(c->id, c->version, coff, buf);
+      if (r.ok()) {
+        if (*r < buf.size()) memset(buf.data() + *r, 0, buf.size() - *r);  // replica shorter: hole
+        return Status();
+      }
+      c_.failovers++;
+      last = r.status();
+      // 9P2000.L carries only the errno: any EIO of a read may be a bad block.
+      if (r.status().err() == EIO) {
+        c_.corrupt_reads++;
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          corrupt_.insert({c->id, s->id()});
+        }
+        std::lock_guard<std::mutex> lk(loop_mu_);
+        kick_ = true;
+        loop_cv_.notify_all();
+      }
+      if (r.status().err() == ESTALE) stale = true;
+    }
+    if (!stale) break;
+    // A grant is moving the replicas to a new version, or a crash left them
+    // ahead of the log (the GC adopts that): read the metadata again.
+    if (attempt == 2) {
+      std::lock_guard<std::mutex> lk(loop_mu_);
+      gc_wanted_ = true;
+      loop_cv_.notify_all();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 5)));
+  }
+  return last;
+}
+
+// ---- Writes ----------------------------------------------------------------
+
+Status Store::Write(InodeId ino, uint64_t off, std::span<const uint8_t> data,
+                    const std::string& muid) {
+  auto lock = FileLock(ino);
+  std::lock_guard<std::mutex> lk(*lock);
+  auto in = meta_->Get(ino);
+  if (!in) return Errno(ENOENT);
+  if (data.empty()) return Status();
+  // Bytes past the size on a replica (an unacknowledged write before a
+  // crash) must not show through the hole a sparse write leaves.
+  if (off > in->size && in->size % opts_.chunk_size != 0) {
+    Status s = TrimChunk(ino, in->size / opts_.chunk_size, in->size % opts_.chunk_size);
+    if (!s.ok()) return s;
+  }
+  Txn t;
+  std::vector<uint64_t> fresh;
+  Status s;
+  size_t done = 0;
+  while (done < data.size() && s.ok()) {
+    uint64_t pos = off + done, idx = pos / opts_.chunk_size, coff = pos % opts_.chunk_size;
+    size_t len =
+        static_cast<size_t>(std::min<uint64_t>(data.size() - done, opts_.chunk_size - coff));
+    s = WriteChunk(ino, idx, coff, data.subspan(done, len), &t, &fresh);
+    done += len;
+  }
+  if (s.ok()) {
+    in->size = std::max<uint64_t>(in->size, off + data.size());
+    in->mtime = Now();
+    in->qvers++;
+    if (!muid.empty()) in->muid = muid;
+    t.SetAttr(*in);
+    s = meta_->Commit(t);
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  for (uint64_t id : fresh) inflight_.erase(id);
+  return s;
+}
+
+Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<const uint8_t> data,
+                         Txn* t, std::vector<uint64_t>* fresh) {
+  auto c = meta_->Chunk(ino, idx);
+  if (!c) {
+    auto id = meta_->NewChunkId();
+    if (!id.ok()) return id.status();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      inflight_.insert(*id);
+    }
+    fresh->push_back(*id);
+    std::vector<uint32_t> ok, tried;
+    std::vector<Status> errs;
+    auto targets = cluster_->Place(opts_.replicas, {});
+    while (!targets.empty()) {
+      std::vector<Status> res(targets.size());
+      ForAll(targets.size(), [&](size_t i) {
+        Status s = targets[i]->Create(*id, 1);
+        if (s.ok()) s = targets[i]->Write(*id, 1, coff, data);
+        res[i] = s;
+      });
+      for (size_t i = 0; i < targets.size(); i++) {
+        tried.push_back(targets[i]->id());
+        if (res[i].ok()) {
+          ok.push_back(targets[i]->id());
+        } else {
+          c_.write_errors++;
+          errs.push_back(res[i]);
+        }
+      }
+      if (ok.size() >= opts_.replicas) break;
+      // A full or failing server: place the missing replicas elsewhere.
+      targets = cluster_->Place(opts_.replicas - ok.size(), tried);
+    }
+    if (ok.size() < opts_.write_quorum)
+      return QuorumError(*id, ok.size(), opts_.write_quorum, errs);
+    ChunkRef nc{*id, 1, ok};
+    t->SetChunk(ino, idx, nc);
+    std::lock_guard<std::mutex> lk(mu_);
+    granted_.insert(*id);
+    return Status();
+  }
+  bool granted;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    granted = granted_.count(c->id) != 0;
+  }
+  if (!granted) {
+    Status s = Grant(ino, idx, &*c);
+    if (!s.ok()) return s;
+  }
+  std::vector<std::shared_ptr<ChunkServer>> reps;
+  for (uint32_t r : c->replicas)
+    if (auto s = cluster_->Get(r)) reps.push_back(s);
+  std::vector<Status> res(reps.size());
+  ForAll(reps.size(), [&](size_t i) { res[i] = reps[i]->Write(c->id, c->version, coff, data); });
+  std::vector<uint32_t> ok;
+  std::vector<Status> errs;
+  for (size_t i = 0; i < reps.size(); i++) {
+    if (res[i].ok()) {
+      ok.push_back(reps[i]->id());
+    } else {
+      c_.write_errors++;
+      errs.push_back(res[i]);
+    }
+  }
+  if (ok.size() == c->replicas.size()) return Status();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    granted_.erase(c->id);  // the replicas now differ: the next write bumps again
+  }
+  if (ok.size() < opts_.write_quorum)
+    return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
+  // Some replicas missed this write: move the ones that took it to a new
+  // version, so the others are stale from now on.
+  ChunkRef nc = *c;
+  nc.replicas = ok;
+  Status s = Grant(ino, idx, &nc);
+  if (!s.ok()) return s;
+  t->SetChunk(ino, idx, nc);
+  return Status();
+}
+
+Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
+  uint64_t v2 = c->version + 1;
+  std::vector<std::shared_ptr<ChunkServer>> reps;
+  for (uint32_t r : c->replicas)
+    if (auto s = cluster_->Get(r)) reps.push_back(s);
+  std::vector<Status> res(reps.size());
+  ForAll(reps.size(), [&](size_t i) { res[i] = reps[i]->Create(c->id, v2); });
+  std::vector<uint32_t> ok;
+  std::vector<Status> errs;
+  for (size_t i = 0; i < reps.size(); i++) {
+    if (res[i].ok())
+      ok.push_back(reps[i]->id());
+    else
+      errs.push_back(res[i]);
+  }
+  if (ok.empty()) return QuorumError(c->id, 0, opts_.write_quorum, errs);
+  c->version = v2;
+  c->replicas = ok;
+  Txn t;
+  t.SetChunk(ino, idx, *c);
+  Status s = meta_->Commit(t);
+  if (!s.ok()) return s;
+  c_.grants++;
+  if (ok.size() < opts_.write_quorum)
+    return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
+  std::lock_guard<std::mutex> lk(mu_);
+  granted_.insert(c->id);
+  return Status();
+}
+
+Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
+  auto c = meta_->Chunk(ino, idx);
+  if (!c) return Status();
+  bool granted;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    granted = granted_.count(c->id) != 0;
+  }
+  if (!granted) {
+    Status s = Grant(ino, idx, &*c);
+    if (!s.ok()) return s;
+  }
+  std::vector<std::shared_ptr<ChunkServer>> reps;
+  for (uint32_t r : c->replicas)
+    if (auto s = cluster_->Get(r)) reps.push_back(s);
+  std::vector<Status> res(reps.size());
+  ForAll(reps.size(), [&](size_t i) { res[i] = reps[i]->Truncate(c->id, c->version, len); });
+  std::vector<uint32_t> ok;
+  std::vector<Status> errs;
+  for (size_t i = 0; i < reps.size(); i++) {
+    if (res[i].ok())
+      ok.push_back(reps[i]->id());
+    else
+      errs.push_back(res[i]);
+  }
+  if (ok.size() == c->replicas.size()) return Status();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    granted_.erase(c->id);
+  }
+  if (ok.size() < opts_.write_quorum)
+    return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
+  ChunkRef nc = *c;
+  nc.replicas = ok;
+  return Grant(ino, idx, &nc);
+}
+
+Status Store::SetSize(InodeId ino, uint64_t size, const std::string& muid) {
+  auto lock = FileLock(ino);
+  std::lock_guard<std::mutex> lk(*lock);
+  auto in = meta_->Get(ino);
+  if (!in) return Errno(ENOENT);
+  if (in->IsDir()) return Errno(EISDIR);
+  if (size == in->size) return Status();
+  // Whichever way the size moves, the chunk holding the lower end is cut
+  // there: on a shrink it drops data, on a growth it drops bytes past the
+  // old size that an unacknowledged write may have left.
+  uint64_t edge = std::min(size, in->size);
+  Txn t;
+  std::vector<ChunkRef> gone;
+  if (size < in->size) {
+    uint64_t keep = (size + opts_.chunk_size - 1) / opts_.chunk_size;
+    for (auto& [i, c] : meta_->Chunks(ino))
+      if (i >= keep) gone.push_back(c);
+    t.DropChunks(ino, keep);
+  }
+  if (edge % opts_.chunk_size != 0) {
+    Status s = TrimChunk(ino, edge / opts_.chunk_size, edge % opts_.chunk_size);
+    if (!s.ok()) return s;
+  }
+  in->size = size;
+  in->mtime = Now();
+  in->qvers++;
+  if (!muid.empty()) in->muid = muid;
+  t.SetAttr(*in);
+  Status s = meta_->Commit(t);
+  if (s.ok()) Forget(std::move(gone));
+  return s;
+}
+
+void Store::Forget(std::vector<ChunkRef> chunks) {
+  if (chunks.empty()) return;
+  std::thread([this, chunks = std::move(chunks)] {
+    for (const auto& c : chunks)
+      for (uint32_t r : c.replicas)
+        if (auto s = cluster_->Get(r); s && s->alive())
+          if (s->Remove(c.id, c.version).ok()) c_.orphans_removed++;
+  }).detach();
+}
+
+// ---- Maintenance ------------------------------------------------------------
+
+void Store::Start() {
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void Store::ServerChanged(ChunkServer* s) {
+  fprintf(stderr, "storefs: chunkd %s is %s\n", s->addr().c_str(), s->alive() ? "up" : "dead");
+  std::lock_guard<std::mutex> lk(loop_mu_);
+  if (s->alive()) gc_wanted_ = true;
+  kick_ = true;
+  loop_cv_.notify_all();
+}
+
+void Store::Loop() {
+  std::unique_lock<std::mutex> lk(loop_mu_);
+  while (!stop_) {
+    loop_cv_.wait_for(lk, opts_.maintenance, [this] { return stop_ || kick_ || gc_wanted_; });
+    if (stop_) break;
+    // A GC pass now and then catches what the triggers missed.
+    bool gc = gc_wanted_ || ++rounds_ % 30 == 0;
+    gc_wanted_ = kick_ = false;
+    lk.unlock();
+    std::set<std::pair<uint64_t, uint32_t>> bad;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      bad.swap(corrupt_);
+    }
+    for (auto [id, server] : bad) RepairCorrupt(id, server);
+    if (gc) GcPass();
+    RepairPass();
+    lk.lock();
+  }
+}
+
+void Store::Throttle(uint64_t bytes) {
+  if (opts_.repair_bandwidth == 0) return;
+  auto us = bytes * 1000000 / opts_.repair_bandwidth;
+  std::this_thread::sleep_for(std::chrono::microseconds(us));
+}
+
+Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from) {
+  Status last(EIO, "no live replica");
+  for (uint32_t r : c.replicas) {
+    if (r == not_from || !Live(r)) continue;
+    auto s = cluster_->Get(r);
+    std::string buf(opts_.chunk_size, '\0');
+    auto n = s->Read(c.id, c.version, 0,
+                     std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (n.ok()) {
+      buf.resize(*n);
+      return buf;
+    }
+    last = n.status();
+    if (n.status().err() == EIO) {
+      std::lock_guard<std::mutex> lk(mu_);
+      corrupt_.insert({c.id, r});
+    }
+  }
+  return last;
+}
+
+Status Store::CopyTo(const ChunkRef& c, ChunkServer* target) {
+  auto data = Fetch(c, target->id());
+  if (!data.ok()) return data.status();
+  Status s = target->Create(c.id, c.version);
+  if (s.err() == EEXIST) {  // a leftover copy at this version: start over
+    (void)target->Remove(c.id, c.version);
+    s = target->Create(c.id, c.version);
+  }
+  if (!s.ok()) return s;
+  if (!data->empty())
+    s = target->Write(
+        c.id, c.version, 0,
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data->data()), data->size()));
+  if (!s.ok()) {
+    (void)target->Remove(c.id, c.version);  // best effort; the GC removes it otherwise
+    return s;
+  }
+  Throttle(data->size());
+  return Status();
+}
+
+void Store::RepairCorrupt(uint64_t id, uint32_t server) {
+  auto place = meta_->FindChunk(id);
+  if (!place) return;
+  auto lock = FileLock(place->ino);
+  std::lock_guard<std::mutex> lk(*lock);
+  place = meta_->FindChunk(id);
+  auto s = cluster_->Get(server);
+  if (!place || !s || !Has(place->chunk.replicas, server)) return;
+  const ChunkRef& c = place->chunk;
+  // Reported twice (a read and a scrub), or repaired already: check first.
+  std::string buf(opts_.chunk_size, '\0');
+  if (s->Read(c.id, c.version, 0,
+              std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()))
+          .ok())
+    return;
+  (void)s->Remove(c.id, c.version);  // the bad copy; CopyTo makes it again
+  Status st = CopyTo(c, s.get());
+  if (st.ok()) {
+    c_.repairs++;
+    fprintf(stderr, "storefs: repaired %s on %s\n", ReplicaFile(c.id, c.version).c_str(),
+            s->addr().c_str());
+  } else {
+    fprintf(stderr, "storefs: repair of %s on %s: %s\n", ReplicaFile(c.id, c.version).c_str(),
+            s->addr().c_str(), st.message().c_str());
+    // Drop the replica from the set; the repair pass places a new one.
+    ChunkRef nc = c;
+    nc.replicas.erase(std::find(nc.replicas.begin(), nc.replicas.end(), server));
+    Txn t;
+    t.SetChunk(place->ino, place->index, nc);
+    (void)meta_->Commit(t);  // a failed log write is sticky and reported by every later write
+  }
+}
+
+std::string Store::RepairPass() {
+  uint64_t made = 0, failed = 0;
+  std::vector<ChunkPlace> todo;
+  meta_->ForEachChunk([&](const ChunkPlace& p) {
+    size_t good = 0;
+    bool misplaced = false;
+    for (uint32_t r : p.chunk.replicas) {
+      auto s = cluster_->Get(r);
+      if (s && s->alive() && s->state() == ServerState::kActive)
+        good++;
+      else
+        misplaced = true;
+    }
+    if (good < opts_.replicas || misplaced) todo.push_back(p);
+  });
+  for (auto& p0 : todo) {
+    auto lock = FileLock(p0.ino);
+    std::lock_guard<std::mutex> lk(*lock);
+    auto p = meta_->FindChunk(p0.chunk.id);
+    if (!p) continue;
+    ChunkRef c = p->chunk;
+    std::vector<uint32_t> good, leaving;
+    for (uint32_t r : c.replicas) {
+      auto s = cluster_->Get(r);
+      if (s && s->alive() && s->state() == ServerState::kActive)
+        good.push_back(r);
+      else if (s && s->alive() && s->state() == ServerState::kDraining)
+        leaving.push_back(r);  // still readable: a source, dropped once copied
+    }
+    if (good.empty() && leaving.empty()) continue;  // nothing to copy from
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      inflight_.insert(c.id);
+    }
+    std::vector<uint32_t> exclude = c.replicas;
+    bool changed = false;
+    while (good.size() < opts_.replicas) {
+      auto t = cluster_->Place(1, exclude);
+      if (t.empty()) break;
+      exclude.push_back(t[0]->id());
+      Status s = CopyTo(c, t[0].get());
+      if (!s.ok()) {
+        failed++;
+        continue;
+      }
+      good.push_back(t[0]->id());
+      made++;
+      changed = true;
+    }
+    // Dead and draining servers leave the set once enough copies exist
+    // elsewhere (or when they hold nothing readable anyway).
+    std::vector<uint32_t> next = good;
+    if (good.size() < opts_.replicas)
+      for (uint32_t r : leaving) next.push_back(r);
+    if (next != c.replicas && !next.empty()) {
+      std::vector<uint32_t> dropped;
+      for (uint32_t r : c.replicas)
+        if (!Has(next, r)) dropped.push_back(r);
+      c.replicas = next;
+      Txn t;
+      t.SetChunk(p->ino, p->index, c);
+      if (meta_->Commit(t).ok()) {
+        changed = true;
+        for (uint32_t r : dropped)
+          if (auto s = cluster_->Get(r); s && s->alive()) {
+            (void)s->Remove(c.id, c.version);  // a drained copy; the GC retries
+            c_.moved++;
+          }
+      }
+    }
+    (void)changed;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      inflight_.erase(c.id);
+      granted_.erase(c.id);
+    }
+  }
+  c_.rereplicated += made;
+  // A decommissioned server holding nothing more is done.
+  auto h = Check();
+  std::set<uint32_t> retiring;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    retiring = decommission_;
+  }
+  for (auto& info : meta_->Servers())
+    if (info.state == ServerState::kDraining && h.per_server[info.id] == 0 &&
+        retiring.count(info.id)) {
+      ServerInfo s = info;
+      s.state = ServerState::kDecommissioned;
+      Txn t;
+      t.SetServer(s);
+      if (meta_->Commit(t).ok()) cluster_->Add(s);
+    }
+  return "repair: " + std::to_string(made) + " replicas made, " + std::to_string(failed) +
+         " failed";
+}
+
+std::string Store::GcPass() {
+  std::map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> seen;  // id -> (server, version)
+  for (auto& s : cluster_->All()) {
+    if (!s->alive() || s->state() == ServerState::kDecommissioned) continue;
+    auto l = s->List();
+    if (!l.ok()) continue;
+    for (auto& r : *l) seen[r.id].push_back({s->id(), r.version});
+  }
+  uint64_t orphans = 0, stale = 0, adopted = 0;
+  for (auto& [id, reps] : seen) {
+    if (InFlight(id)) continue;
+    auto place = meta_->FindChunk(id);
+    if (!place) {
+      if (InFlight(id)) continue;
+      for (auto [sid, ver] : reps)
+        if (auto s = cluster_->Get(sid); s && s->Remove(id, ver).ok()) orphans++;
+      continue;
+    }
+    auto lock = FileLock(place->ino);
+    std::lock_guard<std::mutex> lk(*lock);
+    place = meta_->FindChunk(id);
+    if (!place) continue;
+    ChunkRef c = place->chunk;
+    uint64_t maxv = 0;
+    for (auto [sid, ver] : reps)
+      if (Has(c.replicas, sid)) maxv = std::max(maxv, ver);
+    if (maxv > c.version) {
+      // A grant reached the replicas but not the log (a crash between):
+      // the replicas that took it are the current ones.
+      std::vector<uint32_t> at;
+      for (auto [sid, ver] : reps)
+        if (ver == maxv && Has(c.replicas, sid)) at.push_back(sid);
+      c.version = maxv;
+      c.replicas = at;
+      Txn t;
+      t.SetChunk(place->ino, place->index, c);
+      if (meta_->Commit(t).ok()) adopted++;
+    }
+    for (auto [sid, ver] : reps) {
+      if (ver == c.version && Has(c.replicas, sid)) continue;
+      if (ver > c.version) continue;  // newer than the log: never delete data we do not understand
+      if (auto s = cluster_->Get(sid); s && s->Remove(id, ver).ok()) stale++;
+    }
+  }
+  c_.orphans_removed += orphans;
+  c_.stale_removed += stale;
+  c_.adopted += adopted;
+  return "gc: " + std::to_string(orphans) + " orphans, " + std::to_string(stale) + " stale, " +
+         std::to_string(adopted) + " adopted";
+}
+
+std::string Store::Scrub() {
+  uint64_t bad = 0;
+  for (auto& s : cluster_->All()) {
+    if (!s->alive()) continue;
+    if (!s->WriteCtl("scrub").ok()) continue;
+    auto b = s->ReadFile("bad");
+    if (!b.ok()) continue;
+    std::istringstream in(*b);
+    std::string line;
+    while (std::getline(in, line)) {
+      char* end = nullptr;
+      uint64_t id = strtoull(line.c_str(), &end, 16);
+      if (end == line.c_str()) continue;
+      std::lock_guard<std::mutex> lk(mu_);
+      corrupt_.insert({id, s->id()});
+      bad++;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lk(loop_mu_);
+    kick_ = true;
+    loop_cv_.notify_all();
+  }
+  return "scrub: " + std::to_string(bad) + " bad replicas queued for repair";
+}
+
+std::string Store::Rebalance() {
+  uint64_t moves = 0;
+  for (int round = 0; round < 10000; round++) {
+    auto h = Check();
+    std::shared_ptr<ChunkServer> hi, lo;
+    for (auto& s : cluster_->All()) {
+      if (!s->alive() || s->state() != ServerState::kActive) continue;
+      uint64_t n = h.per_server[s->id()];
+      if (!hi || n > h.per_server[hi->id()]) hi = s;
+      if (!lo || n < h.per_server[lo->id()]) lo = s;
+    }
+    if (!hi || !lo || h.per_server[hi->id()] <= h.per_server[lo->id()] + 1) break;
+    // Move one chunk that lo does not hold from hi to lo.
+    std::optional<ChunkPlace> pick;
+    meta_->ForEachChunk([&](const ChunkPlace& p) {
+      if (!pick && Has(p.chunk.replicas, hi->id()) && !Has(p.chunk.replicas, lo->id())) pick = p;
+    });
+    if (!pick) break;
+    auto lock = FileLock(pick->ino);
+    std::lock_guard<std::mutex> lk(*lock);
+    auto p = meta_->FindChunk(pick->chunk.id);
+    if (!p || !Has(p->chunk.replicas, hi->id()) || Has(p->chunk.replicas, lo->id())) continue;
+    if (!CopyTo(p->chunk, lo.get()).ok()) break;
+    ChunkRef c = p->chunk;
+    std::replace(c.replicas.begin(), c.replicas.end(), hi->id(), lo->id());
+    Txn t;
+    t.SetChunk(p->ino, p->index, c);
+    if (!meta_->Commit(t).ok()) break;
+    (void)hi->Remove(c.id, c.version);  // the GC retries a failed removal
+    moves++;
+    c_.moved++;
+  }
+  return "rebalance: " + std::to_string(moves) + " replicas moved";
+}
+
+Status Store::AddServer(const std::string& addr) {
+  if (cluster_->Find(addr)) return Status(EEXIST, "chunk server " + addr + " exists");
+  uint32_t id = 1;
+  for (auto& s : meta_->Servers()) id = std::max(id, s.id + 1);
+  ServerInfo s{id, addr, ServerState::kActive};
+  Txn t;
+  t.SetServer(s);
+  Status st = meta_->Commit(t);
+  if (!st.ok()) return st;
+  cluster_->Add(s)->Beat();
+  return Status();
+}
+
+Status Store::SetServerState(const std::string& addr, ServerState st) {
+  auto s = cluster_->Find(addr);
+  if (!s) return Status(ENOENT, "no chunk server " + addr);
+  ServerInfo info{s->id(), addr, st == ServerState::kDecommissioned ? ServerState::kDraining : st};
+  if (st == ServerState::kDecommissioned) {
+    std::lock_guard<std::mutex> lk(mu_);
+    decommission_.insert(s->id());
+  }
+  Txn t;
+  t.SetServer(info);
+  Status r = meta_->Commit(t);
+  if (!r.ok()) return r;
+  s->set_state(info.state);
+  std::lock_guard<std::mutex> lk(loop_mu_);
+  kick_ = true;
+  loop_cv_.notify_all();
+  return Status();
+}
+
+Store::Health Store::Check() const {
+  Health h;
+  meta_->ForEachChunk([&](const ChunkPlace& p) {
+    h.chunks++;
+    size_t live = 0;
+    for (uint32_t r : p.chunk.replicas) {
+      h.per_server[r]++;
+      if (Live(r)) live++;
+    }
+    if (live == 0)
+      h.unavailable++;
+    else if (live < opts_.replicas)
+      h.under++;
+    if (p.chunk.replicas.size() > opts_.replicas) h.over++;
+  });
+  return h;
+}
+
+}  // namespace storefs

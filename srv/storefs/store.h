@@ -1,0 +1,142 @@
+// store.h: the data path of storefs: files cut in chunks, each chunk
+// replicated on chunk servers with a version, quorum writes, reads that fail
+// over, and the maintenance that keeps the replicas right (re-replication,
+// corrupt-replica repair, stale and orphan GC, version reconciliation,
+// drain, rebalance, scrub).
+//
+// Versions (man4/storefs.4): the first write to a chunk in a storefs run,
+// and any write after a replica failed, is a new grant: storefs creates
+// ID.V+1 on every live replica (chunkd bumps the replica in place) and then
+// logs V+1 with the replicas that took it. A replica that missed the bump
+// (its chunkd was down) keeps V and is stale: chunkd answers ESTALE to ID.V+1,
+// so it is never read or written, and the GC deletes it when it returns. A
+// crash between the bump and the log leaves replicas ahead of the log; the GC
+// adopts the higher version (the data are the same: no write ran in between).
+//
+// A write is acknowledged once write_quorum replicas acknowledged it durably
+// and the metadata naming it (size, chunk versions) is in the log.
+// Writes to one file are serialized (a per-file lock); reads are not locked.
+// Thread-safety: thread-safe; every method blocks (call from worker threads).
+#ifndef STOREFS_STORE_H_
+#define STOREFS_STORE_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "storefs/cluster.h"
+#include "storefs/meta.h"
+
+namespace storefs {
+
+struct StoreOptions {
+  uint32_t replicas = 3;
+  uint32_t write_quorum = 2;
+  uint64_t chunk_size = 8ull << 20;
+  uint64_t repair_bandwidth = 64ull << 20;      // bytes/s for re-replication and rebalance
+  std::chrono::milliseconds maintenance{2000};  // period of the repair pass
+};
+
+// Counters for ctl.
+struct StoreCounters {
+  std::atomic<uint64_t> corrupt_reads{0};  // reads that met a bad block and failed over
+  std::atomic<uint64_t> repairs{0};        // corrupt replicas rewritten from a good one
+  std::atomic<uint64_t> rereplicated{0};   // replicas made for under-replicated chunks
+  std::atomic<uint64_t> moved{0};          // replicas moved by drain or rebalance
+  std::atomic<uint64_t> stale_removed{0};  // stale replicas deleted
+  std::atomic<uint64_t> orphans_removed{0};
+  std::atomic<uint64_t> adopted{0};       // chunks whose version the GC took from replicas
+  std::atomic<uint64_t> grants{0};        // version bumps
+  std::atomic<uint64_t> failovers{0};     // replica reads that failed and moved on
+  std::atomic<uint64_t> write_errors{0};  // replica writes that failed
+};
+
+class Store {
+ public:
+  // meta and cluster must outlive the Store.
+  Store(MetaStore* meta, Cluster* cluster, const StoreOptions& opts);
+  ~Store();
+
+  // Reads up to buf.size() bytes at off (clamped at the file's size); holes
+  // read as zeros.
+  ninep::Result<size_t> Read(InodeId ino, uint64_t off, std::span<uint8_t> buf);
+  // Writes data at off; returns once it is acknowledged (see above).
+  // `muid` is recorded as the last modifier.
+  ninep::Status Write(InodeId ino, uint64_t off, std::span<const uint8_t> data,
+                      const std::string& muid);
+  // Sets the file's size (truncating or extending with a hole); durable on return.
+  ninep::Status SetSize(InodeId ino, uint64_t size, const std::string& muid);
+  // Deletes the replicas of chunks no longer in the metadata (after a
+  // remove), in the background; the GC catches what this misses.
+  void Forget(std::vector<ChunkRef> chunks);
+
+  // Starts the maintenance thread (repair pass every opts.maintenance, a GC
+  // pass at start and whenever a server comes back).
+  void Start();
+  // Called by the cluster when a server dies or comes back.
+  void ServerChanged(ChunkServer* s);
+
+  // One pass of each job, now (ctl and tests); each returns a summary line.
+  std::string RepairPass();
+  std::string GcPass();
+  std::string Scrub();
+  std::string Rebalance();
+  // Adds a chunk server, or changes one's state (drain, decommission).
+  ninep::Status AddServer(const std::string& addr);
+  ninep::Status SetServerState(const std::string& addr, ServerState st);
+
+  // Health for ctl: chunk count, under-replicated, unavailable.
+  struct Health {
+    uint64_t chunks = 0, under = 0, unavailable = 0, over = 0;
+    std::map<uint32_t, uint64_t> per_server;  // replicas per server id
+  };
+  Health Check() const;
+  const StoreCounters& counters() const { return c_; }
+  const StoreOptions& options() const { return opts_; }
+
+ private:
+  std::shared_ptr<std::mutex> FileLock(InodeId ino);
+  ninep::Status WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<const uint8_t> data,
+                           Txn* t, std::vector<uint64_t>* fresh);
+  ninep::Status Grant(InodeId ino, uint64_t idx, ChunkRef* c);
+  ninep::Status ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf);
+  ninep::Status TrimChunk(InodeId ino, uint64_t idx, uint64_t len);
+  // Reads a whole replica from the first good source among c's replicas.
+  ninep::Result<std::string> Fetch(const ChunkRef& c, uint32_t not_from);
+  // Copies chunk id (of place) to target; REQUIRES the file lock.
+  ninep::Status CopyTo(const ChunkRef& c, ChunkServer* target);
+  void RepairCorrupt(uint64_t id, uint32_t server);
+  void Throttle(uint64_t bytes);
+  void Loop();
+  bool Live(uint32_t server) const;
+  bool InFlight(uint64_t id);
+
+  MetaStore* meta_;
+  Cluster* cluster_;
+  const StoreOptions opts_;
+  StoreCounters c_;
+
+  std::mutex mu_;  // guards the maps below
+  std::unordered_map<InodeId, std::weak_ptr<std::mutex>> locks_;
+  std::unordered_set<uint64_t> granted_;             // chunk ids granted in this run
+  std::unordered_set<uint64_t> inflight_;            // chunk ids being created or copied
+  std::set<std::pair<uint64_t, uint32_t>> corrupt_;  // (chunk id, server) to repair
+  std::set<uint32_t> decommission_;                  // servers to retire once drained
+
+  std::mutex loop_mu_;
+  std::condition_variable loop_cv_;
+  bool stop_ = false, gc_wanted_ = true, kick_ = false;
+  uint64_t rounds_ = 0;
+  std::thread loop_;
+};
+
+}  // namespace storefs
+
+#endif  // STOREFS_STORE_H_

@@ -1,0 +1,211 @@
+// store_rig.h: a whole store of real processes for storefs's integration
+// tests: chunkd servers on unix sockets in a temp dir (so a restarted one
+// keeps its address), bin/storefs on 127.0.0.1 port 0 with short heartbeat
+// timeouts, 9P clients to it, and bounded waits on its ctl.
+// Thread-safety: one Rig per test; Connect/Ctl from any thread.
+#ifndef NINEP_TESTS_STORE_STORE_RIG_H_
+#define NINEP_TESTS_STORE_STORE_RIG_H_
+
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ninep/client.h"
+#include "testutil.h"
+
+namespace ninep::testing {
+
+class StoreRig {
+ public:
+  StoreRig() = default;
+  StoreRig(const StoreRig&) = delete;
+  StoreRig& operator=(const StoreRig&) = delete;
+  ~StoreRig() {
+    for (auto& c : chunkd_)
+      if (c) c->Signal(SIGCONT);  // a stopped child would not die of SIGKILL's reap wait otherwise
+  }
+
+  const std::string& dir() const { return tmp_.path(); }
+  std::string ChunkDir(int i) const { return dir() + "/c" + std::to_string(i); }
+  std::string ChunkAddr(int i) const { return "unix!" + ChunkDir(i) + ".sock"; }
+  Process& chunkd(int i) { return *chunkd_[i]; }
+  Process& storefs() { return *storefs_; }
+  const std::string& addr() const { return addr_; }
+
+  // Starts chunkd i (again, after a kill) on its socket and waits until it listens.
+  bool StartChunkd(int i, std::vector<std::string> extra = {}) {
+    if (static_cast<int>(chunkd_.size()) <= i) chunkd_.resize(i + 1);
+    mkdir(ChunkDir(i).c_str(), 0755);
+    std::string sock = ChunkDir(i) + ".sock";
+    unlink(sock.c_str());
+    chunkd_[i] = std::make_unique<Process>();
+    std::vector<std::string> argv{Bin("chunkd"), "-a", "unix!" + sock, "-d", ChunkDir(i)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    if (!chunkd_[i]->Start(argv)) return false;
+    return WaitFor([&] { return Listening(sock) || !chunkd_[i]->Running(); }, 10000) &&
+           chunkd_[i]->Running();
+  }
+  // Starts chunkd 0..n-1.
+  bool StartChunkds(int n) {
+    for (int i = 0; i < n; i++)
+      if (!StartChunkd(i)) return false;
+    return true;
+  }
+  // Starts storefs on every chunkd started so far, with the test timeouts
+  // (heartbeat 0.2 s, dead after 2 s, calls bounded at 2 s) and 64 KiB
+  // chunks unless `flags` say otherwise. Returns false if it does not come up.
+  bool StartStorefs(std::vector<std::string> flags = {}) {
+    std::string cs;
+    for (size_t i = 0; i < chunkd_.size(); i++)
+      cs += (i ? "," : "") + ChunkAddr(static_cast<int>(i));
+    std::vector<std::string> args{
+        "-d", dir() + "/meta", "-c", cs,        "--heartbeat", "0.2", "--dead-after",
+        "2",  "--timeout",     "2",  "--chunk", "64k"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    storefs_ = std::make_unique<Process>();  // the old one, if any, is killed
+    addr_ = StartServer(storefs_.get(), "storefs", args);
+    return !addr_.empty();
+  }
+
+  // A 9P2000.L (or 9P2000) connection and its root.
+  struct Conn {
+    std::unique_ptr<Client> client;
+    Fid root;
+    ~Conn() {
+      if (root.valid()) (void)root.Clunk();
+    }
+  };
+  std::unique_ptr<Conn> Connect(bool dotl = true, const std::string& aname = "") {
+    ClientOptions o;
+    o.dialect = dotl ? Dialect::k9P2000L : Dialect::k9P2000;
+    o.call_timeout = std::chrono::milliseconds(30000);
+    auto c = Client::Connect(addr_, o);
+    if (!c.ok()) return nullptr;
+    auto conn = std::make_unique<Conn>();
+    conn->client = std::move(*c);
+    auto r = conn->client->Attach("tester", aname);
+    if (!r.ok()) return nullptr;
+    conn->root = std::move(*r);
+    return conn;
+  }
+
+  // ctl as key -> rest of line (the first word of each line is its key;
+  // "server" lines are keyed "server ADDR").
+  std::map<std::string, std::string> Ctl() {
+    std::map<std::string, std::string> out;
+    auto c = Connect(true, "ctl");
+    if (!c) return out;
+    auto f = c->root.Walk("ctl");
+    if (!f.ok() || !f->Open(OREAD).ok()) return out;
+    std::string text;
+    uint8_t buf[65536];
+    for (;;) {
+      auto n = f->Read(text.size(), buf);
+      if (!n.ok() || *n == 0) break;
+      text.append(reinterpret_cast<char*>(buf), *n);
+    }
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string k = line.substr(0, line.find(' '));
+      std::string v = line.find(' ') == std::string::npos ? "" : line.substr(line.find(' ') + 1);
+      if (k == "server" || k == "latency") {
+        k += " " + v.substr(0, v.find(' '));
+        v = v.substr(v.find(' ') + 1);
+      }
+      out[k] = v;
+    }
+    return out;
+  }
+  uint64_t CtlNum(const std::string& key) {
+    auto m = Ctl();
+    auto it = m.find(key);
+    return it == m.end() ? ~0ull : strtoull(it->second.c_str(), nullptr, 10);
+  }
+  // Writes a ctl message; returns the status.
+  Status CtlWrite(const std::string& msg) {
+    auto c = Connect(true, "ctl");
+    if (!c) return Status(EIO, "connect");
+    auto f = c->root.Walk("ctl");
+    if (!f.ok()) return f.status();
+    if (Status s = f->Open(OWRITE); !s.ok()) return s;
+    auto n = f->Write(
+        0, std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()));
+    return n.ok() ? Status() : n.status();
+  }
+
+  static bool Listening(const std::string& path) {
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    bool ok = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    return ok;
+  }
+
+ private:
+  TempDir tmp_;
+  std::vector<std::unique_ptr<Process>> chunkd_;
+  std::unique_ptr<Process> storefs_ = std::make_unique<Process>();
+  std::string addr_;
+};
+
+// A byte pattern that differs per (seed, offset), to tell whose data a read returned.
+inline std::string Pattern(uint64_t seed, uint64_t off, size_t n) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; i++) {
+    uint64_t x = (off + i) * 0x9E3779B97F4A7C15ull ^ seed * 0xBF58476D1CE4E5B9ull;
+    s[i] = static_cast<char>(x >> 56);
+  }
+  return s;
+}
+
+inline std::span<const uint8_t> Bytes(const std::string& s) {
+  return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// Creates (or truncates) path under root and writes data.
+inline Status PutFile(const Fid& root, const std::string& path, const std::string& data) {
+  std::string dir = path.rfind('/') == std::string::npos ? "" : path.substr(0, path.rfind('/'));
+  std::string name = path.substr(path.rfind('/') + 1);
+  auto f = root.Walk(path);
+  if (f.ok()) {
+    if (Status s = f->Open(OWRITE | OTRUNC); !s.ok()) return s;
+  } else {
+    auto d = root.Walk(dir);
+    if (!d.ok()) return d.status();
+    if (Status s = d->Create(name, 0644, ORDWR); !s.ok()) return s;
+    f = std::move(d);
+  }
+  auto n = f->Write(0, Bytes(data));
+  return n.ok() ? Status() : n.status();
+}
+
+// Reads a whole file.
+inline Result<std::string> GetFile(const Fid& root, const std::string& path) {
+  auto f = root.Walk(path);
+  if (!f.ok()) return f.status();
+  if (Status s = f->Open(OREAD); !s.ok()) return s;
+  std::string out;
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    auto n =
+        f->Read(out.size(), std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    out.append(buf.data(), *n);
+  }
+  return out;
+}
+
+}  // namespace ninep::testing
+
+#endif  // NINEP_TESTS_STORE_STORE_RIG_H_
