@@ -178,10 +178,15 @@ int ServeMain(int control_fd, const std::string& mountpoint) {
   // worker so the loop sees the exit flag; libfuse cancels the others.
   fuse_session_exit(se);
   Detach(mountpoint);
+  // The wake-up runs on a thread of its own: if some other request ended
+  // the loop first, nobody answers it until the session is destroyed
+  // (which aborts the connection and so ends the wait).
   if (wake >= 0) {
-    struct statfs sfs;
-    fstatfs(wake, &sfs);
-    close(wake);
+    std::thread([wake] {
+      struct statfs sfs;
+      fstatfs(wake, &sfs);
+      close(wake);
+    }).detach();
   }
   {
     std::unique_lock<std::mutex> l(mu);
@@ -191,7 +196,6 @@ int ServeMain(int control_fd, const std::string& mountpoint) {
     }
   }
   loop.join();
-  fuse_session_unmount(se);
   fuse_session_destroy(se);
   fs.reset();
   return status;
