@@ -244,3 +244,5 @@ if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
 fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
+# ns's union directories vs direct access: its own section in $RESULTS.
+if [[ -x $BIN_DIR/union_mount ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/union_bench.sh; fi
