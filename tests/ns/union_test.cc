@@ -6,11 +6,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -398,6 +400,125 @@ TEST_F(UnionTest, ClosingControlSocketEndsServer) {
   EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
   EXPECT_FALSE(IsMounted(mnt_));
   client_ = std::make_unique<Client>(-1);
+}
+
+}  // namespace
+
+namespace {
+
+// The user the unprivileged test runs as (made if missing, as COMMON.md
+// allows: a system user named nf_*).
+bool TestUser(uid_t* uid, gid_t* gid) {
+  if (system("id -u nf_union >/dev/null 2>&1 || "
+             "useradd -r -M -s /usr/sbin/nologin nf_union >/dev/null 2>&1") != 0) {
+    return false;
+  }
+  FILE* p = popen("id -u nf_union; id -g nf_union", "r");
+  if (p == nullptr) return false;
+  unsigned u = 0, g = 0;
+  bool ok = fscanf(p, "%u %u", &u, &g) == 2;
+  pclose(p);
+  *uid = u;
+  *gid = g;
+  return ok;
+}
+
+bool WriteFile(const std::string& path, const std::string& s) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  close(fd);
+  return ok;
+}
+
+#define CHILD_CHECK(cond)                                                               \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
+      std::fprintf(stderr, "line %d: %s: %s\n", __LINE__, #cond, std::strerror(errno)); \
+      _exit(1);                                                                         \
+    }                                                                                   \
+  } while (0)
+
+// Runs as the unprivileged user in a user and mount namespace of its own
+// (as `ns exec` does for an ordinary user): serves a union there and
+// checks lookup order and create through it. Exit 0: passed; 77: user
+// namespaces are not available.
+[[noreturn]] void UnprivilegedChild(const std::string& base, uid_t uid, gid_t gid) {
+  CHILD_CHECK(setgroups(0, nullptr) == 0 && setgid(gid) == 0 && setuid(uid) == 0);
+  // setuid made us undumpable, and so /proc/self/*_map root's to write.
+  prctl(PR_SET_DUMPABLE, 1);
+  if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) _exit(77);
+  WriteFile("/proc/self/setgroups", "deny");
+  CHILD_CHECK(WriteFile("/proc/self/uid_map", "0 " + std::to_string(uid) + " 1"));
+  CHILD_CHECK(WriteFile("/proc/self/gid_map", "0 " + std::to_string(gid) + " 1"));
+  CHILD_CHECK(mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0);
+  int sv[2];
+  CHILD_CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+  const std::string mnt = base + "/mnt";
+  pid_t pid = fork();
+  CHILD_CHECK(pid >= 0);
+  if (pid == 0) {
+    close(sv[0]);
+    _exit(nsunion::ServeMain(sv[1], mnt));
+  }
+  close(sv[1]);
+  Client c(sv[0]);
+  auto id = c.NewUnion();
+  CHILD_CHECK(id.ok());
+  int a = open((base + "/a").c_str(), O_RDONLY | O_DIRECTORY);
+  int b = open((base + "/b").c_str(), O_RDONLY | O_DIRECTORY);
+  CHILD_CHECK(a >= 0 && b >= 0);
+  CHILD_CHECK(c.Add(*id, Member{a, false, "a"}, false).ok());
+  CHILD_CHECK(c.Add(*id, Member{b, true, "b"}, false).ok());
+  const std::string u = mnt + "/" + std::to_string(*id);
+  CHILD_CHECK(Read(u + "/x") == "A");
+  CHILD_CHECK(Read(u + "/y") == "By");
+  Write(u + "/new", "made");
+  CHILD_CHECK(Read(base + "/b/new") == "made");
+  CHILD_CHECK(Sorted(Names(u)) == (std::vector<std::string>{"new", "x", "y"}));
+  CHILD_CHECK(unlink((u + "/x").c_str()) == 0 && !Exists(base + "/a/x"));
+  CHILD_CHECK(c.Stop().ok());
+  int st = 0;
+  CHILD_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  CHILD_CHECK(!IsMounted(mnt));
+  _exit(0);
+}
+
+TEST(UnionUnprivileged, ServesUnionInUserNamespace) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to make the test user";
+  uid_t uid;
+  gid_t gid;
+  if (!TestUser(&uid, &gid)) GTEST_SKIP() << "cannot make user nf_union";
+  // /dev/fuse as udev leaves it on a standard system (containers: 0600).
+  chmod("/dev/fuse", 0666);
+  char tmpl[] = "/tmp/union_unpriv.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::string base = tmpl;
+  for (const char* d : {"", "/a", "/b", "/mnt"}) {
+    std::string p = base + d;
+    mkdir(p.c_str(), 0755);
+    ASSERT_EQ(chown(p.c_str(), uid, gid), 0);
+  }
+  Write(base + "/a/x", "A");
+  Write(base + "/b/x", "B");
+  Write(base + "/b/y", "By");
+  for (const char* f : {"/a/x", "/b/x", "/b/y"}) ASSERT_EQ(chown((base + f).c_str(), uid, gid), 0);
+  chmod(tmpl, 0755);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) UnprivilegedChild(base, uid, gid);
+  int st = -1;
+  bool done = WaitFor([&] { return waitpid(pid, &st, WNOHANG) == pid; }, 20000);
+  if (!done) {
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+  }
+  std::string cmd = "rm -rf '" + base + "'";
+  EXPECT_EQ(system(cmd.c_str()), 0);
+  ASSERT_TRUE(done) << "the unprivileged child did not finish";
+  ASSERT_TRUE(WIFEXITED(st));
+  if (WEXITSTATUS(st) == 77) GTEST_SKIP() << "user namespaces are not available";
+  EXPECT_EQ(WEXITSTATUS(st), 0) << "see the child's message above";
 }
 
 }  // namespace
