@@ -277,7 +277,7 @@ void UnionFs::Opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   fi->fh = reinterpret_cast<uint64_t>(h.get());  // NOLINT: FUSE's handle is a u64
   fi->cache_readdir = 0;
-  if (fuse_reply_open(req, fi) == 0) h.release();
+  if (fuse_reply_open(req, fi) == 0) (void)h.release();  // fi->fh owns it until releasedir
 }
 
 void UnionFs::Releasedir(fuse_req_t req, fuse_file_info* fi) {
