@@ -486,7 +486,9 @@ void UnionFs::Setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_
     } else if ((to_set & FUSE_SET_ATTR_MTIME) != 0) {
       tv[1] = attr->st_mtim;
     }
-    rc = ofd >= 0 ? futimens(ofd, tv) : utimensat(AT_FDCWD, path.c_str(), tv, 0);
+    // By the O_PATH fd itself, so a symlink's own times change, not
+    // its target's (AT_EMPTY_PATH: Linux 5.8).
+    rc = ofd >= 0 ? futimens(ofd, tv) : utimensat(fd, "", tv, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
   }
   if (rc != 0) {
     fuse_reply_err(req, Err(errno));

@@ -267,6 +267,21 @@ TEST_F(UnionTest, RemoveAndRenameActOnFoundMember) {
   struct stat st;
   ASSERT_EQ(stat(P("b/z").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0600u);
+  // Times of a symlink change on the link, not its target (touch -h).
+  ASSERT_EQ(symlink("z", P("b/lz").c_str()), 0);
+  struct stat before;
+  ASSERT_EQ(stat(P("b/z").c_str(), &before), 0);
+  timespec old[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, U(id, "lz").c_str(), old, AT_SYMLINK_NOFOLLOW), 0)
+      << std::strerror(errno);
+  ASSERT_EQ(lstat(P("b/lz").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
+  ASSERT_EQ(stat(P("b/z").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  // ... and a file's through the union.
+  ASSERT_EQ(utimensat(AT_FDCWD, U(id, "z").c_str(), old, 0), 0);
+  ASSERT_EQ(stat(P("b/z").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mtim.tv_sec, 1000000000);
 }
 
 TEST_F(UnionTest, RenameAcrossFileSystemsIsEXDEV) {
