@@ -406,6 +406,27 @@ TEST_F(UnionTest, StopUnmountsAndEnds) {
   EXPECT_TRUE(Names(mnt_).empty());
 }
 
+TEST_F(UnionTest, StopWhileBoundElsewhereEndsWithENOTCONN) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount";
+  Write(P("a/x"), "A");
+  int id = MakeUnion({{"a", false}});
+  ASSERT_EQ(mount(U(id).c_str(), P("c").c_str(), nullptr, MS_BIND, nullptr), 0);
+  binds_.push_back(P("c"));
+  int open_fd = open(P("c/x").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(open_fd, 0);
+  fds_.push_back(open_fd);
+  ASSERT_TRUE(client_->Stop().ok());
+  int st = Reap();
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << st;
+  EXPECT_FALSE(IsMounted(mnt_));
+  // The bind mount outlives the server: a walk there fails, nothing hangs
+  // (what the kernel had cached may still answer until it times out).
+  struct stat sb;
+  errno = 0;
+  EXPECT_NE(stat(P("c/not-cached").c_str(), &sb), 0);
+  EXPECT_EQ(errno, ENOTCONN);
+}
+
 TEST_F(UnionTest, ClosingControlSocketEndsServer) {
   int id = MakeUnion({{"a", false}});
   (void)id;
