@@ -35,7 +35,8 @@ read -r line <&"${UM[0]}" || die "union_mount did not start"
 [[ $line == ready ]] || die "union_mount: $line"
 U=$WORK/mnt/1
 bench_cleanup_hook() {
-  exec {UM[1]}>&- 2>/dev/null || true  # end of stdin: it stops and unmounts
+  local fd=${UM[1]:-}
+  [[ -n $fd ]] && exec {fd}>&-  # end of its stdin: it stops and unmounts
   wait "$UM_PID" 2>/dev/null || true
 }
 
@@ -62,7 +63,7 @@ FD=$(best_of findstat "$WORK/m1/many")
 FU=$(best_of findstat "$U/many")
 FUR=$(best_of findstat "$U")  # the union directory itself: merged listing
 FDR=$(best_of findstat "$WORK/m1")
-echo "union_bench: 1 GiB read" >&2
+echo "union_bench: ${SIZE_MB} MiB read" >&2
 T0=$(now); readbig "$U/big"; T1=$(now)
 RU_FIRST=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.4f", b - a }')
 RD=$(best_of readbig "$WORK/m1/big")
