@@ -256,3 +256,5 @@ if [[ -x $BIN_DIR/chunkd && -x $BIN_DIR/exportfs ]]; then  # chunkd vs exportfs 
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/chunkd_bench.sh
 fi
 if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs
+# ns's union directories vs direct access: its own section in $RESULTS.
+if [[ -x $BIN_DIR/union_mount ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/union_bench.sh; fi
