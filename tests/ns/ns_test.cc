@@ -400,6 +400,27 @@ TEST_P(NsTest, NothingLeftAfterExit) {
   ExpectNoLeaks();
 }
 
+// The command-line conventions (ninep/cmdline.h): -h on stdout and exit 0,
+// usage errors exit 2 with the usage line on stderr.
+TEST(NsCommand, UsageAndHelp) {
+  int st = -1;
+  std::string out = Sh(Bin("ns") + " -h 2>/dev/null", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out.rfind("usage: ns ", 0), 0U) << out;
+  EXPECT_NE(out.find("exec [-f NSFILE]"), std::string::npos) << out;
+  out = Sh(Bin("ns") + " exec --help 2>/dev/null", &st);
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(out.rfind("usage: ns exec ", 0), 0U) << out;
+  for (const char* bad : {"", " -Z", " frob", " exec -Z", " show 0", " show 1 2", " bind -z a b"}) {
+    out = Sh(Bin("ns") + bad + " 2>&1 >/dev/null", &st);
+    EXPECT_EQ(st, 2) << bad << ": " << out;
+    EXPECT_NE(out.find("\nusage: ns"), std::string::npos) << bad << ": " << out;
+  }
+  out = Sh(Bin("ns") + " show 999999999 2>&1", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_EQ(out, "ns: show: 999999999: no such process\n");
+}
+
 INSTANTIATE_TEST_SUITE_P(Users, NsTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& i) {
                            return i.param ? std::string("Unprivileged") : std::string("Root");
