@@ -9,8 +9,9 @@
 # starts it kills by PID on exit.
 #
 # Then the other parts' benchmarks run, each appending its own section:
-# bench/mount9p_bench.sh (FUSE throughput) and bench/exportfs_bench.sh
-# (exportfs vs diod), when their binaries are built.
+# bench/mount9p_bench.sh (FUSE throughput), bench/exportfs_bench.sh
+# (exportfs vs diod) and bench/ns_bench.sh (a replacing bind), when their
+# binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
@@ -244,3 +245,5 @@ if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
 fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
+# ns: a replacing bind against direct access (the unions: union_bench.sh).
+if [[ -x $BIN_DIR/ns ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/ns_bench.sh; fi
