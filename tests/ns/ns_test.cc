@@ -400,6 +400,95 @@ TEST_P(NsTest, NothingLeftAfterExit) {
   ExpectNoLeaks();
 }
 
+// Union directories through ns (Plan 9 semantics, issue 10). They need
+// the union server (ns/union); an ns built without it says so, and these
+// tests skip.
+class NsUnionTest : public NsTest {
+ protected:
+  void SetUp() override {
+    NsTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    Write("a/common", "A\n");
+    Write("b/common", "B\n");
+    if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+    std::string out = Run("$NS exec -e \"bind -a $D/a $D/b\" -- true");
+    if (out.find("not built") != std::string::npos) GTEST_SKIP() << out;
+  }
+};
+
+TEST_P(NsUnionTest, AfterBeforeAndCreate) {
+  int st = -1;
+  // -a: b's own files first; a name in both comes from b.
+  std::string out =
+      Run("$NS exec -e \"bind -a $D/a $D/b\" -- sh -c 'ls $D/b; cat $D/b/common; "
+          "touch $D/b/new 2>&1 | grep -c \"Read-only file system\"; find $D/b | wc -l'",
+          &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_EQ(out, "common\nfa\nfb\nB\n1\n4\n");
+  // -b: a first.
+  out = Run("$NS exec -e \"bind -b $D/a $D/b\" -- cat $D/b/common", &st);
+  EXPECT_EQ(out, "A\n");
+  // -c: creates go to the -c member; remove and rename act where the name is.
+  out =
+      Run("$NS exec -e \"bind -ac $D/c $D/b\" -- sh -c 'echo n > $D/b/new && mkdir $D/b/sub && "
+          "mv $D/b/new $D/b/new2 && rm $D/b/fb && ls $D/b'",
+          &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_EQ(out, "common\nfc\nnew2\nsub\n");
+  EXPECT_EQ(Sh("ls " + P("c")), "fc\nnew2\nsub\n");
+  EXPECT_EQ(Sh("ls " + P("b")), "common\n");
+  ExpectNoLeaks();
+}
+
+TEST_P(NsUnionTest, OntoItsParentLiveAndUnmount) {
+  Mkdir("b/inner");
+  Write("b/inner/fi", "I\n");
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  int st = -1;
+  std::string out = Run(R"($NS exec -e "bind -a $D/b/inner $D/b" -- sh -c '
+    ls $D/b
+    $NS bind -b $D/a $D/b; cat $D/b/common
+    $NS unmount $D/a $D/b; cat $D/b/common
+    $NS unmount $D/b; ls $D/b'
+ls $D/b)",
+                        &st);
+  EXPECT_EQ(st, 0) << out;
+  EXPECT_EQ(out, "common\nfb\nfi\ninner\nA\nB\ncommon\nfb\ninner\ncommon\nfb\ninner\n");
+  ExpectNoLeaks();
+}
+
+TEST_P(NsUnionTest, ProgramFoundOnlyThroughARemoteUnion) {
+  Process exportfs;
+  Mkdir("export");
+  Mkdir("export/bin");
+  Mkdir("localbin");
+  Write("export/bin/only-remote", "#!/bin/sh\necho remote program ran\n");
+  chmod(P("export/bin/only-remote").c_str(), 0755);
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  const std::string ea = StartServer(&exportfs, "exportfs", {"-r", P("export")});
+  ASSERT_FALSE(ea.empty());
+  for (const char* dialect : {"", "-L "}) {
+    int st = -1;
+    std::string out = Run(std::string("$NS exec -e 'mount ") + dialect + ea +
+                              " $D/n' -e \"bind -a $D/n/bin $D/localbin\" -- "
+                              "env PATH=$D/localbin:/usr/bin:/bin only-remote",
+                          &st);
+    EXPECT_EQ(st, 0) << dialect << out;
+    EXPECT_EQ(out, "remote program ran\n") << dialect;
+    // A union member mounted with mount -a.
+    out = Run(std::string("$NS exec -e 'mount -a ") + dialect + ea +
+                  " $D/localbin' -- $D/localbin/bin/only-remote",
+              &st);
+    EXPECT_EQ(out, "remote program ran\n") << dialect;
+  }
+  ExpectNoLeaks();
+}
+
+INSTANTIATE_TEST_SUITE_P(Users, NsUnionTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& i) {
+                           return i.param ? std::string("Unprivileged") : std::string("Root");
+                         });
+
 // The command-line conventions (ninep/cmdline.h): -h on stdout and exit 0,
 // usage errors exit 2 with the usage line on stderr.
 TEST(NsCommand, UsageAndHelp) {
