@@ -187,7 +187,10 @@ int Helper(const std::vector<Op>& ops, const std::vector<std::string>& cmd,
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         // Returning ends pid 1: the kernel kills the rest of the PID
         // namespace, and the mount namespace goes with its last process.
-        if (pid == child) return ExitCode(status);
+        if (pid == child) {
+          nsx.Shutdown();
+          return ExitCode(status);
+        }
       }
     }
     if (p[1].revents != 0) {

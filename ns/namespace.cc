@@ -114,10 +114,12 @@ class UnionBackend {
     if (pid < 0) return Fail(errno, "fork");
     if (pid == 0) {
       close(sv[0]);
+      pid_ = 0;
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       _exit(nsunion::ServeMain(sv[1], mnt_));
     }
     close(sv[1]);
+    pid_ = pid;
     fd_ = sv[0];
     client_ = std::make_unique<nsunion::Client>(fd_);
     // The server answers once its FUSE mount is up; wait for it anyway, so
@@ -164,9 +166,25 @@ class UnionBackend {
   }
   std::string Dir(int id) const { return mnt_ + "/" + std::to_string(id); }
 
+  void Stop() {
+#ifdef NS_HAVE_UNION
+    if (!client_ || pid_ <= 0) return;
+    // Best effort: the server may be gone already.
+    client_->Stop().IgnoreError();
+    for (int i = 0; i < 500; ++i) {
+      int st = 0;
+      pid_t r = waitpid(pid_, &st, WNOHANG);
+      if (r == pid_ || (r < 0 && errno == ECHILD)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    pid_ = 0;
+#endif
+  }
+
  private:
   std::string mnt_;
   int fd_ = -1;
+  pid_t pid_ = 0;
 #ifdef NS_HAVE_UNION
   std::unique_ptr<nsunion::Client> client_;
 #endif
@@ -453,6 +471,8 @@ Status Namespace::Finish() {
   umount2(root.c_str(), MNT_DETACH);
   return Status::Ok();
 }
+
+void Namespace::Shutdown() { unions_->Stop(); }
 
 std::string Namespace::Show() const {
   std::string s;

@@ -44,6 +44,10 @@ class Namespace {
   // the last op of a batch (a file, or one live operation).
   Status Finish();
 
+  // Stops the union server in order and waits (a few seconds at most) for
+  // it: killed mid-request, a FUSE server can hang on its own mount.
+  void Shutdown();
+
   // The log as a namespace file (one op per line, in order).
   std::string Show() const;
   // Starts the log with another namespace's (nested ns exec copies its
