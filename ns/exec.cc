@@ -165,6 +165,7 @@ int Helper(const std::vector<Op>& ops, const std::vector<std::string>& cmd,
       if (chdir("/") != 0) _exit(Fatal(std::string("exec: chdir /: ") + std::strerror(errno)));
     }
     std::vector<char*> argv;
+    argv.reserve(cmd.size() + 1);
     for (const auto& a : cmd) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execvp(argv[0], argv.data());

@@ -184,8 +184,8 @@ class UnionBackend {
  private:
   std::string mnt_;
   int fd_ = -1;
-  pid_t pid_ = 0;
 #ifdef NS_HAVE_UNION
+  pid_t pid_ = 0;
   std::unique_ptr<nsunion::Client> client_;
 #endif
 };
@@ -321,6 +321,7 @@ Status Namespace::RunMount9p(const Op& op, const std::string& dir) {
   args.push_back(op.args[0]);
   args.push_back(dir);
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = fork();
