@@ -15,7 +15,7 @@ namespace {
 using ninep::testing::TempDir;
 using ninep::testing::WriteFile;
 
-EnvLookup Env(std::map<std::string, std::string> m) {
+EnvLookup Env(const std::map<std::string, std::string>& m) {
   return [m](std::string_view name) -> std::optional<std::string> {
     auto it = m.find(std::string(name));
     if (it == m.end()) return std::nullopt;
@@ -83,7 +83,7 @@ TEST(ParseOp, Flags) {
 }
 
 TEST(ParseOp, Errors) {
-  auto msg = [](std::vector<std::string> w) {
+  auto msg = [](const std::vector<std::string>& w) {
     auto op = ParseOp(w);
     EXPECT_FALSE(op.ok());
     return op.ok() ? std::string() : op.status().message();
@@ -180,7 +180,7 @@ TEST(ParseLine, CommandLineOps) {
 }
 
 TEST(FormatOp, ReadsBackTheSame) {
-  for (std::vector<std::string> words : {
+  for (const std::vector<std::string>& words : {
            std::vector<std::string>{"bind", "-bc", "/a b", "/it's"},
            std::vector<std::string>{"mount", "-aL", "tcp!127.0.0.1!5640", "/n/$x", "#aname"},
            std::vector<std::string>{"unmount", "/a", "/b"},
