@@ -10,9 +10,10 @@
 #
 # Then the other parts' benchmarks run, each appending its own section:
 # bench/mount9p_bench.sh (FUSE throughput), bench/exportfs_bench.sh
-# (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP) and
-# bench/chunkd_bench.sh (chunkd vs exportfs), when
-# their binaries are built.
+# (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP),
+# bench/chunkd_bench.sh (chunkd vs exportfs), bench/store_bench.sh,
+# bench/union_bench.sh and bench/ns_bench.sh (a replacing bind), when their
+# binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
@@ -258,3 +259,6 @@ fi
 if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs
 # ns's union directories vs direct access: its own section in $RESULTS.
 if [[ -x $BIN_DIR/union_mount ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/union_bench.sh; fi
+
+# ns: a replacing bind against direct access (the unions: union_bench.sh).
+if [[ -x $BIN_DIR/ns ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/ns_bench.sh; fi

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -46,6 +47,28 @@ Id IdOf(std::mutex& mu, std::unordered_map<std::string, Id>& cache, const std::s
   std::lock_guard<std::mutex> l(mu);
   cache[name] = id;
   return id;
+}
+
+// The id ranges a user namespace map file ("/proc/self/uid_map") lets us
+// see: "inside outside count" per line. Empty when unreadable.
+std::vector<std::pair<uint64_t, uint64_t>> ReadIdMap(const char* path) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  std::ifstream in(path);
+  uint64_t inside = 0, outside = 0, count = 0;
+  while (in >> inside >> outside >> count) ranges.emplace_back(inside, inside + count);
+  return ranges;
+}
+
+// In a user namespace (ns exec as an ordinary user) an id the namespace
+// does not map makes the kernel refuse every change to the file; such a
+// file is shown as the mounter's, as other FUSE file systems do.
+uint32_t MappedOr(const std::vector<std::pair<uint64_t, uint64_t>>& ranges, uint32_t id,
+                  uint32_t mine) {
+  if (ranges.empty()) return id;
+  for (const auto& [lo, hi] : ranges) {
+    if (id >= lo && id < hi) return id;
+  }
+  return mine;
 }
 
 }  // namespace
@@ -292,6 +315,10 @@ void Fs::FillAttr(const Dir& d, struct stat* st) {
     st->st_uid = UidOf(d.uid);
     st->st_gid = GidOf(d.gid);
   }
+  static const auto kUids = ReadIdMap("/proc/self/uid_map");
+  static const auto kGids = ReadIdMap("/proc/self/gid_map");
+  st->st_uid = MappedOr(kUids, st->st_uid, getuid());
+  st->st_gid = MappedOr(kGids, st->st_gid, getgid());
   st->st_rdev = a.rdev;
   st->st_size = static_cast<off_t>(a.size);
   st->st_blocks = static_cast<blkcnt_t>(a.blocks);
