@@ -63,7 +63,7 @@ class NsTest : public ::testing::TestWithParam<bool> {
     Write("a/fa", "A\n");
     Write("b/fb", "B\n");
     Write("c/fc", "C\n");
-    if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+    if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
   }
   bool Unprivileged() const { return GetParam(); }
   std::string Prefix() const {
@@ -234,7 +234,7 @@ TEST_P(NsTest, NamespaceFile) {
         ". inc.ns\n"
         "bind -q $D/nothere $D/b   # -q: a failure is no error\n"
         "cd $D/b\n");
-  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
   int st = -1;
   std::string out = Run("$NS exec -f $D/main.ns -- sh -c 'pwd; ls; ls \"$D/with space\"'", &st);
   EXPECT_EQ(st, 0) << out;
@@ -250,7 +250,7 @@ TEST_P(NsTest, ErrorsNameFileAndLine) {
   Write("loop2.ns", ". loop1.ns\n");
   Write("syntax.ns", "bind $D/a $D/b\nbind -z $D/a $D/b\n");
   Write("unset.ns", "bind $NOT_SET_ANYWHERE $D/b\n");
-  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
   int st = -1;
   std::string out = Run("$NS exec -f $D/bad.ns -- echo ran", &st);
   EXPECT_EQ(st, 1);
@@ -409,7 +409,7 @@ class NsUnionTest : public NsTest {
     if (HasFatalFailure()) return;
     Write("a/common", "A\n");
     Write("b/common", "B\n");
-    if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+    if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
     std::string out = Run("$NS exec -e \"bind -a $D/a $D/b\" -- true");
     ASSERT_EQ(out.find("not built"), std::string::npos) << out;
   }
@@ -442,7 +442,7 @@ TEST_P(NsUnionTest, AfterBeforeAndCreate) {
 TEST_P(NsUnionTest, OntoItsParentLiveAndUnmount) {
   Mkdir("b/inner");
   Write("b/inner/fi", "I\n");
-  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
   int st = -1;
   std::string out = Run(R"($NS exec -e "bind -a $D/b/inner $D/b" -- sh -c '
     ls $D/b
@@ -463,7 +463,7 @@ TEST_P(NsUnionTest, ProgramFoundOnlyThroughARemoteUnion) {
   Mkdir("localbin");
   Write("export/bin/only-remote", "#!/bin/sh\necho remote program ran\n");
   chmod(P("export/bin/only-remote").c_str(), 0755);
-  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + " " + d_.path());
+  if (Unprivileged()) Sh("chown -R " + std::string(kUser) + ": " + d_.path());
   const std::string ea = StartServer(&exportfs, "exportfs", {"-r", P("export")});
   ASSERT_FALSE(ea.empty());
   for (const char* dialect : {"", "-L "}) {
