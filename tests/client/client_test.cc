@@ -93,7 +93,7 @@ struct Setup {
   std::unique_ptr<Peer> peer;
   Status status;
 };
-Setup Connect(ClientOptions opts, uint32_t server_msize, std::string server_version) {
+Setup Connect(const ClientOptions& opts, uint32_t server_msize, std::string server_version) {
   int sv[2];
   EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
   Setup s;

@@ -132,6 +132,7 @@ class RawConn {
       argv.insert(argv.end(), {"-cert", dir + "glenda.pem", "-key", dir + "glenda.key"});
     }
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (auto& s : argv) args.push_back(s.data());
     args.push_back(nullptr);
     proxy_ = fork();
