@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
 
   // Each read's reply frame is a fresh buffer of up to msize bytes.
   ninep::KeepFrameBuffersInHeap();
+  ninep::PrefaultHeap(ninep::kServerHeapPrefault);
 
   // Modes a client asks for are the modes it gets (clients apply their
   // own umask, as diod also assumes).

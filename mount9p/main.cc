@@ -145,6 +145,9 @@ int Run(MountOptions o) {
     ready_fd = p[1];
     setsid();
   }
+  // In the process that serves, after the fork: pages touched before it
+  // would be copy-on-write here and fault again.
+  ninep::PrefaultHeap(ninep::kServerHeapPrefault);
 
   // Signals go to the signal thread alone: every thread started from here on
   // inherits this mask.

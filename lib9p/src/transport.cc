@@ -882,7 +882,6 @@ std::string BadStreamFd(int fd) {
 void KeepFrameBuffersInHeap() {
   mallopt(M_MMAP_THRESHOLD, 64 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  PrefaultHeap(32 << 20);
 }
 
 void PrefaultHeap(size_t bytes) {

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
   if (dir.empty()) cmd.UsageError("-d DIR is required");
   KeepFrameBuffersInHeap();  // every Tread and Twrite of storefs is a large frame
+  PrefaultHeap(kServerHeapPrefault);
   ServerOptions opts;
   ApplyServerFlags(cmd, flags, &opts);
 

@@ -73,12 +73,15 @@ class Buffer {
 // mapping, page-faulted in, zeroed by the kernel and unmapped again (a
 // quarter of a server's CPU at msize 1 MiB). Process-wide: programs that
 // move large frames call it once at start; a library never does.
-// It also prefaults 32 MiB of heap (PrefaultHeap), so a fresh server's
-// first large reads do not pay the page faults of a growing heap.
 void KeepFrameBuffersInHeap();
 // Touches `bytes` of fresh heap once and frees it, leaving the pages
-// mapped (below the trim threshold) for later allocations.
+// mapped (below the trim threshold) for later allocations. Long-lived
+// servers call it after KeepFrameBuffersInHeap() so their first large
+// reads do not pay the page faults of a growing heap; a short-lived
+// command must not (32 MiB costs about 80 ms of start-up).
 void PrefaultHeap(size_t bytes);
+// What a server prefaults: room for a few frames at the largest msize.
+inline constexpr size_t kServerHeapPrefault = size_t{32} << 20;
 
 }  // namespace ninep
 
