@@ -15,7 +15,8 @@
 namespace ns {
 namespace {
 
-constexpr int kTimeoutMs = 30000;  // a live mount may wait for its server
+constexpr int kTimeoutMs = 30000;      // a live mount may wait for its server
+constexpr int kStaleNameTries = 2000;  // 1 ms apart: an ended helper's name
 
 socklen_t Address(ino_t ns, sockaddr_un* a) {
   std::memset(a, 0, sizeof *a);
@@ -72,7 +73,18 @@ Result<int> ListenCtl(ino_t ns) {
   if (fd < 0) return ninep::Errno(errno, "socket");
   sockaddr_un a;
   socklen_t len = Address(ns, &a);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0 || listen(fd, 64) != 0) {
+  // The name of a namespace that has just ended can still be bound: an
+  // exiting helper drops its namespace (whose number the kernel may give
+  // at once to ours) before its last files are closed. Live namespaces
+  // never share a number, so the old socket is about to go; wait for it,
+  // a bounded while.
+  int rc;
+  for (int tries = 0; (rc = bind(fd, reinterpret_cast<sockaddr*>(&a), len)) != 0 &&
+                      errno == EADDRINUSE && tries < kStaleNameTries;
+       ++tries) {
+    usleep(1000);
+  }
+  if (rc != 0 || listen(fd, 64) != 0) {
     int err = errno;
     close(fd);
     return ninep::Errno(err, "control socket");
