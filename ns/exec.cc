@@ -268,7 +268,13 @@ int RunExec(const std::vector<Source>& sources, std::vector<std::string> cmd) {
   for (int i = 0; i < 200 && rmdir(rundir.c_str()) != 0 && errno == EBUSY; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return ExitCode(status);
+  // This process can no longer make a child: its PID namespace for
+  // children lost its init with the helper, and fork or clone now fail
+  // with ENOMEM. Exit here, skipping the at-exit handlers, since one of
+  // them (LeakSanitizer's tracer thread in a sanitizer build) is such a
+  // clone and would turn a clean exit into a fatal error.
+  std::fflush(nullptr);
+  _exit(ExitCode(status));
 }
 
 }  // namespace ns

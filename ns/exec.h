@@ -25,7 +25,8 @@ struct Source {
   std::string text;
 };
 
-// Runs `ns exec`; returns the exit status (CMD's, or 1 with a message).
+// Runs `ns exec`: returns 1 with a message if the namespace cannot be made;
+// once it ran, exits the process with CMD's status (see exec.cc for why).
 int RunExec(const std::vector<Source>& sources, std::vector<std::string> cmd);
 
 }  // namespace ns
