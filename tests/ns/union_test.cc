@@ -285,7 +285,7 @@ TEST_F(UnionTest, RemoveAndRenameActOnFoundMember) {
 }
 
 TEST_F(UnionTest, RenameAcrossFileSystemsIsEXDEV) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  if (geteuid() != 0) FAIL() << "needs root to mount a tmpfs";
   ASSERT_EQ(mount("tmpfs", P("c").c_str(), "tmpfs", 0, "size=1m"), 0);
   binds_.push_back(P("c"));
   Write(P("a/x"), "A");
@@ -316,7 +316,7 @@ TEST_F(UnionTest, StatOfUnionDirComesFromFirstMember) {
 }
 
 TEST_F(UnionTest, BindDirectoryOntoItself) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount";
+  if (geteuid() != 0) FAIL() << "needs root to bind-mount";
   // bind -a c a, then bind -b b a: a's own fd, opened before a was covered,
   // is a member of the union mounted on a.
   Write(P("a/own"), "own");
@@ -407,7 +407,7 @@ TEST_F(UnionTest, StopUnmountsAndEnds) {
 }
 
 TEST_F(UnionTest, StopWhileBoundElsewhereEndsWithENOTCONN) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to bind-mount";
+  if (geteuid() != 0) FAIL() << "needs root to bind-mount";
   Write(P("a/x"), "A");
   int id = MakeUnion({{"a", false}});
   ASSERT_EQ(mount(U(id).c_str(), P("c").c_str(), nullptr, MS_BIND, nullptr), 0);
@@ -521,10 +521,10 @@ bool WriteFile(const std::string& path, const std::string& s) {
 }
 
 TEST(UnionUnprivileged, ServesUnionInUserNamespace) {
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to make the test user";
+  if (geteuid() != 0) FAIL() << "needs root to make the test user";
   uid_t uid;
   gid_t gid;
-  if (!TestUser(&uid, &gid)) GTEST_SKIP() << "cannot make user nf_union";
+  if (!TestUser(&uid, &gid)) FAIL() << "cannot make user nf_union";
   // /dev/fuse as udev leaves it on a standard system (containers: 0600).
   chmod("/dev/fuse", 0666);
   char tmpl[] = "/tmp/union_unpriv.XXXXXX";
@@ -553,7 +553,7 @@ TEST(UnionUnprivileged, ServesUnionInUserNamespace) {
   EXPECT_EQ(system(cmd.c_str()), 0);
   ASSERT_TRUE(done) << "the unprivileged child did not finish";
   ASSERT_TRUE(WIFEXITED(st));
-  if (WEXITSTATUS(st) == 77) GTEST_SKIP() << "user namespaces are not available";
+  if (WEXITSTATUS(st) == 77) FAIL() << "user namespaces are not available";
   EXPECT_EQ(WEXITSTATUS(st), 0) << "see the child's message above";
 }
 

@@ -454,7 +454,7 @@ TEST_P(ChunkdTest, DiskFullLeavesReplicaUnchanged) {
   std::string mnt = tmp_.path() + "/small";
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
   if (mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=2m") != 0)
-    GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << strerror(errno);
+    FAIL() << "cannot mount a tmpfs (needs root): " << strerror(errno);
   struct Unmount {
     std::string p;
     ~Unmount() { umount2(p.c_str(), MNT_DETACH); }

@@ -17,7 +17,7 @@ bool HaveFuse() { return access("/dev/fuse", R_OK | W_OK) == 0 && geteuid() == 0
 class StorefsMountTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!HaveFuse()) GTEST_SKIP() << "needs root and /dev/fuse";
+    if (!HaveFuse()) FAIL() << "needs root and /dev/fuse";
     ASSERT_TRUE(rig.StartChunkds(3));
     ASSERT_TRUE(rig.StartStorefs({"--chunk", "8m"}));
     ASSERT_TRUE(mnt.Start(rig.addr(), {"-L"}));
