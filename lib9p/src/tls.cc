@@ -1,12 +1,13 @@
-// tls.cc: TLS 1.3 contexts and sessions over memory BIOs (OpenSSL), the
-// identity a peer proves, and the blocking client handshake of Dial.
+// tls.cc: TLS 1.3 contexts and sessions over a BIO of our own (OpenSSL),
+// the identity a peer proves, and the blocking client handshake of Dial.
 //
-// Why memory BIOs: the socket belongs to libuv. The transport reads
-// ciphertext into its own buffer and Feeds it here; whatever OpenSSL wants
-// to send (handshake messages, records, alerts) waits in the write BIO for
+// Why not a socket BIO: the socket belongs to libuv. The transport reads
+// ciphertext into its own buffer and lends it here; whatever OpenSSL wants
+// to send (handshake messages, records, alerts) waits in the session for
 // the transport to send. So a peer that stalls halfway through a handshake
 // holds nothing but its own connection's memory.
 #include <arpa/inet.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -31,11 +32,19 @@ namespace ninep {
 namespace internal {
 namespace {
 
-// TLS_AES_256_GCM_SHA384: the suite a PSK session is bound to. A server
-// takes a PSK only when its hash is that of the suite chosen, and
-// OpenSSL's default order puts this one first (with SHA-256 here the
-// handshake would fall back to certificates and fail).
-const unsigned char kPskCipher[] = {0x13, 0x02};
+// The TLS 1.3 suites in our order of preference. AES-128-GCM first: it is
+// the suite every TLS 1.3 peer must implement, 128-bit keys are beyond
+// brute force, and with AES-NI it runs 1.6x faster than AES-256-GCM
+// (`openssl speed -evp` on 16 KiB: 4.4 against 2.7 GB/s here), which bulk
+// reads pay on both ends. The server picks by this order, not the client's.
+const char kCipherSuites[] =
+    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+
+// TLS_AES_128_GCM_SHA256: the suite a PSK session is bound to. A server
+// takes a PSK only when its hash is that of the suite chosen, the first of
+// kCipherSuites (with SHA-384 here the handshake would fall back to
+// certificates and fail).
+const unsigned char kPskCipher[] = {0x13, 0x01};
 
 // OpenSSL's reason for the last failure, "" when it queued none.
 std::string LastSslReason() {
@@ -172,6 +181,11 @@ SSL_CTX* NewCtx(bool server) {
   if (ctx == nullptr) return nullptr;
   SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
+  if (SSL_CTX_set_ciphersuites(ctx, kCipherSuites) != 1) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  if (server) SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
   // (Not SSL_MODE_RELEASE_BUFFERS: freeing and reallocating the record
   // buffers per record costs bulk transfers more than idle memory saves.)
   return ctx;
@@ -274,14 +288,56 @@ const std::vector<uint8_t>* TlsContext::FindPsk(const std::string& identity) con
 
 namespace {
 
+// The session's BIO. Not OpenSSL's memory BIO: that copies every byte in
+// and again out, and grows by reallocating and wiping; this one reads the
+// transport's buffer in place and writes records straight into the
+// buffer the transport sends.
+int BioWrite(BIO* b, const char* p, size_t n, size_t* done) {
+  static_cast<TlsSession*>(BIO_get_data(b))->Produce(reinterpret_cast<const uint8_t*>(p), n);
+  *done = n;
+  return 1;
+}
+
+int BioRead(BIO* b, char* out, size_t len, size_t* done) {
+  BIO_clear_retry_flags(b);
+  *done = static_cast<TlsSession*>(BIO_get_data(b))->Consume(reinterpret_cast<uint8_t*>(out), len);
+  if (*done > 0) return 1;
+  BIO_set_retry_read(b);  // empty means "more later", not EOF
+  return 0;
+}
+
+long BioCtrl(BIO*, int cmd, long, void*) { return cmd == BIO_CTRL_FLUSH ? 1 : 0; }
+
+int BioCreate(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+const BIO_METHOD* SessionBioMethod() {
+  static BIO_METHOD* m = [] {
+    BIO_METHOD* bm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "ninep session");
+    if (bm == nullptr) return bm;
+    BIO_meth_set_write_ex(bm, BioWrite);
+    BIO_meth_set_read_ex(bm, BioRead);
+    BIO_meth_set_ctrl(bm, BioCtrl);
+    BIO_meth_set_create(bm, BioCreate);
+    return bm;
+  }();
+  return m;
+}
+
 SSL* NewSsl(SSL_CTX* ctx, TlsSession* owner) {
+  const BIO_METHOD* m = SessionBioMethod();
+  if (m == nullptr) return nullptr;
   SSL* ssl = SSL_new(ctx);
   if (ssl == nullptr) return nullptr;
-  BIO* rbio = BIO_new(BIO_s_mem());
-  BIO* wbio = BIO_new(BIO_s_mem());
-  BIO_set_mem_eof_return(rbio, -1);  // empty means "more later", not EOF
-  BIO_set_mem_eof_return(wbio, -1);
-  SSL_set_bio(ssl, rbio, wbio);
+  BIO* bio = BIO_new(m);
+  if (bio == nullptr) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  BIO_set_data(bio, owner);
+  SSL_set_bio(ssl, bio, bio);  // one BIO both ways: the SSL holds one reference
   SSL_set_app_data(ssl, owner);
   return ssl;
 }
@@ -326,7 +382,63 @@ Result<std::unique_ptr<TlsSession>> TlsSession::NewClient(std::shared_ptr<TlsCon
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
 void TlsSession::Feed(const uint8_t* p, size_t n) {
-  if (n > 0) BIO_write(SSL_get_rbio(ssl_), p, static_cast<int>(n));
+  Keep();  // lent bytes came first
+  if (in_off_ > 0 && in_off_ == in_.size()) {
+    in_.clear();
+    in_off_ = 0;
+  }
+  in_.insert(in_.end(), p, p + n);
+}
+
+void TlsSession::Lend(const uint8_t* p, size_t n) {
+  Keep();
+  lent_ = p;
+  lent_n_ = n;
+}
+
+void TlsSession::Keep() {
+  if (lent_n_ == 0) return;
+  const uint8_t* p = lent_;
+  size_t n = lent_n_;
+  lent_n_ = 0;
+  lent_ = nullptr;
+  Feed(p, n);
+}
+
+size_t TlsSession::Consume(uint8_t* out, size_t len) {
+  size_t done = 0;
+  if (in_off_ < in_.size()) {
+    done = std::min(len, in_.size() - in_off_);
+    memcpy(out, in_.data() + in_off_, done);
+    in_off_ += done;
+    if (in_off_ == in_.size()) {
+      in_.clear();
+      in_off_ = 0;
+    }
+  }
+  if (done < len && lent_n_ > 0) {
+    size_t n = std::min(len - done, lent_n_);
+    memcpy(out + done, lent_, n);
+    lent_ += n;
+    lent_n_ -= n;
+    done += n;
+  }
+  return done;
+}
+
+void TlsSession::ReserveOutput(size_t more) {
+  if (out_cap_ - out_len_ >= more) return;
+  size_t cap = std::max({out_len_ + more, out_cap_ * 2, size_t{16384}});
+  std::unique_ptr<uint8_t[]> nb(new uint8_t[cap]);
+  if (out_len_ > 0) memcpy(nb.get(), out_.get(), out_len_);
+  out_ = std::move(nb);
+  out_cap_ = cap;
+}
+
+void TlsSession::Produce(const uint8_t* p, size_t n) {
+  ReserveOutput(n);
+  memcpy(out_.get() + out_len_, p, n);
+  out_len_ += n;
 }
 
 Status TlsSession::SslError(const char* what, int ret) {
@@ -403,6 +515,9 @@ long TlsSession::Read(uint8_t* buf, size_t len, Status* err) {
 }
 
 Status TlsSession::Write(const uint8_t* p, size_t n) {
+  // Room for every record at once: the plaintext plus, per record of at
+  // most 16 KiB, its header, content type byte and tag.
+  ReserveOutput(n + (n / 16384 + 1) * 64);
   while (n > 0) {
     ERR_clear_error();
     int chunk = static_cast<int>(std::min<size_t>(n, 1 << 30));
@@ -419,14 +534,12 @@ bool TlsSession::AwaitsAcceptance() const {
   return !SSL_session_reused(ssl_);
 }
 
-size_t TlsSession::PendingOutput() const { return BIO_ctrl_pending(SSL_get_wbio(ssl_)); }
+size_t TlsSession::PendingOutput() const { return out_len_; }
 
 Buffer TlsSession::TakeOutput() {
-  size_t n = PendingOutput();
-  if (n == 0) return Buffer();
-  Buffer b = Buffer::Uninit(n);
-  int r = BIO_read(SSL_get_wbio(ssl_), b.data(), static_cast<int>(n));
-  b.Shrink(r > 0 ? static_cast<size_t>(r) : 0);
+  if (out_len_ == 0) return Buffer();
+  Buffer b(std::move(out_), out_len_);
+  out_cap_ = out_len_ = 0;
   return b;
 }
 

@@ -1,4 +1,4 @@
-// tls_internal.h: TLS 1.3 over memory BIOs, for transport.cc. A TlsSession
+// tls_internal.h: TLS 1.3 over in-memory buffers, for transport.cc. A TlsSession
 // never touches a socket: the transport feeds it the bytes it read and
 // sends the bytes it produced, so a handshake is driven by the libuv loop
 // (server) or by a bounded poll loop (Dial) and never blocks a loop.
@@ -20,6 +20,7 @@
 
 typedef struct ssl_ctx_st SSL_CTX;  // NOLINT(modernize-use-using): OpenSSL's spelling
 typedef struct ssl_st SSL;          // NOLINT(modernize-use-using)
+typedef struct bio_st BIO;          // NOLINT(modernize-use-using)
 
 namespace ninep::internal {
 
@@ -52,7 +53,7 @@ class TlsContext {
   std::vector<uint8_t> psk_key_;                      // client
 };
 
-// One TLS connection's state, over memory BIOs.
+// One TLS connection's state, over in-memory buffers.
 class TlsSession {
  public:
   // A server session; its peer is named in errors.
@@ -65,8 +66,13 @@ class TlsSession {
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
-  // Bytes received from the peer.
+  // Bytes received from the peer, copied.
   void Feed(const uint8_t* p, size_t n);
+  // Bytes received from the peer, read in place: the caller keeps them
+  // unchanged until it calls Keep(), which copies what is still unread.
+  // Saves a copy of every byte on the bulk path.
+  void Lend(const uint8_t* p, size_t n);
+  void Keep();
   // Advances the handshake: true when complete, false when it needs more
   // input; an error ("tls handshake: certificate verify failed: ...").
   Result<bool> Handshake();
@@ -96,8 +102,14 @@ class TlsSession {
   void set_psk_identity(std::string id) { psk_identity_ = std::move(id); }
   TlsContext* context() const { return ctx_.get(); }
 
+  // For the session's BIO: takes up to len received bytes (0: none yet).
+  size_t Consume(uint8_t* out, size_t len);
+  // For the session's BIO: appends bytes to send.
+  void Produce(const uint8_t* p, size_t n);
+
  private:
   TlsSession() = default;
+  void ReserveOutput(size_t more);
   Status SslError(const char* what, int ret);
   void NoteIdentity();
 
@@ -108,6 +120,15 @@ class TlsSession {
   std::string identity_;
   std::string psk_identity_;
   std::string early_;  // plaintext read while Dial waited for the ticket
+  // Received, not yet consumed: owned bytes (older) then lent ones.
+  std::vector<uint8_t> in_;
+  size_t in_off_ = 0;
+  const uint8_t* lent_ = nullptr;
+  size_t lent_n_ = 0;
+  // To send: records appended in place, handed out whole by TakeOutput.
+  std::unique_ptr<uint8_t[]> out_;
+  size_t out_cap_ = 0;
+  size_t out_len_ = 0;
 };
 
 // Drives a client handshake on the connected, non-blocking socket fd

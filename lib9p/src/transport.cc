@@ -325,12 +325,13 @@ class ConnCore {
   void OnCipher(size_t n) {
     if (handshaking_ && first_.size() < 7)
       first_.append(reinterpret_cast<const char*>(cbuf_.get()), std::min(n, 7 - first_.size()));
-    tls_->Feed(cbuf_.get(), n);
+    tls_->Lend(cbuf_.get(), n);
     if (handshaking_) {
       DriveHandshake();
     } else {
       PumpTls();
     }
+    tls_->Keep();  // cbuf_ takes the next read
   }
 
   void DriveHandshake() {

@@ -112,6 +112,44 @@ TEST_F(TlsTest, MutualTlsServesBothDialectsWith9p) {
   unlink(("/tmp/" + name).c_str());
 }
 
+// Bulk data crosses record boundaries, reads that end inside a record and
+// frames larger than any record, both ways, byte for byte. Also shows the
+// suite the server picks: AES-128-GCM (tls.cc says why).
+TEST_F(TlsTest, BulkDataSurvivesEveryRecordBoundary) {
+  TempDir dir;
+  std::string addr = Start("exportfs", [&] {
+    auto a = ServerTls();
+    a.insert(a.end(), {"-r", dir.path(), "-m", "1m"});
+    return a;
+  }());
+  ASSERT_EQ(addr.rfind("tls!127.0.0.1!", 0), 0u) << addr << Log();
+  int rc = -1;
+  // 9 MiB and 12,345 bytes: no multiple of a record or of a frame.
+  std::string src = tmp_.path() + "/src";
+  Sh("head -c 9449001 /dev/urandom >'" + src + "'", &rc);
+  ASSERT_EQ(rc, 0);
+  for (std::string msize : {"1m", "8k"}) {
+    SCOPED_TRACE(msize);
+    std::string base = "-a '" + addr + "' -L -m " + msize + " " + Mutual("root", "root") + " ";
+    std::string out =
+        Sh("'" + Bin("9p") + "' " + base + "write big" + msize + " <'" + src + "' 2>&1", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_EQ(Sh("cmp '" + src + "' '" + dir.path() + "/big" + msize + "' 2>&1", &rc), "");
+    EXPECT_EQ(rc, 0);
+    std::string back = tmp_.path() + "/back" + msize;
+    out = Sh("'" + Bin("9p") + "' " + base + "read big" + msize + " >'" + back + "' 2>&1", &rc);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_EQ(Sh("cmp '" + src + "' '" + back + "' 2>&1", &rc), "");
+    EXPECT_EQ(rc, 0);
+  }
+  std::string port = addr.substr(addr.rfind('!') + 1);
+  std::string out =
+      Sh("openssl s_client -connect 127.0.0.1:" + port + " -cert '" + C("root.pem") + "' -key '" +
+             C("root.key") + "' -CAfile '" + C("ca.pem") + "' </dev/null 2>&1",
+         &rc);
+  EXPECT_NE(out.find("Cipher is TLS_AES_128_GCM_SHA256"), std::string::npos) << out;
+}
+
 TEST_F(TlsTest, BadCertificatesAreRefusedAtDial) {
   std::string addr = Start("ramfs", ServerTls());
   ASSERT_FALSE(addr.empty()) << Log();
