@@ -6,6 +6,9 @@
 # one plain (tcp!), one with mutual TLS 1.3 (tls!, --ca). In the same run:
 #   - bulk: `9p -m 1m read` of the whole file to /dev/null, ROUNDS times
 #     per server, interleaved; the best of each counts (MB/s);
+#   - floor: bench/tls_floor sends the same file over loopback through
+#     OpenSSL alone (no 9P, no event loop), plain and TLS: the ratio TLS
+#     costs on this machine whatever the server does;
 #   - round trip: rtt_bench -L (Tgetattr on the root fid) at depth 1 and 64
 #     on each server: calls per second and p50.
 # Prints a markdown section with the ratios (TLS/plain) and appends it,
@@ -28,7 +31,7 @@ RESULTS=${RESULTS:-bench/RESULTS.md}
 BENCH=tls-bench
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-for b in exportfs 9p rtt_bench; do
+for b in exportfs 9p rtt_bench tls_floor; do
   [[ -x $BIN_DIR/$b ]] || die "$BIN_DIR/$b is not built"
 done
 
@@ -64,6 +67,13 @@ for ((r = 0; r < ROUNDS; r++)); do
   ((t > best_tls)) && best_tls=$t
 done
 
+# The floor: the same file over loopback through OpenSSL alone (no 9P,
+# no event loop), plain against TLS, in the same run.
+floor=$("$BIN_DIR/tls_floor" "$WORK/data/big" "$PKI/server.pem" "$PKI/server.key" \
+  "$PKI/ca.pem" "$ROUNDS") || die "tls_floor failed"
+floor_plain=$(echo "$floor" | awk '{ print $2 }')
+floor_tls=$(echo "$floor" | awk '{ print $5 }')
+
 # rtt_bench output field F of case CASE depth D.
 field() { echo "$1" | awk -v c="$2" -v d="$3" -v f="$4" '
   { ok = 0; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
@@ -76,7 +86,7 @@ rtt_tls=$("$BIN_DIR/rtt_bench" -a "$TLS" $RTT_ARGS) || die "rtt_bench tls failed
 
 ulp=$(cat /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || echo "?")
 if [[ " $ulp " == *" tls "* ]]; then
-  ktls="the kernel has the tls ULP, but TLS records are made over memory BIOs on the event loop, so kTLS is not used"
+  ktls="the kernel has the tls ULP, but TLS records are made in user space on the event loop, so kTLS is not used"
 else
   ktls="kernel TLS not measured: this kernel has no tls ULP (tcp_available_ulp: $ulp)"
 fi
@@ -95,13 +105,18 @@ $(openssl version | cut -d' ' -f2)). Client certificates from tests/tls/mkcerts.
 | case | plain | TLS | TLS / plain | goal |
 | --- | --- | --- | --- | --- |
 | 9p read ${SIZE_MB} MiB, msize 1 MiB, best of $ROUNDS (MB/s) | $best_plain | $best_tls | $(ratio "$best_tls" "$best_plain") | >= 0.60 |
+| floor: the file sent through OpenSSL alone, no 9P, best of $ROUNDS (MB/s) | $floor_plain | $floor_tls | $(ratio "$floor_tls" "$floor_plain") | |
 | Tgetattr depth 1 (calls/s) | $r1p | $r1t | $(ratio "$r1t" "$r1p") | |
 | Tgetattr depth 1 p50 round trip (us) | $p1p | $p1t | $(ratio "$p1t" "$p1p") | <= 1.20 |
 | Tgetattr depth 64 (calls/s) | $r64p | $r64t | $(ratio "$r64t" "$r64p") | |
 
 Commands: \`9p -a ADDR -u root -m 1m read big >/dev/null\` (timed),
 \`rtt_bench -a ADDR $RTT_ARGS\`, with NINEP_CERT, NINEP_KEY, NINEP_CA set
-for the TLS cases; \`bash bench/tls_bench.sh\` (SIZE_MB=$SIZE_MB).
+for the TLS cases; \`tls_floor FILE CERT KEY CA $ROUNDS\` (bench/tls_floor.cc: one
+process preads the file in 1 MiB pieces and writes it to loopback TCP,
+plainly or with SSL_write over OpenSSL's socket BIO, TLS 1.3 AES-128-GCM;
+a forked one receives it, read-ahead on); \`bash bench/tls_bench.sh\`
+(SIZE_MB=$SIZE_MB).
 Kernel TLS: $ktls.
 EOF
 )

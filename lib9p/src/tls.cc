@@ -505,6 +505,10 @@ long TlsSession::Read(uint8_t* buf, size_t len, Status* err) {
     early_.erase(0, n);
     return static_cast<long>(n);
   }
+  // Nothing received and nothing buffered: SSL_read could only say
+  // "want read", at the price of a call and its error-queue upkeep per
+  // message.
+  if (in_off_ == in_.size() && lent_n_ == 0 && done_ && SSL_has_pending(ssl_) == 0) return 0;
   ERR_clear_error();
   int r = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT_MAX)));
   if (r > 0) return r;

@@ -15,8 +15,9 @@
 // the maximum frame, so a peer cannot make us allocate what it likes.
 // TLS: a TlsSession (tls.cc) sits between the socket and both paths.
 // Ciphertext is read into its own buffer and fed to the session, which
-// decrypts into the frame buffer; each frame sent is encrypted at Send and
-// its records queue as above. A server's handshake runs on the loop before
+// decrypts into the frame buffer. Frames sent in one loop turn are
+// encrypted together when it ends (a large one at once), and their records
+// queue as above. A server's handshake runs on the loop before
 // the Listener hands the connection out.
 #include "ninep/transport.h"
 
@@ -41,6 +42,9 @@ namespace {
 constexpr size_t kReadBufSize = 64 * 1024;
 // Ciphertext per read: larger, as each read is then decrypted in one go.
 constexpr size_t kCipherBufSize = 256 * 1024;
+// TLS frames smaller than this wait for the end of the loop turn, to share
+// a record with the others sent in it; larger ones are encrypted at once.
+constexpr size_t kTlsStageMax = 16 * 1024;
 constexpr uint32_t kDefaultMaxFrame = 8 * 1024 * 1024;
 // On Close, queued replies are flushed while the peer keeps reading; a peer
 // that takes none of them for this long is cut off.
@@ -155,6 +159,16 @@ class ConnCore {
   void Send(Buffer frame) {
     if (dead_ || owner_closed_ || frame.empty()) return;
     if (tls_) {
+      if (frame.size() < kTlsStageMax) {
+        // Sealed with whatever else this loop turn sends (OnIdle): one
+        // record for a burst of small replies, not one each.
+        stage_.insert(stage_.end(), frame.data(), frame.data() + frame.size());
+        queued_ += frame.size();
+        Kick();
+        return;
+      }
+      SealStaged();
+      if (dead_) return;
       Status s = tls_->Write(frame.data(), frame.size());
       if (!s.ok()) {
         Fail(s);
@@ -257,6 +271,7 @@ class ConnCore {
       }
       StartReading();
     }
+    if (tls_) SealStaged();
     Flush(false);
   }
 
@@ -400,6 +415,19 @@ class ConnCore {
     }
     pumping_ = false;
     SendTlsOutput();  // what reading produced (key updates, alerts)
+  }
+
+  // Encrypts the frames staged by Send, in one SSL_write.
+  void SealStaged() {
+    if (stage_.empty()) return;
+    queued_ -= stage_.size();
+    Status s = tls_->Write(stage_.data(), stage_.size());
+    stage_.clear();
+    if (!s.ok()) {
+      Fail(s);
+      return;
+    }
+    SendTlsOutput();
   }
 
   // Queues what the session wants sent.
@@ -608,6 +636,7 @@ class ConnCore {
     if (shutting_) return;
     shutting_ = true;
     StopReading();
+    if (flush && tls_ && !closing_handles_) SealStaged();
     if (flush && queued_ > 0 && !closing_handles_) {
       Flush(true);
       if (queued_ > 0 && !closing_handles_) {
@@ -692,6 +721,7 @@ class ConnCore {
   bool owner_closed_ = false, owner_gone_ = false;
 
   std::unique_ptr<internal::TlsSession> tls_;
+  std::vector<uint8_t> stage_;       // TLS: small frames sent this turn, not yet encrypted
   std::unique_ptr<uint8_t[]> cbuf_;  // ciphertext as read
   bool handshaking_ = false, pumping_ = false;
   bool seen_frame_ = false;  // a frame header was accepted (so this is not TLS)
