@@ -10,7 +10,8 @@
 #     OpenSSL alone (no 9P, no event loop), plain and TLS: the ratio TLS
 #     costs on this machine whatever the server does;
 #   - round trip: rtt_bench -L (Tgetattr on the root fid) at depth 1 and 64
-#     on each server: calls per second and p50.
+#     on each server, ROUNDS times interleaved: median calls per second and
+#     median p50.
 # Prints a markdown section with the ratios (TLS/plain) and appends it,
 # with the exact commands, to RESULTS (bench/RESULTS.md).
 # Kernel TLS is not tried when the kernel lacks the tls ULP
@@ -74,15 +75,21 @@ floor=$("$BIN_DIR/tls_floor" "$WORK/data/big" "$PKI/server.pem" "$PKI/server.key
 floor_plain=$(echo "$floor" | awk '{ print $2 }')
 floor_tls=$(echo "$floor" | awk '{ print $5 }')
 
-# rtt_bench output field F of case CASE depth D.
+# rtt_bench output field F of case CASE depth D: the median over the runs.
 field() { echo "$1" | awk -v c="$2" -v d="$3" -v f="$4" '
-  { ok = 0; for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    if (v["case"] == c && v["depth"] == d) print v[f] }'; }
+  { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    if (v["case"] == c && v["depth"] == d) print v[f] }' | sort -g |
+  awk '{ x[NR] = $1 } END { if (NR) print x[int((NR + 1) / 2)] }'; }
 RTT_ARGS="-L -u root -n 200000 -t $SECONDS_PER_CASE -d 1 -d 64"
-# shellcheck disable=SC2086
-rtt_plain=$("$BIN_DIR/rtt_bench" -a "$PLAIN" $RTT_ARGS) || die "rtt_bench plain failed"
-# shellcheck disable=SC2086
-rtt_tls=$("$BIN_DIR/rtt_bench" -a "$TLS" $RTT_ARGS) || die "rtt_bench tls failed"
+# ROUNDS runs per server, interleaved: a burst of load on this shared
+# machine then spoils one run of each, and the median sets it aside.
+rtt_plain="" rtt_tls=""
+for ((r = 0; r < ROUNDS; r++)); do
+  # shellcheck disable=SC2086
+  rtt_plain+=$("$BIN_DIR/rtt_bench" -a "$PLAIN" $RTT_ARGS)$'\n' || die "rtt_bench plain failed"
+  # shellcheck disable=SC2086
+  rtt_tls+=$("$BIN_DIR/rtt_bench" -a "$TLS" $RTT_ARGS)$'\n' || die "rtt_bench tls failed"
+done
 
 ulp=$(cat /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null || echo "?")
 if [[ " $ulp " == *" tls "* ]]; then
@@ -106,9 +113,9 @@ $(openssl version | cut -d' ' -f2)). Client certificates from tests/tls/mkcerts.
 | --- | --- | --- | --- | --- |
 | 9p read ${SIZE_MB} MiB, msize 1 MiB, best of $ROUNDS (MB/s) | $best_plain | $best_tls | $(ratio "$best_tls" "$best_plain") | >= 0.60 |
 | floor: the file sent through OpenSSL alone, no 9P, best of $ROUNDS (MB/s) | $floor_plain | $floor_tls | $(ratio "$floor_tls" "$floor_plain") | |
-| Tgetattr depth 1 (calls/s) | $r1p | $r1t | $(ratio "$r1t" "$r1p") | |
-| Tgetattr depth 1 p50 round trip (us) | $p1p | $p1t | $(ratio "$p1t" "$p1p") | <= 1.20 |
-| Tgetattr depth 64 (calls/s) | $r64p | $r64t | $(ratio "$r64t" "$r64p") | |
+| Tgetattr depth 1, median of $ROUNDS (calls/s) | $r1p | $r1t | $(ratio "$r1t" "$r1p") | |
+| Tgetattr depth 1 p50 round trip, median of $ROUNDS (us) | $p1p | $p1t | $(ratio "$p1t" "$p1p") | <= 1.20 |
+| Tgetattr depth 64, median of $ROUNDS (calls/s) | $r64p | $r64t | $(ratio "$r64t" "$r64p") | |
 
 Commands: \`9p -a ADDR -u root -m 1m read big >/dev/null\` (timed),
 \`rtt_bench -a ADDR $RTT_ARGS\`, with NINEP_CERT, NINEP_KEY, NINEP_CA set
