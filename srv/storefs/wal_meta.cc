@@ -1,7 +1,10 @@
 #include "storefs/wal_meta.h"
 
+#include <algorithm>
 #include <ctime>
 #include <deque>
+#include <limits>
+#include <unordered_set>
 
 namespace storefs {
 
@@ -10,7 +13,10 @@ using ninep::Status;
 
 namespace {
 constexpr uint64_t kReserveStep = 4096;  // ids reserved per log record
-}
+// No id is handed out at or past this: a log that names one (a bad disk, a
+// foreign file) exhausts the ids instead of wrapping them to reused ones.
+constexpr uint64_t kLastId = std::numeric_limits<uint64_t>::max() - kReserveStep;
+}  // namespace
 
 struct WalMetaStore::State : TxnVisitor {
   struct Node {
@@ -31,7 +37,7 @@ struct WalMetaStore::State : TxnVisitor {
       auto p = nodes.find(in.parent);
       if (p != nodes.end()) p->second.kids[in.name] = in.ino;
     }
-    if (in.ino >= next_ino) next_ino = in.ino + 1;
+    if (in.ino >= next_ino) next_ino = in.ino >= kLastId ? kLastId : in.ino + 1;
   }
   void OnRemove(InodeId ino) override {
     auto it = nodes.find(ino);
@@ -73,7 +79,7 @@ struct WalMetaStore::State : TxnVisitor {
     auto& slot = it->second.chunks[index];
     if (slot.id != 0 && slot.id != c.id) chunk_at.erase(slot.id);
     chunk_at[c.id] = {ino, index};
-    if (c.id >= next_chunk) next_chunk = c.id + 1;
+    if (c.id >= next_chunk) next_chunk = c.id >= kLastId ? kLastId : c.id + 1;
     slot = std::move(c);
   }
   void OnDropChunks(InodeId ino, uint64_t first) override {
@@ -97,10 +103,13 @@ struct WalMetaStore::State : TxnVisitor {
     t.Reserve(ino_limit, chunk_limit);
     for (auto& [id, s] : servers) t.SetServer(s);
     std::deque<InodeId> q{kRootIno};
+    // Each inode once: a log from a bad disk can hold a directory in its
+    // own subtree, and the image must still end.
+    std::unordered_set<InodeId> emitted;
     while (!q.empty()) {
       auto it = nodes.find(q.front());
       q.pop_front();
-      if (it == nodes.end()) continue;
+      if (it == nodes.end() || !emitted.insert(it->first).second) continue;
       t.Create(it->second.in);
       for (auto& [i, c] : it->second.chunks) t.SetChunk(it->first, i, c);
       for (auto& [name, k] : it->second.kids) q.push_back(k);
@@ -268,15 +277,17 @@ std::vector<ServerInfo> WalMetaStore::Servers() const {
 
 Result<InodeId> WalMetaStore::NewInode() {
   for (;;) {
-    InodeId limit, climit;
+    InodeId from, climit;
     {
       std::unique_lock<std::shared_mutex> lk(mu_);
       if (st_->next_ino < st_->ino_limit) return st_->next_ino++;
-      limit = st_->ino_limit;
+      // From the highest id in use, so one reservation always suffices.
+      from = std::max(st_->next_ino, st_->ino_limit);
       climit = st_->chunk_limit;
     }
+    if (from >= kLastId) return Status(ENOSPC, "storefs: inode numbers exhausted");
     Txn t;
-    t.Reserve(limit + kReserveStep, climit);
+    t.Reserve(from + kReserveStep, climit);
     Status s = Commit(t);
     if (!s.ok()) return s;
   }
@@ -284,15 +295,16 @@ Result<InodeId> WalMetaStore::NewInode() {
 
 Result<uint64_t> WalMetaStore::NewChunkId() {
   for (;;) {
-    InodeId limit, climit;
+    InodeId limit, from;
     {
       std::unique_lock<std::shared_mutex> lk(mu_);
       if (st_->next_chunk < st_->chunk_limit) return st_->next_chunk++;
       limit = st_->ino_limit;
-      climit = st_->chunk_limit;
+      from = std::max(st_->next_chunk, st_->chunk_limit);
     }
+    if (from >= kLastId) return Status(ENOSPC, "storefs: chunk ids exhausted");
     Txn t;
-    t.Reserve(limit, climit + kReserveStep);
+    t.Reserve(limit, from + kReserveStep);
     Status s = Commit(t);
     if (!s.ok()) return s;
   }

@@ -77,5 +77,8 @@ TEST(FuzzReplay, ClientReplies) { EXPECT_GE(Replay("fuzz_client_replies", FuzzCl
 // chunkd's replica files, ctl messages and names.
 TEST(FuzzReplay, Chunkd) { EXPECT_GE(Replay("fuzz_chunkd", FuzzChunkd), 8); }
 
+// storefs's metadata log and snapshots as a crash or a bad disk leaves them.
+TEST(FuzzReplay, StoreWal) { EXPECT_GE(Replay("fuzz_storewal", FuzzStoreWal), 6); }
+
 }  // namespace
 }  // namespace ninep::fuzz

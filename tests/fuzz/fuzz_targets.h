@@ -9,6 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace ninep::fuzz {
 
@@ -44,6 +47,14 @@ int FuzzClientReplies(const uint8_t* data, size_t size);
 // as a ctl message and as a replica name; everything that decodes must
 // encode back to the same bytes. Always returns 0.
 int FuzzChunkd(const uint8_t* data, size_t size);
+
+// storefs's metadata log and snapshot as a crash or a bad disk may leave
+// them (records framed from the input, a raw tail, bit rot), replayed by
+// WalMetaStore::Open; and the Txn decoder on the raw input. Checks the
+// tree that opens, a commit after it, and a second open. Returns 0.
+int FuzzStoreWal(const uint8_t* data, size_t size);
+// Seeds for FuzzStoreWal (name, bytes): logs of every kind of op.
+std::vector<std::pair<std::string, std::string>> StoreWalSeeds();
 
 // Reports a broken invariant to the failure handler.
 void ReportFailure(const char* what);

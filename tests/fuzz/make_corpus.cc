@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_input.h"
+#include "fuzz/fuzz_targets.h"
 #include "ninep/wire.h"
 #include "wire/samples.h"
 
@@ -461,5 +462,10 @@ int main(int argc, char** argv) {
 
   Write(root / "fuzz_server_session", ServerSeeds());
   Write(root / "fuzz_client_replies", ClientSeeds());
+
+  std::vector<Seed> wal;
+  for (auto& [name, bytes] : fuzz::StoreWalSeeds())
+    wal.push_back({name, std::vector<uint8_t>(bytes.begin(), bytes.end())});
+  Write(root / "fuzz_storewal", wal);
   return 0;
 }

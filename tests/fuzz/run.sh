@@ -8,15 +8,15 @@
 # the input that did it is left in .fuzz-corpus-work/<target>-artifacts/.
 # Prints each target's executions per second and coverage at the end.
 # Environment: FUZZ_BUILD_DIR (default build-fuzz), JOBS (default 2),
-# FUZZ_TARGETS (default: all five, "fuzz_decode fuzz_roundtrip
-# fuzz_server_session fuzz_client_replies fuzz_chunkd").
+# FUZZ_TARGETS (default: all six, "fuzz_decode fuzz_roundtrip
+# fuzz_server_session fuzz_client_replies fuzz_chunkd fuzz_storewal").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 SECS=${1:-${FUZZ_SECONDS:-60}}
 BUILD=${FUZZ_BUILD_DIR:-build-fuzz}
 WORK=.fuzz-corpus-work
-TARGETS=${FUZZ_TARGETS:-fuzz_decode fuzz_roundtrip fuzz_server_session fuzz_client_replies fuzz_chunkd}
+TARGETS=${FUZZ_TARGETS:-fuzz_decode fuzz_roundtrip fuzz_server_session fuzz_client_replies fuzz_chunkd fuzz_storewal}
 
 [[ $SECS =~ ^[0-9]+$ ]] || { echo "usage: tests/fuzz/run.sh [SECONDS]" >&2; exit 2; }
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 is missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
