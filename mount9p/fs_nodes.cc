@@ -317,8 +317,11 @@ void Fs::FillAttr(const Dir& d, struct stat* st) {
   }
   static const auto kUids = ReadIdMap("/proc/self/uid_map");
   static const auto kGids = ReadIdMap("/proc/self/gid_map");
-  st->st_uid = MappedOr(kUids, st->st_uid, getuid());
-  st->st_gid = MappedOr(kGids, st->st_gid, getgid());
+  // Read once: two system calls per entry showed in a find's profile.
+  static const uid_t kSelfUid = getuid();
+  static const gid_t kSelfGid = getgid();
+  st->st_uid = MappedOr(kUids, st->st_uid, kSelfUid);
+  st->st_gid = MappedOr(kGids, st->st_gid, kSelfGid);
   st->st_rdev = a.rdev;
   st->st_size = static_cast<off_t>(a.size);
   st->st_blocks = static_cast<blkcnt_t>(a.blocks);

@@ -129,7 +129,9 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
     a.tried = true;  // handed out: a repeat of this offset gets a plain entry
   }
 
-  std::vector<char> buf(size);
+  // Not zeroed: the kernel may offer a buffer of up to 1 MiB per call, and
+  // the entries fill only what they need.
+  std::unique_ptr<char[]> buf(new char[size]);
   size_t pos = 0;
   std::vector<uint64_t> counted;  // lookups the kernel will owe us a FORGET for
   for (size_t k = 0; k < win.size(); k++) {
@@ -151,7 +153,7 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
       e.attr.st_ino = it.ino;
       e.attr.st_mode = it.mode;
     }
-    size_t need = fuse_add_direntry_plus(req, buf.data() + pos, size - pos, it.name.c_str(), &e,
+    size_t need = fuse_add_direntry_plus(req, buf.get() + pos, size - pos, it.name.c_str(), &e,
                                          static_cast<off_t>(i + 1));
     if (need > size - pos) {
       if (e.ino != 0) {
@@ -162,7 +164,7 @@ void Fs::Readdirplus(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi)
     }
     pos += need;
   }
-  if (fuse_reply_buf(req, buf.data(), pos) != 0) {
+  if (fuse_reply_buf(req, buf.get(), pos) != 0) {
     for (uint64_t ino : counted) Forget(ino, 1);
   }
 }
