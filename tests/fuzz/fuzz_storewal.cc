@@ -228,7 +228,7 @@ std::vector<std::pair<std::string, std::string>> StoreWalSeeds() {
   for (uint8_t flags : {0, 1, 4, 8, 12}) {
     std::string in(1, static_cast<char>(flags));
     for (const auto& t : txns) rec(&in, t.ops);
-    if (flags & 1) in += "\x40\x00\x00\x00torn";
+    if (flags & 1) in += std::string("\x40\x00\x00\x00torn", 8);  // a length, then too little
     seeds.emplace_back("log-flags" + std::to_string(flags), in);
   }
   std::string rot(1, '\x32');
