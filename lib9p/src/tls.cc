@@ -381,13 +381,17 @@ Result<std::unique_ptr<TlsSession>> TlsSession::NewClient(std::shared_ptr<TlsCon
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
 
-void TlsSession::Feed(const uint8_t* p, size_t n) {
-  Keep();  // lent bytes came first
-  if (in_off_ > 0 && in_off_ == in_.size()) {
-    in_.clear();
+void TlsSession::Own(const uint8_t* p, size_t n) {
+  if (in_off_ > 0) {  // drop what OpenSSL has taken before growing
+    in_.erase(in_.begin(), in_.begin() + static_cast<long>(in_off_));
     in_off_ = 0;
   }
   in_.insert(in_.end(), p, p + n);
+}
+
+void TlsSession::Feed(const uint8_t* p, size_t n) {
+  Keep();  // lent bytes came first
+  Own(p, n);
 }
 
 void TlsSession::Lend(const uint8_t* p, size_t n) {
@@ -398,11 +402,9 @@ void TlsSession::Lend(const uint8_t* p, size_t n) {
 
 void TlsSession::Keep() {
   if (lent_n_ == 0) return;
-  const uint8_t* p = lent_;
-  size_t n = lent_n_;
-  lent_n_ = 0;
+  Own(lent_, lent_n_);
   lent_ = nullptr;
-  Feed(p, n);
+  lent_n_ = 0;
 }
 
 size_t TlsSession::Consume(uint8_t* out, size_t len) {

@@ -110,6 +110,8 @@ class TlsSession {
  private:
   TlsSession() = default;
   void ReserveOutput(size_t more);
+  // Appends to the owned input, after the bytes not yet consumed.
+  void Own(const uint8_t* p, size_t n);
   Status SslError(const char* what, int ret);
   void NoteIdentity();
 

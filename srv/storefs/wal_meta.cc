@@ -16,6 +16,8 @@ constexpr uint64_t kReserveStep = 4096;  // ids reserved per log record
 // No id is handed out at or past this: a log that names one (a bad disk, a
 // foreign file) exhausts the ids instead of wrapping them to reused ones.
 constexpr uint64_t kLastId = std::numeric_limits<uint64_t>::max() - kReserveStep;
+// The id after `id`, stopping at kLastId.
+uint64_t After(uint64_t id) { return id >= kLastId ? kLastId : id + 1; }
 }  // namespace
 
 struct WalMetaStore::State : TxnVisitor {
@@ -37,7 +39,7 @@ struct WalMetaStore::State : TxnVisitor {
       auto p = nodes.find(in.parent);
       if (p != nodes.end()) p->second.kids[in.name] = in.ino;
     }
-    if (in.ino >= next_ino) next_ino = in.ino >= kLastId ? kLastId : in.ino + 1;
+    if (in.ino >= next_ino) next_ino = After(in.ino);
   }
   void OnRemove(InodeId ino) override {
     auto it = nodes.find(ino);
@@ -79,7 +81,7 @@ struct WalMetaStore::State : TxnVisitor {
     auto& slot = it->second.chunks[index];
     if (slot.id != 0 && slot.id != c.id) chunk_at.erase(slot.id);
     chunk_at[c.id] = {ino, index};
-    if (c.id >= next_chunk) next_chunk = c.id >= kLastId ? kLastId : c.id + 1;
+    if (c.id >= next_chunk) next_chunk = After(c.id);
     slot = std::move(c);
   }
   void OnDropChunks(InodeId ino, uint64_t first) override {

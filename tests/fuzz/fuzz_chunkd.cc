@@ -21,16 +21,7 @@
 namespace ninep::fuzz {
 namespace {
 
-// A private directory for the replica file, made once per process.
-const std::string& Dir() {
-  static const std::string d = [] {
-    const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    std::string t = std::string(base) + "/fuzz_chunkd.XXXXXX";
-    if (!mkdtemp(t.data())) ReportFailure("mkdtemp failed");
-    return t;
-  }();
-  return d;
-}
+const std::string& Dir() { return FuzzScratchDir("fuzz_chunkd"); }
 
 void Codecs(std::span<const uint8_t> in) {
   // Each header slot position, as the disk may hold it.

@@ -34,16 +34,7 @@ using storefs::Inode;
 using storefs::InodeId;
 using storefs::kRootIno;
 
-// A private directory, made once per process.
-const std::string& Dir() {
-  static const std::string d = [] {
-    const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    std::string t = std::string(base) + "/fuzz_storewal.XXXXXX";
-    if (!mkdtemp(t.data())) ReportFailure("mkdtemp failed");
-    return t;
-  }();
-  return d;
-}
+const std::string& Dir() { return FuzzScratchDir("fuzz_storewal"); }
 
 void Clear(const std::string& dir) {
   DIR* d = opendir(dir.c_str());

@@ -2,10 +2,13 @@
 // invariant goes to the failure handler; memory errors are left to ASan.
 #include "fuzz_targets.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -116,6 +119,18 @@ void RoundtripOne(std::span<const uint8_t> frame, Dialect d) {
 }  // namespace
 
 void ReportFailure(const char* what) { g_failure(what); }
+
+const std::string& FuzzScratchDir(const char* name) {
+  static std::map<std::string, std::string> dirs;  // the replay test runs several targets
+  auto [it, fresh] = dirs.emplace(name, "");
+  if (fresh) {
+    const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    std::string t = std::string(base) + "/" + name + ".XXXXXX";
+    if (!mkdtemp(t.data())) ReportFailure("mkdtemp failed");
+    it->second = t;
+  }
+  return it->second;
+}
 
 void SetFuzzFailureHandler(void (*handler)(const char* what)) {
   g_failure = handler != nullptr ? handler : DefaultFailure;

@@ -56,6 +56,10 @@ int FuzzStoreWal(const uint8_t* data, size_t size);
 // Seeds for FuzzStoreWal (name, bytes): logs of every kind of op.
 std::vector<std::pair<std::string, std::string>> StoreWalSeeds();
 
+// A private directory for target `name`'s files (on /dev/shm when
+// writable), made once per process.
+const std::string& FuzzScratchDir(const char* name);
+
 // Reports a broken invariant to the failure handler.
 void ReportFailure(const char* what);
 

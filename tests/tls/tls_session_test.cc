@@ -55,6 +55,11 @@ class TlsSessionTest : public ::testing::Test {
     Buffer b = from->TakeOutput();
     to->Feed(b.data(), b.size());
   }
+  // msg as the client's records, ready to carry to the server.
+  Buffer Sealed(const std::string& msg) {
+    EXPECT_TRUE(client_->Write(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()).ok());
+    return client_->TakeOutput();
+  }
   // Everything `s` can decrypt now.
   static std::string Drain(TlsSession* s) {
     std::string got;
@@ -105,8 +110,7 @@ TEST_F(TlsSessionTest, LentBytesNotReadAreKept) {
 // kept and overwritten) still decrypts, in order.
 TEST_F(TlsSessionTest, PiecesInAnyCutArriveInOrder) {
   std::string msg = RandomBytes(100000, 2);
-  ASSERT_TRUE(client_->Write(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()).ok());
-  Buffer wire = client_->TakeOutput();
+  Buffer wire = Sealed(msg);
   server_->Feed(wire.data(), 7);
   std::string got;
   std::vector<uint8_t> chunk;
@@ -127,8 +131,7 @@ TEST_F(TlsSessionTest, PiecesInAnyCutArriveInOrder) {
 // A record damaged in flight is an error, never plaintext.
 TEST_F(TlsSessionTest, DamagedRecordIsAnError) {
   std::string msg = RandomBytes(5000, 3);
-  ASSERT_TRUE(client_->Write(reinterpret_cast<const uint8_t*>(msg.data()), msg.size()).ok());
-  Buffer wire = client_->TakeOutput();
+  Buffer wire = Sealed(msg);
   wire.data()[wire.size() / 2] ^= 1;
   server_->Lend(wire.data(), wire.size());
   uint8_t buf[8192];
