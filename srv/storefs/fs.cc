@@ -226,9 +226,9 @@ void StoreFs::Write(WriteReq r) {
   auto p = std::make_shared<WriteReq>(std::move(r));
   srv_->Offload([this, p] {
     InodeId ino = S(p->fid)->ino;
-    uint64_t off = p->offset;
-    if (auto in = meta_->Get(ino); in && (in->mode & DMAPPEND)) off = in->size;
-    Status s = store_->Write(ino, off, p->data, p->fid->uname);
+    auto in = meta_->Get(ino);
+    bool append = in && (in->mode & DMAPPEND);
+    Status s = store_->Write(ino, p->offset, p->data, p->fid->uname, append);
     if (!s.ok()) return p->Fail(s);
     p->Respond(static_cast<uint32_t>(p->data.size()));
   });
@@ -295,27 +295,25 @@ void StoreFs::Wstat(WstatReq r) {
       Status s = store_->SetSize(ino, d.length, p->fid->uname);
       if (!s.ok()) return p->Fail(s);
     }
-    std::lock_guard<std::mutex> lk(ns_mu_);
-    in = meta_->Get(ino);
-    if (!in) return p->Fail(Errno(ENOENT));
-    Inode before = *in;
-    if (d.mode != ~0u) in->mode = (in->mode & DMDIR) | (d.mode & (DMAPPEND | DMEXCL | 07777));
-    if (d.mtime != ~0u) in->mtime = d.mtime;
-    if (d.atime != ~0u) in->atime = d.atime;
-    if (!d.uid.empty()) in->uid = d.uid;
-    if (!d.gid.empty()) in->gid = d.gid;
-    const Tsetattr& sa = p->setattr;
-    if (sa.valid & P9_SETATTR_UID) in->uid = std::to_string(sa.uid);
-    if (sa.valid & P9_SETATTR_GID) in->gid = std::to_string(sa.gid);
-    if ((sa.valid & P9_SETATTR_MTIME) && !(sa.valid & P9_SETATTR_MTIME_SET)) in->mtime = Now();
-    if ((sa.valid & P9_SETATTR_ATIME) && !(sa.valid & P9_SETATTR_ATIME_SET)) in->atime = Now();
-    if (in->mode == before.mode && in->mtime == before.mtime && in->atime == before.atime &&
-        in->uid == before.uid && in->gid == before.gid)
-      return p->Respond(Empty{});
-    Txn t;
-    t.SetAttr(*in);
-    Status s = meta_->Commit(t);
-    if (!s.ok()) return p->Fail(s);
+    // Under the file's attribute lock, so a concurrent write's size is kept.
+    auto tk = store_->ChangeAttr(ino, [&](Inode* in) {
+      Inode before = *in;
+      if (d.mode != ~0u) in->mode = (in->mode & DMDIR) | (d.mode & (DMAPPEND | DMEXCL | 07777));
+      if (d.mtime != ~0u) in->mtime = d.mtime;
+      if (d.atime != ~0u) in->atime = d.atime;
+      if (!d.uid.empty()) in->uid = d.uid;
+      if (!d.gid.empty()) in->gid = d.gid;
+      const Tsetattr& sa = p->setattr;
+      if (sa.valid & P9_SETATTR_UID) in->uid = std::to_string(sa.uid);
+      if (sa.valid & P9_SETATTR_GID) in->gid = std::to_string(sa.gid);
+      if ((sa.valid & P9_SETATTR_MTIME) && !(sa.valid & P9_SETATTR_MTIME_SET)) in->mtime = Now();
+      if ((sa.valid & P9_SETATTR_ATIME) && !(sa.valid & P9_SETATTR_ATIME_SET)) in->atime = Now();
+      return in->mode != before.mode || in->mtime != before.mtime || in->atime != before.atime ||
+             in->uid != before.uid || in->gid != before.gid;
+    });
+    if (!tk.ok()) return p->Fail(tk.status());
+    if (*tk != 0)
+      if (Status s = meta_->Wait(*tk); !s.ok()) return p->Fail(s);
     p->Respond(Empty{});
   });
 }

@@ -46,18 +46,63 @@ Store::~Store() {
   if (loop_.joinable()) loop_.join();
 }
 
-std::shared_ptr<std::mutex> Store::FileLock(InodeId ino) {
+std::shared_ptr<Store::FileLocks> Store::FileLock(InodeId ino) {
   std::lock_guard<std::mutex> lk(mu_);
   auto& w = locks_[ino];
   auto p = w.lock();
   if (!p) {
-    p = std::make_shared<std::mutex>();
+    p = std::make_shared<FileLocks>();
     w = p;
   }
   if (locks_.size() > 4096)  // forget unused locks now and then
     for (auto it = locks_.begin(); it != locks_.end();)
       it = it->second.expired() ? locks_.erase(it) : std::next(it);
   return p;
+}
+
+// Holds [begin, end) of a file; waits while an overlapping range is held.
+class Store::RangeLock {
+ public:
+  RangeLock(FileLocks* fl, uint64_t begin, uint64_t end) : fl_(fl), r_(begin, end) {
+    std::unique_lock<std::mutex> lk(fl_->held_mu);
+    fl_->held_cv.wait(lk, [&] {
+      for (auto [b, e] : fl_->held)
+        if (b < end && begin < e) return false;
+      return true;
+    });
+    fl_->held.push_back(r_);
+  }
+  ~RangeLock() {
+    {
+      std::lock_guard<std::mutex> lk(fl_->held_mu);
+      fl_->held.erase(std::find(fl_->held.begin(), fl_->held.end(), r_));
+    }
+    fl_->held_cv.notify_all();
+  }
+  RangeLock(const RangeLock&) = delete;
+  RangeLock& operator=(const RangeLock&) = delete;
+
+ private:
+  FileLocks* fl_;
+  std::pair<uint64_t, uint64_t> r_;
+};
+
+bool Store::Granted(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return granted_.count(id) != 0;
+}
+
+bool Store::Clean(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  return clean_.count(id) != 0;
+}
+
+void Store::SetClean(uint64_t id, bool clean) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (clean)
+    clean_.insert(id);
+  else
+    clean_.erase(id);
 }
 
 bool Store::Live(uint32_t server) const {
@@ -142,82 +187,191 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
 // ---- Writes ----------------------------------------------------------------
 
 Status Store::Write(InodeId ino, uint64_t off, std::span<const uint8_t> data,
-                    const std::string& muid) {
-  auto lock = FileLock(ino);
-  std::lock_guard<std::mutex> lk(*lock);
+                    const std::string& muid, bool append) {
+  auto fl = FileLock(ino);
+  if (!append && !data.empty()) {
+    std::shared_lock<std::shared_mutex> sl(fl->layout);
+    auto tk = WriteGranted(fl.get(), ino, off, data, muid);
+    if (tk) {
+      sl.unlock();
+      return tk->ok() ? meta_->Wait(**tk) : tk->status();
+    }
+  }
+  uint64_t ticket = 0;
+  {
+    std::unique_lock<std::shared_mutex> xl(fl->layout);
+    auto in = meta_->Get(ino);
+    if (!in) return Errno(ENOENT);
+    if (append) off = in->size;
+    if (data.empty()) return Status();
+    uint64_t cs = opts_.chunk_size;
+    if (off > in->size)
+      if (Status s = CleanPastSize(ino, in->size, off); !s.ok()) return s;
+    Txn t;
+    std::vector<uint64_t> fresh;
+    Status s;
+    size_t done = 0;
+    while (done < data.size() && s.ok()) {
+      uint64_t pos = off + done, idx = pos / cs, coff = pos % cs;
+      size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done, cs - coff));
+      s = WriteChunk(ino, idx, coff, data.subspan(done, len), &t, &fresh);
+      done += len;
+    }
+    if (s.ok()) {
+      std::lock_guard<std::mutex> al(fl->attr);
+      auto tk = ApplyWriteAttr(ino, off, data.size(), muid, &t);
+      if (tk.ok())
+        ticket = *tk;
+      else
+        s = tk.status();
+    }
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      for (uint64_t id : fresh) inflight_.erase(id);
+    }
+    if (!s.ok()) {
+      // Replicas that took part of it hold bytes past the size now.
+      for (uint64_t idx = off / cs; idx <= (off + data.size() - 1) / cs; idx++)
+        if (auto c = meta_->Chunk(ino, idx)) SetClean(c->id, false);
+      return s;
+    }
+  }
+  return meta_->Wait(ticket);
+}
+
+std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, uint64_t off,
+                                                    std::span<const uint8_t> data,
+                                                    const std::string& muid) {
+  auto in = meta_->Get(ino);
+  if (!in) return Result<uint64_t>(Errno(ENOENT));
+  uint64_t cs = opts_.chunk_size;
+  if (off > in->size && !UncleanPastSize(ino, in->size, off).empty()) return std::nullopt;
+  RangeLock held(fl, off, off + data.size());
+  size_t done = 0;
+  while (done < data.size()) {
+    uint64_t pos = off + done, idx = pos / cs, coff = pos % cs;
+    size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done, cs - coff));
+    auto part = data.subspan(done, len);
+    done += len;
+    auto c = meta_->Chunk(ino, idx);
+    if (!c) {
+      // A hole: the first writer makes the chunk with its bytes (new
+      // replicas touch nobody else's); the others wait for it and write into it.
+      {
+        std::unique_lock<std::mutex> lk(fl->held_mu);
+        fl->held_cv.wait(lk, [&] { return fl->creating.count(idx) == 0; });
+        c = meta_->Chunk(ino, idx);
+        if (!c) fl->creating.insert(idx);
+      }
+      if (!c) {
+        std::vector<uint64_t> fresh;
+        auto nc = NewChunk(coff, part, &fresh);
+        Result<uint64_t> tk(Errno(EIO));
+        if (nc.ok()) {
+          Txn t;
+          t.SetChunk(ino, idx, *nc);
+          tk = meta_->Apply(t);  // durable with the attributes below (a later ticket)
+        }
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          for (uint64_t id : fresh) inflight_.erase(id);
+        }
+        {
+          std::lock_guard<std::mutex> lk(fl->held_mu);
+          fl->creating.erase(idx);
+        }
+        fl->held_cv.notify_all();
+        if (!tk.ok()) return std::nullopt;  // the exclusive path tries again and reports
+        continue;
+      }
+    }
+    if (!Granted(c->id)) return std::nullopt;
+    std::vector<std::shared_ptr<ChunkServer>> reps;
+    for (uint32_t r : c->replicas)
+      if (auto s = cluster_->Get(r)) reps.push_back(s);
+    if (reps.size() != c->replicas.size()) return std::nullopt;
+    std::vector<Status> res(reps.size());
+    ForAll(reps.size(), [&](size_t i) { res[i] = reps[i]->Write(c->id, c->version, coff, part); });
+    for (const Status& r : res)
+      if (!r.ok()) {
+        c_.write_errors++;
+        return std::nullopt;
+      }
+  }
+  std::lock_guard<std::mutex> al(fl->attr);
+  Txn t;
+  return ApplyWriteAttr(ino, off, data.size(), muid, &t);
+}
+
+Result<uint64_t> Store::ApplyWriteAttr(InodeId ino, uint64_t off, size_t n, const std::string& muid,
+                                       Txn* t) {
   auto in = meta_->Get(ino);
   if (!in) return Errno(ENOENT);
-  if (data.empty()) return Status();
-  // Bytes past the size on a replica (an unacknowledged write before a
-  // crash) must not show through the hole a sparse write leaves.
-  if (off > in->size && in->size % opts_.chunk_size != 0) {
-    Status s = TrimChunk(ino, in->size / opts_.chunk_size, in->size % opts_.chunk_size);
-    if (!s.ok()) return s;
-  }
+  in->size = std::max<uint64_t>(in->size, off + n);
+  in->mtime = Now();
+  in->qvers++;
+  if (!muid.empty()) in->muid = muid;
+  t->SetAttr(*in);
+  return meta_->Apply(*t);
+}
+
+Result<uint64_t> Store::ChangeAttr(InodeId ino, const std::function<bool(Inode*)>& fn) {
+  auto fl = FileLock(ino);
+  std::lock_guard<std::mutex> al(fl->attr);
+  auto in = meta_->Get(ino);
+  if (!in) return Errno(ENOENT);
+  if (!fn(&*in)) return uint64_t{0};
   Txn t;
-  std::vector<uint64_t> fresh;
-  Status s;
-  size_t done = 0;
-  while (done < data.size() && s.ok()) {
-    uint64_t pos = off + done, idx = pos / opts_.chunk_size, coff = pos % opts_.chunk_size;
-    size_t len =
-        static_cast<size_t>(std::min<uint64_t>(data.size() - done, opts_.chunk_size - coff));
-    s = WriteChunk(ino, idx, coff, data.subspan(done, len), &t, &fresh);
-    done += len;
+  t.SetAttr(*in);
+  return meta_->Apply(t);
+}
+
+Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
+                                 std::vector<uint64_t>* fresh) {
+  auto id = meta_->NewChunkId();
+  if (!id.ok()) return id.status();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    inflight_.insert(*id);
   }
-  if (s.ok()) {
-    in->size = std::max<uint64_t>(in->size, off + data.size());
-    in->mtime = Now();
-    in->qvers++;
-    if (!muid.empty()) in->muid = muid;
-    t.SetAttr(*in);
-    s = meta_->Commit(t);
+  fresh->push_back(*id);
+  std::vector<uint32_t> ok, tried;
+  std::vector<Status> errs;
+  auto targets = cluster_->Place(opts_.replicas, {});
+  while (!targets.empty()) {
+    std::vector<Status> res(targets.size());
+    ForAll(targets.size(), [&](size_t i) {
+      Status s = targets[i]->Create(*id, 1);
+      if (s.ok()) s = targets[i]->Write(*id, 1, coff, data);
+      res[i] = s;
+    });
+    for (size_t i = 0; i < targets.size(); i++) {
+      tried.push_back(targets[i]->id());
+      if (res[i].ok()) {
+        ok.push_back(targets[i]->id());
+      } else {
+        c_.write_errors++;
+        errs.push_back(res[i]);
+      }
+    }
+    if (ok.size() >= opts_.replicas) break;
+    // A full or failing server: place the missing replicas elsewhere.
+    targets = cluster_->Place(opts_.replicas - ok.size(), tried);
   }
-  std::lock_guard<std::mutex> g(mu_);
-  for (uint64_t id : fresh) inflight_.erase(id);
-  return s;
+  if (ok.size() < opts_.write_quorum) return QuorumError(*id, ok.size(), opts_.write_quorum, errs);
+  std::lock_guard<std::mutex> lk(mu_);
+  granted_.insert(*id);
+  clean_.insert(*id);  // new replicas: nothing in them but this write
+  return ChunkRef{*id, 1, ok};
 }
 
 Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<const uint8_t> data,
                          Txn* t, std::vector<uint64_t>* fresh) {
   auto c = meta_->Chunk(ino, idx);
   if (!c) {
-    auto id = meta_->NewChunkId();
-    if (!id.ok()) return id.status();
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      inflight_.insert(*id);
-    }
-    fresh->push_back(*id);
-    std::vector<uint32_t> ok, tried;
-    std::vector<Status> errs;
-    auto targets = cluster_->Place(opts_.replicas, {});
-    while (!targets.empty()) {
-      std::vector<Status> res(targets.size());
-      ForAll(targets.size(), [&](size_t i) {
-        Status s = targets[i]->Create(*id, 1);
-        if (s.ok()) s = targets[i]->Write(*id, 1, coff, data);
-        res[i] = s;
-      });
-      for (size_t i = 0; i < targets.size(); i++) {
-        tried.push_back(targets[i]->id());
-        if (res[i].ok()) {
-          ok.push_back(targets[i]->id());
-        } else {
-          c_.write_errors++;
-          errs.push_back(res[i]);
-        }
-      }
-      if (ok.size() >= opts_.replicas) break;
-      // A full or failing server: place the missing replicas elsewhere.
-      targets = cluster_->Place(opts_.replicas - ok.size(), tried);
-    }
-    if (ok.size() < opts_.write_quorum)
-      return QuorumError(*id, ok.size(), opts_.write_quorum, errs);
-    ChunkRef nc{*id, 1, ok};
-    t->SetChunk(ino, idx, nc);
-    std::lock_guard<std::mutex> lk(mu_);
-    granted_.insert(*id);
+    auto nc = NewChunk(coff, data, fresh);
+    if (!nc.ok()) return nc.status();
+    t->SetChunk(ino, idx, *nc);
     return Status();
   }
   bool granted;
@@ -249,8 +403,10 @@ Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<con
     std::lock_guard<std::mutex> lk(mu_);
     granted_.erase(c->id);  // the replicas now differ: the next write bumps again
   }
-  if (ok.size() < opts_.write_quorum)
+  if (ok.size() < opts_.write_quorum) {
+    SetClean(c->id, false);  // some replicas may hold this write past the size
     return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
+  }
   // Some replicas missed this write: move the ones that took it to a new
   // version, so the others are stale from now on.
   ChunkRef nc = *c;
@@ -316,7 +472,10 @@ Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
     else
       errs.push_back(res[i]);
   }
-  if (ok.size() == c->replicas.size()) return Status();
+  if (ok.size() == c->replicas.size()) {
+    SetClean(c->id, true);
+    return Status();
+  }
   {
     std::lock_guard<std::mutex> lk(mu_);
     granted_.erase(c->id);
@@ -325,20 +484,39 @@ Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
     return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
   ChunkRef nc = *c;
   nc.replicas = ok;
-  return Grant(ino, idx, &nc);
+  Status s = Grant(ino, idx, &nc);
+  if (s.ok()) SetClean(c->id, true);
+  return s;
+}
+
+std::vector<uint64_t> Store::UncleanPastSize(InodeId ino, uint64_t size, uint64_t end) {
+  std::vector<uint64_t> out;
+  uint64_t cs = opts_.chunk_size;
+  for (auto& [idx, c] : meta_->Chunks(ino)) {
+    if (idx * cs >= end) break;
+    if ((idx + 1) * cs > size && !Clean(c.id)) out.push_back(idx);
+  }
+  return out;
+}
+
+Status Store::CleanPastSize(InodeId ino, uint64_t size, uint64_t end) {
+  uint64_t cs = opts_.chunk_size;
+  for (uint64_t idx : UncleanPastSize(ino, size, end)) {
+    uint64_t keep = idx == size / cs ? size % cs : 0;
+    if (Status s = TrimChunk(ino, idx, keep); !s.ok()) return s;
+  }
+  return Status();
 }
 
 Status Store::SetSize(InodeId ino, uint64_t size, const std::string& muid) {
   auto lock = FileLock(ino);
-  std::lock_guard<std::mutex> lk(*lock);
+  std::unique_lock<std::shared_mutex> lk(lock->layout);
   auto in = meta_->Get(ino);
   if (!in) return Errno(ENOENT);
   if (in->IsDir()) return Errno(EISDIR);
   if (size == in->size) return Status();
-  // Whichever way the size moves, the chunk holding the lower end is cut
-  // there: on a shrink it drops data, on a growth it drops bytes past the
-  // old size that an unacknowledged write may have left.
-  uint64_t edge = std::min(size, in->size);
+  // A shrink cuts the chunk holding the new end there; a growth first cuts
+  // what an unacknowledged or failed write may have left past the old size.
   Txn t;
   std::vector<ChunkRef> gone;
   if (size < in->size) {
@@ -346,17 +524,29 @@ Status Store::SetSize(InodeId ino, uint64_t size, const std::string& muid) {
     for (auto& [i, c] : meta_->Chunks(ino))
       if (i >= keep) gone.push_back(c);
     t.DropChunks(ino, keep);
+    if (size % opts_.chunk_size != 0) {
+      Status s = TrimChunk(ino, size / opts_.chunk_size, size % opts_.chunk_size);
+      if (!s.ok()) return s;
+    }
+  } else if (Status s = CleanPastSize(ino, in->size, size); !s.ok()) {
+    return s;
   }
-  if (edge % opts_.chunk_size != 0) {
-    Status s = TrimChunk(ino, edge / opts_.chunk_size, edge % opts_.chunk_size);
-    if (!s.ok()) return s;
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> al(lock->attr);
+    in = meta_->Get(ino);
+    if (!in) return Errno(ENOENT);
+    in->size = size;
+    in->mtime = Now();
+    in->qvers++;
+    if (!muid.empty()) in->muid = muid;
+    t.SetAttr(*in);
+    auto tk = meta_->Apply(t);
+    if (!tk.ok()) return tk.status();
+    ticket = *tk;
   }
-  in->size = size;
-  in->mtime = Now();
-  in->qvers++;
-  if (!muid.empty()) in->muid = muid;
-  t.SetAttr(*in);
-  Status s = meta_->Commit(t);
+  lk.unlock();
+  Status s = meta_->Wait(ticket);
   if (s.ok()) Forget(std::move(gone));
   return s;
 }
@@ -446,6 +636,8 @@ Status Store::CopyTo(const ChunkRef& c, ChunkServer* target) {
     s = target->Write(
         c.id, c.version, 0,
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data->data()), data->size()));
+  // A stale replica bumped in place may be longer than the copy.
+  if (s.ok()) s = target->Truncate(c.id, c.version, data->size());
   if (!s.ok()) {
     (void)target->Remove(c.id, c.version);  // best effort; the GC removes it otherwise
     return s;
@@ -458,7 +650,7 @@ void Store::RepairCorrupt(uint64_t id, uint32_t server) {
   auto place = meta_->FindChunk(id);
   if (!place) return;
   auto lock = FileLock(place->ino);
-  std::lock_guard<std::mutex> lk(*lock);
+  std::unique_lock<std::shared_mutex> lk(lock->layout);
   place = meta_->FindChunk(id);
   auto s = cluster_->Get(server);
   if (!place || !s || !Has(place->chunk.replicas, server)) return;
@@ -504,7 +696,7 @@ std::string Store::RepairPass() {
   });
   for (auto& p0 : todo) {
     auto lock = FileLock(p0.ino);
-    std::lock_guard<std::mutex> lk(*lock);
+    std::unique_lock<std::shared_mutex> lk(lock->layout);
     auto p = meta_->FindChunk(p0.chunk.id);
     if (!p) continue;
     ChunkRef c = p->chunk;
@@ -604,7 +796,7 @@ std::string Store::GcPass() {
       continue;
     }
     auto lock = FileLock(place->ino);
-    std::lock_guard<std::mutex> lk(*lock);
+    std::unique_lock<std::shared_mutex> lk(lock->layout);
     place = meta_->FindChunk(id);
     if (!place) continue;
     ChunkRef c = place->chunk;
@@ -681,7 +873,7 @@ std::string Store::Rebalance() {
     });
     if (!pick) break;
     auto lock = FileLock(pick->ino);
-    std::lock_guard<std::mutex> lk(*lock);
+    std::unique_lock<std::shared_mutex> lk(lock->layout);
     auto p = meta_->FindChunk(pick->chunk.id);
     if (!p || !Has(p->chunk.replicas, hi->id()) || Has(p->chunk.replicas, lo->id())) continue;
     if (!CopyTo(p->chunk, lo.get()).ok()) break;

@@ -15,16 +15,24 @@
 //
 // A write is acknowledged once write_quorum replicas acknowledged it durably
 // and the metadata naming it (size, chunk versions) is in the log.
-// Writes to one file are serialized (a per-file lock); reads are not locked.
+// Writes that only put bytes into chunks already granted in this run go on
+// concurrently, each holding its byte range so that overlapping writes reach
+// every replica in the same order; anything that changes which replicas or
+// versions hold a file's chunks (a new chunk, a grant, a trim, a failed
+// replica, repair, GC, moves) waits for them and runs alone on the file.
+// Reads are not locked.
 // Thread-safety: thread-safe; every method blocks (call from worker threads).
 #ifndef STOREFS_STORE_H_
 #define STOREFS_STORE_H_
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <thread>
@@ -67,10 +75,14 @@ class Store {
   // Reads up to buf.size() bytes at off (clamped at the file's size); holes
   // read as zeros.
   ninep::Result<size_t> Read(InodeId ino, uint64_t off, std::span<uint8_t> buf);
-  // Writes data at off; returns once it is acknowledged (see above).
-  // `muid` is recorded as the last modifier.
+  // Writes data at off (at the end of the file when `append`); returns once
+  // it is acknowledged (see above). `muid` is recorded as the last modifier.
   ninep::Status Write(InodeId ino, uint64_t off, std::span<const uint8_t> data,
-                      const std::string& muid);
+                      const std::string& muid, bool append = false);
+  // Applies fn to ino's attributes under the file's attribute lock (so no
+  // concurrent write's size or mtime is lost) and, when fn returns true,
+  // logs the result; returns the ticket to Wait for, or 0 when fn changed nothing.
+  ninep::Result<uint64_t> ChangeAttr(InodeId ino, const std::function<bool(Inode*)>& fn);
   // Sets the file's size (truncating or extending with a hole); durable on return.
   ninep::Status SetSize(InodeId ino, uint64_t size, const std::string& muid);
   // Deletes the replicas of chunks no longer in the metadata (after a
@@ -102,9 +114,49 @@ class Store {
   const StoreOptions& options() const { return opts_; }
 
  private:
-  std::shared_ptr<std::mutex> FileLock(InodeId ino);
+  // The locks of one file (see the top of this file). `layout` is exclusive
+  // for layout changes, shared for writes into granted chunks, which also
+  // hold [begin, end) in `held`; `attr` orders read-modify-writes of the inode.
+  struct FileLocks {
+    std::shared_mutex layout;
+    std::mutex attr;
+    std::mutex held_mu;
+    std::condition_variable held_cv;
+    std::vector<std::pair<uint64_t, uint64_t>> held;
+    std::set<uint64_t> creating;  // chunk indices a shared writer is making
+  };
+  class RangeLock;
+  std::shared_ptr<FileLocks> FileLock(InodeId ino);
+  // The write path that leaves the layout alone but for new chunks in holes:
+  // every chunk written exists and is granted or is made by this write, and
+  // nothing needs trimming. Returns the log ticket of the
+  // new attributes, or nullopt when the write must take the exclusive path
+  // (it did not apply, or a replica failed: that path writes again).
+  std::optional<ninep::Result<uint64_t>> WriteGranted(FileLocks* fl, InodeId ino, uint64_t off,
+                                                      std::span<const uint8_t> data,
+                                                      const std::string& muid);
+  // Adds the attribute change of a write of n bytes at off to t and applies
+  // t; REQUIRES the file's attr lock.
+  ninep::Result<uint64_t> ApplyWriteAttr(InodeId ino, uint64_t off, size_t n,
+                                         const std::string& muid, Txn* t);
+  bool Granted(uint64_t id);
+  // Indices of ino's chunks that reach past size and start before end, and
+  // may hold bytes past size (not Clean): a write or truncate that grows the
+  // file to end would show those bytes where a hole must read as zeros.
+  std::vector<uint64_t> UncleanPastSize(InodeId ino, uint64_t size, uint64_t end);
+  // Trims those chunks to size; REQUIRES the layout lock, exclusive.
+  ninep::Status CleanPastSize(InodeId ino, uint64_t size, uint64_t end);
+  // True when no replica of chunk id holds bytes past the file's size
+  // (so a write past the end need not trim it first).
+  bool Clean(uint64_t id);
+  void SetClean(uint64_t id, bool clean);
   ninep::Status WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<const uint8_t> data,
                            Txn* t, std::vector<uint64_t>* fresh);
+  // Makes a chunk at version 1 holding data at coff on up to `replicas`
+  // servers (write_quorum at least); its id goes in *fresh, and stays in
+  // inflight_ (away from the GC) until the caller has applied it and erases it.
+  ninep::Result<ChunkRef> NewChunk(uint64_t coff, std::span<const uint8_t> data,
+                                   std::vector<uint64_t>* fresh);
   ninep::Status Grant(InodeId ino, uint64_t idx, ChunkRef* c);
   ninep::Status ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf);
   ninep::Status TrimChunk(InodeId ino, uint64_t idx, uint64_t len);
@@ -124,8 +176,9 @@ class Store {
   StoreCounters c_;
 
   std::mutex mu_;  // guards the maps below
-  std::unordered_map<InodeId, std::weak_ptr<std::mutex>> locks_;
+  std::unordered_map<InodeId, std::weak_ptr<FileLocks>> locks_;
   std::unordered_set<uint64_t> granted_;             // chunk ids granted in this run
+  std::unordered_set<uint64_t> clean_;               // see Clean()
   std::unordered_set<uint64_t> inflight_;            // chunk ids being created or copied
   std::set<std::pair<uint64_t, uint32_t>> corrupt_;  // (chunk id, server) to repair
   std::set<uint32_t> decommission_;                  // servers to retire once drained

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "store_rig.h"
@@ -282,6 +283,134 @@ TEST_F(StorefsTest, StaleReplicaAfterARestartIsNeverServed) {
       EXPECT_EQ(*got, fresh);
     }
   }
+}
+
+// The replica of the only chunk on chunkd i, as chunkd serves it.
+std::string ReplicaOn(StoreRig& rig, int i) {
+  ClientOptions o;
+  o.dialect = Dialect::k9P2000L;
+  auto c = Client::Connect(rig.ChunkAddr(i), o);
+  if (!c.ok()) return "(no connection)";
+  auto root = (*c)->Attach("tester", "");
+  if (!root.ok()) return "(no attach)";
+  auto d = root->Walk("chunks");
+  if (!d.ok() || !d->Open(OREAD).ok()) return "(no chunks)";
+  auto ents = d->ReadDir();
+  if (!ents.ok() || ents->size() != 1) return "(not one replica)";
+  auto got = GetFile(*root, "chunks/" + (*ents)[0].name);
+  return got.ok() ? *got : "(unreadable)";
+}
+
+TEST_F(StorefsTest, ConcurrentWritesToOneFileAllLandAndReplicasAgree) {
+  ASSERT_TRUE(rig.StartChunkds(3));
+  ASSERT_TRUE(rig.StartStorefs());
+  auto c = rig.Connect();
+  ASSERT_TRUE(c);
+  // One granted chunk (64 KiB in the rig), then 16 writers past its end at
+  // once: each block must land and the size must cover them all.
+  ASSERT_TRUE(PutFile(c->root, "f", Pattern(30, 0, 4096)).ok());
+  constexpr int kWriters = 16;
+  std::atomic<int> failed{0};
+  auto run = [&](const std::function<void(Fid&, int)>& body) {
+    std::vector<std::thread> ts;
+    for (int w = 0; w < kWriters; w++)
+      ts.emplace_back([&, w] {
+        auto cw = rig.Connect();
+        if (!cw) return (void)failed++;
+        auto f = cw->root.Walk("f");
+        if (!f.ok() || !f->Open(OWRITE).ok()) return (void)failed++;
+        body(*f, w);
+      });
+    for (auto& t : ts) t.join();
+  };
+  run([&](Fid& f, int w) {
+    uint64_t off = 4096 + static_cast<uint64_t>(w) * 3840;
+    if (!f.Write(off, Bytes(Pattern(30, off, 3840))).ok()) failed++;
+  });
+  ASSERT_EQ(failed, 0);
+  std::string want = Pattern(30, 0, 4096 + kWriters * 3840);
+  auto got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->size(), want.size());
+  EXPECT_TRUE(*got == want);
+  // Overlapping writes of different data: whatever order they land in, it
+  // is the same on every replica, and it is what a read returns.
+  run([&](Fid& f, int w) {
+    for (int i = 0; i < 20; i++) {
+      uint64_t off = static_cast<uint64_t>((w * 7919 + i * 104729) % 60000);
+      if (!f.Write(off, Bytes(Pattern(100 + w, off, 1500 + (i * 37) % 3000))).ok()) failed++;
+    }
+  });
+  ASSERT_EQ(failed, 0);
+  got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok());
+  std::string r0 = ReplicaOn(rig, 0);
+  EXPECT_TRUE(r0.substr(0, got->size()) == *got) << "replica 0 differs from what storefs reads";
+  EXPECT_TRUE(ReplicaOn(rig, 1) == r0) << "replicas 0 and 1 differ";
+  EXPECT_TRUE(ReplicaOn(rig, 2) == r0) << "replicas 0 and 2 differ";
+  EXPECT_EQ(rig.CtlNum("replica-write-errors"), 0u);
+}
+
+// Writes data at off into every replica chunkd i holds, as an
+// unacknowledged write that reached the replicas and not the log leaves them.
+bool ScribbleOnReplicas(StoreRig& rig, int i, uint64_t off, const std::string& data) {
+  ClientOptions o;
+  o.dialect = Dialect::k9P2000L;
+  auto c = Client::Connect(rig.ChunkAddr(i), o);
+  if (!c.ok()) return false;
+  auto root = (*c)->Attach("tester", "");
+  if (!root.ok()) return false;
+  auto d = root->Walk("chunks");
+  if (!d.ok() || !d->Open(OREAD).ok()) return false;
+  auto ents = d->ReadDir();
+  if (!ents.ok() || ents->empty()) return false;
+  for (const auto& e : *ents) {
+    auto f = root->Walk("chunks/" + e.name);
+    if (!f.ok() || !f->Open(OWRITE).ok() || !f->Write(off, Bytes(data)).ok()) return false;
+  }
+  return true;
+}
+
+TEST_F(StorefsTest, BytesPastTheEndFromBeforeARestartNeverShowThroughAHole) {
+  ASSERT_TRUE(rig.StartChunkds(3));
+  ASSERT_TRUE(rig.StartStorefs());
+  std::string head = Pattern(40, 0, 10000);
+  {
+    auto c = rig.Connect();
+    ASSERT_TRUE(c);
+    ASSERT_TRUE(PutFile(c->root, "w", head).ok());
+    ASSERT_TRUE(PutFile(c->root, "t", head).ok());
+  }
+  rig.storefs().Kill(SIGKILL);
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(ScribbleOnReplicas(rig, i, 20000, Pattern(41, 0, 9000)));
+  ASSERT_TRUE(rig.StartStorefs());
+  auto c = rig.Connect();
+  ASSERT_TRUE(c);
+  std::string want = head + std::string(40000, '\0');
+  {
+    // Two writers past the end at once: a sparse write, and one inside the hole.
+    auto f = c->root.Walk("w");
+    auto g = c->root.Walk("w");
+    ASSERT_TRUE(f.ok() && f->Open(OWRITE).ok() && g.ok() && g->Open(OWRITE).ok());
+    std::thread t([&] { EXPECT_TRUE(g->Write(35000, Bytes("MID")).ok()); });
+    EXPECT_TRUE(f->Write(50000, Bytes("END")).ok());
+    t.join();
+  }
+  std::string wwant = want + "END";
+  wwant.replace(35000, 3, "MID");
+  auto got = GetFile(c->root, "w");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == wwant) << "bytes past the old end showed through the hole";
+  {
+    auto f = c->root.Walk("t");
+    ASSERT_TRUE(f.ok());
+    Dir d = ninep::DirFromStat(ninep::NullStat());
+    d.length = 50000;
+    ASSERT_TRUE(f->Wstat(d).ok());
+  }
+  got = GetFile(c->root, "t");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == want) << "bytes past the old end showed after a truncate that grows";
 }
 
 TEST_F(StorefsTest, FullDiskSendsWritesElsewhereAndQuorumLossIsAClearError) {
