@@ -142,35 +142,44 @@ void StoreFs::Create(CreateReq r) {
   if (S(r.fid)->kind != FidState::kTree) return r.Fail(Errno(EACCES));
   if (BadName(r.name)) return r.Fail(Status(EINVAL, "bad file name"));
   auto p = std::make_shared<CreateReq>(std::move(r));
+  // Nothing here waits for the disk unless the log must reserve inode
+  // numbers first (once per few thousand creates): then a worker does it.
+  if (auto ino = meta_->TryNewInode()) return FinishCreate(p, *ino);
   srv_->Offload([this, p] {
-    FidState* st = S(p->fid);
     auto ino = meta_->NewInode();
     if (!ino.ok()) return p->Fail(ino.status());
-    Inode in;
-    uint64_t ticket;
-    {
-      std::lock_guard<std::mutex> lk(ns_mu_);
-      auto dir = meta_->Get(st->ino);
-      if (!dir) return p->Fail(Errno(ENOENT));
-      if (!dir->IsDir()) return p->Fail(Errno(ENOTDIR));
-      if (meta_->Lookup(dir->ino, p->name)) return p->Fail(Errno(EEXIST));
-      in.ino = *ino;
-      in.parent = dir->ino;
-      in.name = p->name;
-      in.mode = p->perm & (DMDIR | DMAPPEND | DMEXCL | 0777);
-      in.uid = in.muid = p->fid->uname.empty() ? "none" : p->fid->uname;
-      in.gid = p->gid != NONUNAME ? std::to_string(p->gid) : dir->gid;
-      in.atime = in.mtime = Now();
-      dir->mtime = in.mtime;
-      dir->qvers++;
-      Txn t;
-      t.Create(in);
-      t.SetAttr(*dir);
-      auto tk = meta_->Apply(t);
-      if (!tk.ok()) return p->Fail(tk.status());
-      ticket = *tk;
-    }
-    Status s = meta_->Wait(ticket);
+    FinishCreate(p, *ino);
+  });
+}
+
+void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
+  FidState* st = S(p->fid);
+  Inode in;
+  uint64_t ticket;
+  {
+    std::lock_guard<std::mutex> lk(ns_mu_);
+    auto dir = meta_->Get(st->ino);
+    if (!dir) return p->Fail(Errno(ENOENT));
+    if (!dir->IsDir()) return p->Fail(Errno(ENOTDIR));
+    if (meta_->Lookup(dir->ino, p->name)) return p->Fail(Errno(EEXIST));
+    in.ino = ino;
+    in.parent = dir->ino;
+    in.name = p->name;
+    in.mode = p->perm & (DMDIR | DMAPPEND | DMEXCL | 0777);
+    in.uid = in.muid = p->fid->uname.empty() ? "none" : p->fid->uname;
+    in.gid = p->gid != NONUNAME ? std::to_string(p->gid) : dir->gid;
+    in.atime = in.mtime = Now();
+    dir->mtime = in.mtime;
+    dir->qvers++;
+    Txn t;
+    t.Create(in);
+    t.SetAttr(*dir);
+    auto tk = meta_->Apply(t);
+    if (!tk.ok()) return p->Fail(tk.status());
+    ticket = *tk;
+  }
+  // Answered once durable, by the log's flusher: no thread waits for the disk.
+  meta_->WaitAsync(ticket, [p, st, in](Status s) {
     if (!s.ok()) return p->Fail(s);
     st->ino = in.ino;
     st->listing.clear();

@@ -9,6 +9,7 @@
 #ifndef STOREFS_FS_H_
 #define STOREFS_FS_H_
 
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -45,6 +46,8 @@ class StoreFs : public ninep::FileServer {
   ninep::Result<std::string> CtlCommand(std::string_view msg);
 
  private:
+  // Creates p's file as inode ino and answers once the log holds it.
+  void FinishCreate(const std::shared_ptr<ninep::CreateReq>& p, InodeId ino);
   ninep::Status DoRename(InodeId ino, InodeId newparent, std::string_view newname, bool replace,
                          const std::string& who);
 

@@ -106,5 +106,7 @@ int main(int argc, char** argv) {
   ApplyServerFlags(cmd, flags, &opts);
   StoreFs fs(meta->get(), &store, &cluster);
   Server srv(&fs, opts);
-  return ServeMain(cmd, flags, &srv);
+  int rc = ServeMain(cmd, flags, &srv);
+  (*meta)->DrainAsync();  // creates waiting for the log answer while srv still exists
+  return rc;
 }

@@ -115,6 +115,12 @@ class MetaStore {
   virtual ninep::Result<uint64_t> Apply(const Txn& t) = 0;
   // Returns once the Txn of `ticket` (and every one applied before it) is durable.
   virtual ninep::Status Wait(uint64_t ticket) = 0;
+  // Calls done(what Wait(ticket) would return) once the Txn of `ticket` is
+  // durable, without parking the calling thread; done may run on another
+  // thread, or at once on this one.
+  virtual void WaitAsync(uint64_t ticket, std::function<void(ninep::Status)> done) = 0;
+  // Returns once every WaitAsync callback queued so far has run.
+  virtual void DrainAsync() = 0;
   // Apply then Wait.
   ninep::Status Commit(const Txn& t) {
     auto tk = Apply(t);
@@ -138,6 +144,9 @@ class MetaStore {
 
   // Fresh ids, never handed out before (reserving more in the log as needed).
   virtual ninep::Result<InodeId> NewInode() = 0;
+  // A fresh inode id if one is reserved already (no disk wait), else nullopt:
+  // then call NewInode, which may wait for the log.
+  virtual std::optional<InodeId> TryNewInode() = 0;
   virtual ninep::Result<uint64_t> NewChunkId() = 0;
 
   virtual MetaStats Stats() const = 0;

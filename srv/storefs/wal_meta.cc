@@ -123,6 +123,8 @@ struct WalMetaStore::State : TxnVisitor {
 WalMetaStore::WalMetaStore(const Options& opts) : opts_(opts), st_(std::make_unique<State>()) {}
 
 WalMetaStore::~WalMetaStore() {
+  DrainAsync();  // the callbacks touch this object
+  std::lock_guard<std::mutex> lk(snap_mu_);
   if (snapper_.joinable()) snapper_.join();
 }
 
@@ -169,6 +171,18 @@ Status WalMetaStore::Wait(uint64_t ticket) {
   if (s.ok()) MaybeSnapshot();
   return s;
 }
+
+void WalMetaStore::WaitAsync(uint64_t ticket, std::function<void(Status)> done) {
+  auto after = [this, done = std::move(done)](Status s) {
+    commits_++;
+    if (s.ok()) MaybeSnapshot();
+    done(s);
+  };
+  if (ticket == 0) return after(Status());
+  wal_->SyncAsync(ticket, std::move(after));
+}
+
+void WalMetaStore::DrainAsync() { wal_->DrainAsync(); }
 
 void WalMetaStore::MaybeSnapshot() {
   if (wal_->stats().log_bytes < opts_.snapshot_bytes || snapshotting_.exchange(true)) return;
@@ -293,6 +307,12 @@ Result<InodeId> WalMetaStore::NewInode() {
     Status s = Commit(t);
     if (!s.ok()) return s;
   }
+}
+
+std::optional<InodeId> WalMetaStore::TryNewInode() {
+  std::unique_lock<std::shared_mutex> lk(mu_);
+  if (st_->next_ino < st_->ino_limit) return st_->next_ino++;
+  return std::nullopt;
 }
 
 Result<uint64_t> WalMetaStore::NewChunkId() {

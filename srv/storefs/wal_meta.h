@@ -33,6 +33,8 @@ class WalMetaStore : public MetaStore {
 
   ninep::Result<uint64_t> Apply(const Txn& t) override;
   ninep::Status Wait(uint64_t ticket) override;
+  void WaitAsync(uint64_t ticket, std::function<void(ninep::Status)> done) override;
+  void DrainAsync() override;
   std::optional<Inode> Get(InodeId ino) const override;
   std::optional<Inode> Lookup(InodeId dir, std::string_view name) const override;
   std::vector<Inode> List(InodeId dir) const override;
@@ -43,6 +45,7 @@ class WalMetaStore : public MetaStore {
   void ForEachChunk(const std::function<void(const ChunkPlace&)>& fn) const override;
   std::vector<ServerInfo> Servers() const override;
   ninep::Result<InodeId> NewInode() override;
+  std::optional<InodeId> TryNewInode() override;
   ninep::Result<uint64_t> NewChunkId() override;
   MetaStats Stats() const override;
 

@@ -116,6 +116,13 @@ Result<std::unique_ptr<Wal>> Wal::Open(const std::string& dir, const Options& op
 }
 
 Wal::~Wal() {
+  DrainAsync();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_flusher_ = true;
+  }
+  cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();
   std::unique_lock<std::mutex> lk(mu_);
   cv_.wait(lk, [this] { return !flushing_; });
   if (!pending_.empty() && error_.ok()) Flush(lk);
@@ -265,6 +272,56 @@ Status Wal::Sync(uint64_t seq) {
     else
       cv_.wait(lk);
   }
+}
+
+void Wal::SyncAsync(uint64_t seq, std::function<void(Status)> done) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (durable_seq_ < seq && error_.ok()) {
+      async_.emplace_back(seq, std::move(done));
+      if (!flusher_.joinable()) flusher_ = std::thread([this] { FlusherMain(); });
+      cv_.notify_all();
+      return;
+    }
+  }
+  done(Sync(seq));  // durable already, or failed for good: answer now
+}
+
+void Wal::FlusherMain() {
+  std::unique_lock<std::mutex> lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [this] { return stop_flusher_ || (!async_.empty() && !flushing_); });
+    if (async_.empty()) {
+      if (stop_flusher_) return;
+      continue;
+    }
+    // Flush unless a leader's flush (ours or a Sync caller's) covered them all.
+    uint64_t want = 0;
+    for (auto& a : async_) want = std::max(want, a.first);
+    if (durable_seq_ < want && error_.ok()) Flush(lk);
+    std::vector<std::pair<uint64_t, std::function<void(Status)>>> ready;
+    for (auto it = async_.begin(); it != async_.end();) {
+      if (it->first <= durable_seq_ || !error_.ok()) {
+        ready.push_back(std::move(*it));
+        it = async_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    Status err = error_;
+    uint64_t durable = durable_seq_;
+    async_running_ += ready.size();
+    lk.unlock();
+    for (auto& [seq, done] : ready) done(seq <= durable ? Status() : err);
+    lk.lock();
+    async_running_ -= ready.size();
+    cv_.notify_all();
+  }
+}
+
+void Wal::DrainAsync() {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [this] { return async_.empty() && async_running_ == 0; });
 }
 
 Result<uint64_t> Wal::Rotate() {

@@ -33,6 +33,8 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "ninep/status.h"
 
@@ -85,6 +87,14 @@ class Wal {
   ninep::Status Sync(uint64_t seq);
   // Write then Sync.
   ninep::Status Append(std::string_view rec) { return Sync(Write(rec)); }
+  // Calls done(status of Sync(seq)) once every record up to seq is durable,
+  // without a thread waiting for it: at once on the caller's thread when it
+  // already is, else on the log's flusher thread, which flushes for every
+  // such waiter together. done must not call back into this Wal's Sync.
+  void SyncAsync(uint64_t seq, std::function<void(ninep::Status)> done);
+  // Returns once every SyncAsync callback queued so far has run (the
+  // records flushed first); call before what the callbacks touch goes away.
+  void DrainAsync();
 
   // Starts a new log generation and returns it: every record written before
   // the call is in an older log, made durable now. Call it while the state
@@ -107,6 +117,8 @@ class Wal {
   ninep::Status OpenLog(uint64_t gen, bool create);
   // Writes and syncs pending_ as the leader. REQUIRES: mu_ held via lk, !flushing_.
   void Flush(std::unique_lock<std::mutex>& lk);
+  // The flusher thread: flushes for SyncAsync waiters and calls them back.
+  void FlusherMain();
 
   const std::string dir_;
   const Options opts_;
@@ -121,6 +133,11 @@ class Wal {
   int fd_ = -1;
   uint64_t gen_ = 0, off_ = 0;
   WalStats stats_;
+  // SyncAsync waiters (seq, callback) and the thread that serves them.
+  std::vector<std::pair<uint64_t, std::function<void(ninep::Status)>>> async_;
+  size_t async_running_ = 0;  // callbacks taken off async_ and not yet finished
+  bool stop_flusher_ = false;
+  std::thread flusher_;
 };
 
 // Frames one record (len, crc, payload) onto *out.
