@@ -179,7 +179,7 @@ void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
     ticket = *tk;
   }
   // Answered once durable, by the log's flusher: no thread waits for the disk.
-  meta_->WaitAsync(ticket, [p, st, in](Status s) {
+  meta_->WaitAsync(ticket, [p, st, in](const Status& s) {
     if (!s.ok()) return p->Fail(s);
     st->ino = in.ino;
     st->listing.clear();

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 namespace storefs {
 
@@ -141,14 +142,24 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
       memset(buf.data(), 0, buf.size());
       return Status();
     }
-    std::vector<std::shared_ptr<ChunkServer>> order;
+    // Live servers first, the least busy first among them. The keys are
+    // read once, before sorting: alive() and inflight() change under other
+    // readers, and a comparator whose answers change mid-sort lets the
+    // insertion sort walk off the front of the vector (seen as a crash).
+    struct Ranked {
+      bool dead;
+      int busy;
+      std::shared_ptr<ChunkServer> server;
+    };
+    std::vector<Ranked> ranked;
     for (uint32_t r : c->replicas)
-      if (auto s = cluster_->Get(r)) order.push_back(s);
-    // Live servers first, the least busy first among them.
-    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-      if (a->alive() != b->alive()) return a->alive();
-      return a->inflight() < b->inflight();
+      if (auto s = cluster_->Get(r)) ranked.push_back({!s->alive(), s->inflight(), s});
+    std::stable_sort(ranked.begin(), ranked.end(), [](const Ranked& a, const Ranked& b) {
+      return std::tie(a.dead, a.busy) < std::tie(b.dead, b.busy);
     });
+    std::vector<std::shared_ptr<ChunkServer>> order;
+    order.reserve(ranked.size());
+    for (auto& k : ranked) order.push_back(std::move(k.server));
     bool stale = false;
     for (auto& s : order) {
       auto r = s->Read(c->id, c->version, coff, buf);

@@ -173,7 +173,7 @@ Status WalMetaStore::Wait(uint64_t ticket) {
 }
 
 void WalMetaStore::WaitAsync(uint64_t ticket, std::function<void(Status)> done) {
-  auto after = [this, done = std::move(done)](Status s) {
+  auto after = [this, done = std::move(done)](const Status& s) {
     commits_++;
     if (s.ok()) MaybeSnapshot();
     done(s);

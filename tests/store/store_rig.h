@@ -9,9 +9,11 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -85,7 +87,33 @@ class StoreRig {
     ClientOptions o;
     o.dialect = dotl ? Dialect::k9P2000L : Dialect::k9P2000;
     o.call_timeout = std::chrono::milliseconds(30000);
-    auto c = Client::Connect(addr_, o);
+    return Dial(addr_, o, aname);
+  }
+  // A 9P2000.L connection to chunkd i and its root (nullptr if it does not
+  // answer within the client's default call timeout).
+  std::unique_ptr<Conn> ConnectChunkd(int i) {
+    ClientOptions o;
+    o.dialect = Dialect::k9P2000L;
+    return Dial(ChunkAddr(i), o, "");
+  }
+  // The replica names chunkd i lists in chunks/, sorted, or nullopt when it
+  // does not answer.
+  std::optional<std::vector<std::string>> ReplicaNames(int i) {
+    auto c = ConnectChunkd(i);
+    if (!c) return std::nullopt;
+    auto d = c->root.Walk("chunks");
+    if (!d.ok() || !d->Open(OREAD).ok()) return std::nullopt;
+    auto ents = d->ReadDir();
+    if (!ents.ok()) return std::nullopt;
+    std::vector<std::string> names;
+    for (const auto& e : *ents) names.push_back(e.name);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  // A connection to addr with options o, attached to aname.
+  static std::unique_ptr<Conn> Dial(const std::string& addr, const ClientOptions& o,
+                                    const std::string& aname) {
+    auto c = Client::Connect(addr, o);
     if (!c.ok()) return nullptr;
     auto conn = std::make_unique<Conn>();
     conn->client = std::move(*c);

@@ -7,7 +7,9 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <thread>
@@ -287,17 +289,11 @@ TEST_F(StorefsTest, StaleReplicaAfterARestartIsNeverServed) {
 
 // The replica of the only chunk on chunkd i, as chunkd serves it.
 std::string ReplicaOn(StoreRig& rig, int i) {
-  ClientOptions o;
-  o.dialect = Dialect::k9P2000L;
-  auto c = Client::Connect(rig.ChunkAddr(i), o);
-  if (!c.ok()) return "(no connection)";
-  auto root = (*c)->Attach("tester", "");
-  if (!root.ok()) return "(no attach)";
-  auto d = root->Walk("chunks");
-  if (!d.ok() || !d->Open(OREAD).ok()) return "(no chunks)";
-  auto ents = d->ReadDir();
-  if (!ents.ok() || ents->size() != 1) return "(not one replica)";
-  auto got = GetFile(*root, "chunks/" + (*ents)[0].name);
+  auto names = rig.ReplicaNames(i);
+  if (!names || names->size() != 1) return "(not one replica)";
+  auto c = rig.ConnectChunkd(i);
+  if (!c) return "(no connection)";
+  auto got = GetFile(c->root, "chunks/" + names->front());
   return got.ok() ? *got : "(unreadable)";
 }
 
@@ -311,14 +307,15 @@ TEST_F(StorefsTest, ConcurrentWritesToOneFileAllLandAndReplicasAgree) {
   ASSERT_TRUE(PutFile(c->root, "f", Pattern(30, 0, 4096)).ok());
   constexpr int kWriters = 16;
   std::atomic<int> failed{0};
-  auto run = [&](const std::function<void(Fid&, int)>& body) {
+  auto run = [&](const std::function<void(Fid&, int)>& body, uint8_t mode = OWRITE) {
     std::vector<std::thread> ts;
+    ts.reserve(kWriters);
     for (int w = 0; w < kWriters; w++)
       ts.emplace_back([&, w] {
         auto cw = rig.Connect();
         if (!cw) return (void)failed++;
         auto f = cw->root.Walk("f");
-        if (!f.ok() || !f->Open(OWRITE).ok()) return (void)failed++;
+        if (!f.ok() || !f->Open(mode).ok()) return (void)failed++;
         body(*f, w);
       });
     for (auto& t : ts) t.join();
@@ -349,23 +346,32 @@ TEST_F(StorefsTest, ConcurrentWritesToOneFileAllLandAndReplicasAgree) {
   EXPECT_TRUE(ReplicaOn(rig, 1) == r0) << "replicas 0 and 1 differ";
   EXPECT_TRUE(ReplicaOn(rig, 2) == r0) << "replicas 0 and 2 differ";
   EXPECT_EQ(rig.CtlNum("replica-write-errors"), 0u);
+  // Readers at once, in small pieces: each picks its replica while the
+  // others' calls come and go, and each sees the same bytes.
+  const std::string& final = *got;
+  run(
+      [&](Fid& f, int) {
+        std::vector<uint8_t> buf(4096);
+        for (int pass = 0; pass < 5; pass++)
+          for (size_t off = 0; off < final.size(); off += buf.size()) {
+            auto n = f.Read(off, buf);
+            size_t want = std::min(buf.size(), final.size() - off);
+            if (!n.ok() || *n != want || memcmp(buf.data(), final.data() + off, want) != 0)
+              return (void)failed++;
+          }
+      },
+      OREAD);
+  EXPECT_EQ(failed, 0);
 }
 
 // Writes data at off into every replica chunkd i holds, as an
 // unacknowledged write that reached the replicas and not the log leaves them.
 bool ScribbleOnReplicas(StoreRig& rig, int i, uint64_t off, const std::string& data) {
-  ClientOptions o;
-  o.dialect = Dialect::k9P2000L;
-  auto c = Client::Connect(rig.ChunkAddr(i), o);
-  if (!c.ok()) return false;
-  auto root = (*c)->Attach("tester", "");
-  if (!root.ok()) return false;
-  auto d = root->Walk("chunks");
-  if (!d.ok() || !d->Open(OREAD).ok()) return false;
-  auto ents = d->ReadDir();
-  if (!ents.ok() || ents->empty()) return false;
-  for (const auto& e : *ents) {
-    auto f = root->Walk("chunks/" + e.name);
+  auto names = rig.ReplicaNames(i);
+  auto c = rig.ConnectChunkd(i);
+  if (!names || names->empty() || !c) return false;
+  for (const auto& name : *names) {
+    auto f = c->root.Walk("chunks/" + name);
     if (!f.ok() || !f->Open(OWRITE).ok() || !f->Write(off, Bytes(data)).ok()) return false;
   }
   return true;

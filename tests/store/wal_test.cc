@@ -276,11 +276,12 @@ TEST_F(WalTest, SyncAsyncCallsBackOnceDurableAndSharesFlushes) {
     ASSERT_TRUE(w.ok());
     Wal* wal = w->get();
     std::vector<std::thread> ts;
+    ts.reserve(kThreads);
     for (int t = 0; t < kThreads; t++)
       ts.emplace_back([&, t] {
         for (int i = 0; i < kEach; i++) {
           uint64_t seq = wal->Write("a" + std::to_string(t) + "-" + std::to_string(i));
-          wal->SyncAsync(seq, [&, seq, wal](ninep::Status s) {
+          wal->SyncAsync(seq, [&, seq, wal](const ninep::Status& s) {
             if (!s.ok()) failed++;
             // Records are counted once their flush is on disk.
             if (wal->stats().records < seq) early++;
@@ -318,7 +319,7 @@ TEST_F(WalTest, SyncAsyncReportsAFailedLogToEveryWaiter) {
   std::atomic<int> ok{0}, nospace{0};
   std::string big(4000, 'z');
   for (int i = 0; i < 64; i++)
-    (*w)->SyncAsync((*w)->Write(big), [&](ninep::Status s) {
+    (*w)->SyncAsync((*w)->Write(big), [&](const ninep::Status& s) {
       if (s.ok())
         ok++;
       else if (s.err() == ENOSPC)
@@ -330,7 +331,7 @@ TEST_F(WalTest, SyncAsyncReportsAFailedLogToEveryWaiter) {
   // The failure is sticky: a later waiter is answered at once, with it.
   ninep::Status later;
   bool called = false;
-  (*w)->SyncAsync((*w)->Write("after"), [&](ninep::Status s) {
+  (*w)->SyncAsync((*w)->Write("after"), [&](const ninep::Status& s) {
     called = true;
     later = s;
   });
