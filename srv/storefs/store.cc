@@ -768,7 +768,11 @@ std::string Store::RepairPass() {
     }
   }
   c_.rereplicated += made;
-  // A decommissioned server holding nothing more is done.
+  // A decommissioned server holding nothing more is done. Under loop_mu_,
+  // which SetServerState holds too: an activate or drain that comes while
+  // this runs is not overwritten by a retirement decided before it, and a
+  // draining server gets no new replica between the count and the retirement.
+  std::lock_guard<std::mutex> ll(loop_mu_);
   auto h = Check();
   std::set<uint32_t> retiring;
   {
@@ -901,15 +905,23 @@ std::string Store::Rebalance() {
 }
 
 Status Store::AddServer(const std::string& addr) {
-  if (cluster_->Find(addr)) return Status(EEXIST, "chunk server " + addr + " exists");
-  uint32_t id = 1;
-  for (auto& s : meta_->Servers()) id = std::max(id, s.id + 1);
-  ServerInfo s{id, addr, ServerState::kActive};
-  Txn t;
-  t.SetServer(s);
-  Status st = meta_->Commit(t);
-  if (!st.ok()) return st;
-  cluster_->Add(s)->Beat();
+  std::shared_ptr<ChunkServer> added;
+  {
+    // Two adds at once (ctl writes run on worker threads) would both take
+    // the next id, and the second would replace the first in the log while
+    // the cluster kept the first: one server lost, both answered OK.
+    std::lock_guard<std::mutex> ll(loop_mu_);
+    if (cluster_->Find(addr)) return Status(EEXIST, "chunk server " + addr + " exists");
+    uint32_t id = 1;
+    for (auto& s : meta_->Servers()) id = std::max(id, s.id + 1);
+    ServerInfo s{id, addr, ServerState::kActive};
+    Txn t;
+    t.SetServer(s);
+    Status st = meta_->Commit(t);
+    if (!st.ok()) return st;
+    added = cluster_->Add(s);
+  }
+  added->Beat();  // outside the lock: it may wait out the call timeout
   return Status();
 }
 
@@ -917,16 +929,21 @@ Status Store::SetServerState(const std::string& addr, ServerState st) {
   auto s = cluster_->Find(addr);
   if (!s) return Status(ENOENT, "no chunk server " + addr);
   ServerInfo info{s->id(), addr, st == ServerState::kDecommissioned ? ServerState::kDraining : st};
-  if (st == ServerState::kDecommissioned) {
-    std::lock_guard<std::mutex> lk(mu_);
-    decommission_.insert(s->id());
-  }
+  std::lock_guard<std::mutex> ll(loop_mu_);  // see the end of RepairPass
   Txn t;
   t.SetServer(info);
   Status r = meta_->Commit(t);
   if (!r.ok()) return r;
+  {
+    // Anything but decommission cancels one in progress: a later drain
+    // must not retire the server once it is empty.
+    std::lock_guard<std::mutex> lk(mu_);
+    if (st == ServerState::kDecommissioned)
+      decommission_.insert(s->id());
+    else
+      decommission_.erase(s->id());
+  }
   s->set_state(info.state);
-  std::lock_guard<std::mutex> lk(loop_mu_);
   kick_ = true;
   loop_cv_.notify_all();
   return Status();
