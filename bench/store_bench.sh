@@ -7,6 +7,9 @@
 #   - time to restore 3 replicas of RESTORE_MB (default SIZE_MB/4) after a
 #     chunkd of four is killed
 #   - metadata memory per file and log replay, 1,000,000 files (generator)
+#   - the machine's floors in the same run: three copies written to the
+#     disk at once, exportfs read through one more socket hop
+#     (relay_floor), creates against exportfs on tmpfs (nothing durable)
 # Environment: BIN_DIR (default build/bin), SIZE_MB, RESTORE_MB, FILES
 # (default 1000000), RESULTS (default bench/RESULTS.md).
 set -euo pipefail
@@ -19,7 +22,7 @@ RESULTS=${RESULTS:-bench/RESULTS.md}
 BENCH=store-bench
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-for b in storefs chunkd exportfs 9p store_meta_bench; do
+for b in storefs chunkd exportfs 9p store_meta_bench relay_floor; do
   [[ -x $BIN_DIR/$b ]] || die "$BIN_DIR/$b is not built"
 done
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -51,6 +54,29 @@ head -c "${SIZE_MB}M" /dev/urandom >"$WORK/big"
 mkdir -p "$WORK/export"
 start exportfs "$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$WORK/export"
 rw "$ADDR"; EW=$W; ER=$R
+# Floors. Read: the same file through one more socket hop and nothing else
+# (bench/relay_floor.cc), as storefs stands between the client and chunkd.
+"$BIN_DIR/relay_floor" copy "${ADDR##*!}" 1 >"$WORK/relay.addr" &
+PIDS+=("$!")
+for _ in $(seq 100); do [[ -s $WORK/relay.addr ]] && break; sleep 0.1; done
+sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
+t0=$(now); "$BIN_DIR/9p" -a "$(head -1 "$WORK/relay.addr")" read /big >/dev/null; t1=$(now)
+RF=$(mbps "$SIZE_MB" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')")
+# Write: three copies of the file to this disk at once, one sync at the end.
+t0=$(now)
+DD=()
+for i in 1 2 3; do
+  dd if="$WORK/big" of="$WORK/copy$i" bs=1M conv=fdatasync status=none &
+  DD+=("$!")
+done
+wait "${DD[@]}"
+t1=$(now); rm -f "$WORK"/copy[123]
+FW=$(mbps "$SIZE_MB" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')")
+# Creates: the same client against exportfs on tmpfs, nothing durable.
+mkdir -p /dev/shm/$BENCH.$$ && CDIR=/dev/shm/$BENCH.$$
+start exportfsc "$BIN_DIR/exportfs" -a 'tcp!127.0.0.1!0' -r "$CDIR" --no-setuid
+CE=$("$BIN_DIR/store_meta_bench" creates "$ADDR" 16 500 | awk '{print $NF}')
+rm -rf "$CDIR"
 mkdir -p "$WORK/s1" "$WORK/s3"
 start storefs1 "$BIN_DIR/storefs" -a 'tcp!127.0.0.1!0' -d "$WORK/s1" --local 1 -r 1
 rw "$ADDR"; W1=$W; R1=$R
@@ -97,7 +123,10 @@ each read when allowed; storefs with --local chunkd on the same disk.
 | write MB/s, 3 replicas | $W3 | $EW | $(rat "$W3" "$EW") | >= 0.33 |
 | read MB/s, 1 replica | $R1 | $ER | $(rat "$R1" "$ER") | |
 | read MB/s, 3 replicas | $R3 | $ER | $(rat "$R3" "$ER") | >= 0.80 |
+| floor: write MB/s of 3 copies to this disk at once, one fdatasync each at the end | $FW | $EW | $(rat "$FW" "$EW") | |
+| floor: read MB/s of exportfs through one more socket hop (relay_floor copy) | $RF | $ER | $(rat "$RF" "$ER") | |
 | creates/s, 16 clients, each durable | $CREATES | | | >= 10000 |
+| floor: creates/s, same client, exportfs on tmpfs, nothing durable | $CE | | | |
 | s to restore 3 replicas of ${RESTORE_MB} MiB after a chunkd of 4 dies (dead after 2 s, repair 1 GiB/s cap) | $RESTORE | | | |
 | metadata bytes per file, $FILES files | $PERFILE | | | |
 | s to replay a log of $FILES records | $REPLAY | | | < 5 |
@@ -106,6 +135,9 @@ Commands: \`exportfs -a 'tcp!127.0.0.1!0' -r DIR\`; \`storefs -a 'tcp!127.0.0.1!
 \`9p -a ADDR write /big < big\`, \`9p -a ADDR read /big\`; \`store_meta_bench creates ADDR 16 500\`;
 \`store_meta_bench meta DIR $FILES\`; restore: 4 \`chunkd\`, \`storefs -c ... --heartbeat 0.5 --dead-after 2 --repair-bw 1024m\`,
 kill -9 of one chunkd, time until ctl says alive 3 and under-replicated 0.
+Floors: \`dd if=big of=copyN bs=1M conv=fdatasync\` three at once; \`relay_floor copy PORT 1\`
+in front of the same exportfs, page cache dropped first; \`exportfs -r /dev/shm/DIR --no-setuid\`
+with \`store_meta_bench creates ADDR 16 500\`.
 TXT
 )
 echo "$TABLE"
