@@ -83,6 +83,10 @@ rw "$ADDR"; W1=$W; R1=$R
 start storefs3 "$BIN_DIR/storefs" -a 'tcp!127.0.0.1!0' -d "$WORK/s3" --local 3 -r 3
 rw "$ADDR"; W3=$W; R3=$R
 CREATES=$("$BIN_DIR/store_meta_bench" creates "$ADDR" 16 500 | awk '{print $NF}')
+# The same store reading only through chunkd (no local reads): the relay cost.
+mkdir -p "$WORK/s3n"
+start storefs3n "$BIN_DIR/storefs" -a 'tcp!127.0.0.1!0' -d "$WORK/s3n" --local 3 -r 3 --no-local-reads
+rw "$ADDR"; R3N=$R
 rm -f "$WORK/big"
 
 # Restore: four chunkd, one killed after RESTORE_MB are written.
@@ -123,6 +127,7 @@ each read when allowed; storefs with --local chunkd on the same disk.
 | write MB/s, 3 replicas | $W3 | $EW | $(rat "$W3" "$EW") | >= 0.33 |
 | read MB/s, 1 replica | $R1 | $ER | $(rat "$R1" "$ER") | |
 | read MB/s, 3 replicas | $R3 | $ER | $(rat "$R3" "$ER") | >= 0.80 |
+| read MB/s, 3 replicas, --no-local-reads (every read through chunkd) | $R3N | $ER | $(rat "$R3N" "$ER") | |
 | floor: write MB/s of 3 copies to this disk at once, one fdatasync each at the end | $FW | $EW | $(rat "$FW" "$EW") | |
 | floor: read MB/s of exportfs through one more socket hop (relay_floor copy) | $RF | $ER | $(rat "$RF" "$ER") | |
 | creates/s, 16 clients, each durable | $CREATES | | | >= 10000 |
@@ -131,7 +136,7 @@ each read when allowed; storefs with --local chunkd on the same disk.
 | metadata bytes per file, $FILES files | $PERFILE | | | |
 | s to replay a log of $FILES records | $REPLAY | | | < 5 |
 
-Commands: \`exportfs -a 'tcp!127.0.0.1!0' -r DIR\`; \`storefs -a 'tcp!127.0.0.1!0' -d DIR --local {1,3} -r {1,3}\`;
+Commands: \`exportfs -a 'tcp!127.0.0.1!0' -r DIR\`; \`storefs -a 'tcp!127.0.0.1!0' -d DIR --local {1,3} -r {1,3} [--no-local-reads]\`;
 \`9p -a ADDR write /big < big\`, \`9p -a ADDR read /big\`; \`store_meta_bench creates ADDR 16 500\`;
 \`store_meta_bench meta DIR $FILES\`; restore: 4 \`chunkd\`, \`storefs -c ... --heartbeat 0.5 --dead-after 2 --repair-bw 1024m\`,
 kill -9 of one chunkd, time until ctl says alive 3 and under-replicated 0.

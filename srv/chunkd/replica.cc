@@ -29,7 +29,87 @@ const uint8_t* ZeroBlock() {
   return z.data();
 }
 
+Status Mismatch(uint64_t id, uint64_t b, int64_t* bad_block) {
+  if (bad_block) *bad_block = static_cast<int64_t>(b);
+  return Status(EIO, "chunk " + IdName(id) + " block " + std::to_string(b) + ": checksum mismatch");
+}
+
 }  // namespace
+
+Status LoadBlock(int fd, const Header& h, uint64_t b, uint8_t* buf) {
+  uint64_t start = b * B;
+  if (start >= h.length) {
+    memset(buf, 0, B);
+    return Status::Ok();
+  }
+  auto n = store::PreadAll(fd, buf, B, static_cast<off_t>(DataOffset(h.max_blocks) + start));
+  if (!n.ok()) return n.status();
+  // Past the length (and past a short file) the replica reads as zeros.
+  size_t valid = std::min<uint64_t>(*n, h.length - start);
+  memset(buf + valid, 0, B - valid);
+  return Status::Ok();
+}
+
+Result<size_t> ReadChecked(int fd, const Header& h, const std::function<BlockCrc(uint64_t)>& crc_of,
+                           uint64_t off, std::span<uint8_t> out, int64_t* bad_block) {
+  if (off >= h.length || out.empty()) return size_t{0};
+  const size_t n = std::min<uint64_t>(out.size(), h.length - off);
+  const uint64_t end = off + n, doff = DataOffset(h.max_blocks);
+  // The bytes go straight into the reply; blocks the read covers whole (up
+  // to the length) are checked there, and only the one or two blocks it
+  // covers in part are read whole into a scratch block to be checked.
+  auto got = store::PreadAll(fd, out.data(), n, static_cast<off_t>(doff + off));
+  if (!got.ok()) return got.status();
+  memset(out.data() + *got, 0, n - *got);  // a short file reads as zeros
+  std::vector<uint8_t> scratch;
+  for (uint64_t b = off / B; b * B < end; b++) {
+    const uint64_t bs = b * B, be = std::min(bs + B, h.length);
+    const BlockCrc want = crc_of(b);
+    if (bs >= off && be <= end) {
+      const uint8_t* p = out.data() + (bs - off);
+      uint32_t c = store::Crc32c(p, be - bs);
+      if (be - bs < B) c = store::Crc32c(ZeroBlock(), B - (be - bs), c);
+      if (c != want.cur && c != want.prev) return Mismatch(h.id, b, bad_block);
+      continue;
+    }
+    scratch.resize(B);
+    if (Status s = LoadBlock(fd, h, b, scratch.data()); !s.ok()) return s;
+    uint32_t c = store::Crc32c(scratch.data(), B);
+    if (c != want.cur && c != want.prev) return Mismatch(h.id, b, bad_block);
+    // Serve the checked copy, not the first read's bytes.
+    const uint64_t from = std::max(bs, off), to = std::min(be, end);
+    memcpy(out.data() + (from - off), scratch.data() + (from - bs), to - from);
+  }
+  return n;
+}
+
+Result<size_t> ReadReplicaFile(const std::string& path, uint64_t id, uint64_t want, uint64_t off,
+                               std::span<uint8_t> out, int64_t* bad_block) {
+  auto fd = store::OpenFile(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  std::vector<uint8_t> head(kCrcTableOffset);
+  auto got = store::PreadAll(fd->get(), head.data(), head.size(), 0);
+  if (!got.ok()) return got.status();
+  auto h = PickHeader(std::span<const uint8_t>(head.data(), *got), id);
+  if (!h.ok()) return h.status();
+  if (h->version != want)
+    return Errno(ESTALE, "chunk " + IdName(id) + " is at version " + std::to_string(h->version) +
+                             ", not " + std::to_string(want));
+  if (off >= h->length || out.empty()) return size_t{0};
+  // Only the table entries of the blocks read, read after the header: a
+  // write in flight shows as a mismatch, never as a block past the table.
+  const uint64_t end = off + std::min<uint64_t>(out.size(), h->length - off);
+  const uint64_t first = off / B, nb = (end - 1) / B - first + 1;
+  std::vector<uint8_t> table(nb * 8);
+  got = store::PreadAll(fd->get(), table.data(), table.size(),
+                        static_cast<off_t>(kCrcTableOffset + first * 8));
+  if (!got.ok()) return got.status();
+  if (*got != table.size()) return Status(EBADMSG, path + ": short CRC table");
+  auto crcs = DecodeCrcs(table);
+  if (!crcs.ok()) return crcs.status();
+  return ReadChecked(
+      fd->get(), *h, [&](uint64_t b) { return (*crcs)[b - first]; }, off, out, bad_block);
+}
 
 Replica::Replica(std::string path, UniqueFd fd, Header h, int slot, std::vector<BlockCrc> crcs)
     : path_(std::move(path)), fd_(std::move(fd)), h_(h), slot_(slot), crcs_(std::move(crcs)) {
@@ -99,18 +179,7 @@ Status Replica::CheckLocked(uint64_t want) const {
 }
 
 Status Replica::LoadBlock(uint64_t b, uint8_t* buf) const {
-  uint64_t start = b * B;
-  if (start >= h_.length) {
-    memset(buf, 0, B);
-    return Status::Ok();
-  }
-  auto n =
-      store::PreadAll(fd_.get(), buf, B, static_cast<off_t>(DataOffset(h_.max_blocks) + start));
-  if (!n.ok()) return n.status();
-  // Past the length (and past a short file) the replica reads as zeros.
-  size_t valid = std::min<uint64_t>(*n, h_.length - start);
-  memset(buf + valid, 0, B - valid);
-  return Status::Ok();
+  return chunkd::LoadBlock(fd_.get(), h_, b, buf);
 }
 
 bool Replica::Matches(uint64_t b, const uint8_t* buf) const {
@@ -119,42 +188,15 @@ bool Replica::Matches(uint64_t b, const uint8_t* buf) const {
 }
 
 Status Replica::Mismatch(uint64_t b, int64_t* bad_block) const {
-  if (bad_block) *bad_block = static_cast<int64_t>(b);
-  return Status(EIO,
-                "chunk " + IdName(h_.id) + " block " + std::to_string(b) + ": checksum mismatch");
+  return chunkd::Mismatch(h_.id, b, bad_block);
 }
 
 Result<size_t> Replica::Read(uint64_t want, uint64_t off, std::span<uint8_t> out,
                              int64_t* bad_block) {
   std::shared_lock lk(mu_);
   if (Status s = CheckLocked(want); !s.ok()) return s;
-  if (off >= h_.length || out.empty()) return size_t{0};
-  const size_t n = std::min<uint64_t>(out.size(), h_.length - off);
-  const uint64_t end = off + n, doff = DataOffset(h_.max_blocks);
-  // The bytes go straight into the reply; blocks the read covers whole (up
-  // to the length) are checked there, and only the one or two blocks it
-  // covers in part are read whole into a scratch block to be checked.
-  auto got = store::PreadAll(fd_.get(), out.data(), n, static_cast<off_t>(doff + off));
-  if (!got.ok()) return got.status();
-  memset(out.data() + *got, 0, n - *got);  // a short file reads as zeros
-  std::vector<uint8_t> scratch;
-  for (uint64_t b = off / B; b * B < end; b++) {
-    const uint64_t bs = b * B, be = std::min(bs + B, h_.length);
-    if (bs >= off && be <= end) {
-      const uint8_t* p = out.data() + (bs - off);
-      uint32_t c = store::Crc32c(p, be - bs);
-      if (be - bs < B) c = store::Crc32c(ZeroBlock(), B - (be - bs), c);
-      if (c != crcs_[b].cur && c != crcs_[b].prev) return Mismatch(b, bad_block);
-      continue;
-    }
-    scratch.resize(B);
-    if (Status s = LoadBlock(b, scratch.data()); !s.ok()) return s;
-    if (!Matches(b, scratch.data())) return Mismatch(b, bad_block);
-    // Serve the checked copy, not the first read's bytes.
-    const uint64_t from = std::max(bs, off), to = std::min(be, end);
-    memcpy(out.data() + (from - off), scratch.data() + (from - bs), to - from);
-  }
-  return n;
+  return ReadChecked(
+      fd_.get(), h_, [this](uint64_t b) { return crcs_[b]; }, off, out, bad_block);
 }
 
 Status Replica::PutHeader(Header* h) {

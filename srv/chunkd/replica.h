@@ -15,6 +15,7 @@
 #define CHUNKD_REPLICA_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 #include <span>
@@ -32,6 +33,28 @@ struct ReplicaInfo {
   uint64_t id = 0, version = 0, length = 0;
   uint32_t mtime = 0;
 };
+
+// Reads block b of the replica with header h in fd as the replica sees it
+// (zeros past the length and past a short file) into buf (kBlockSize bytes).
+ninep::Status LoadBlock(int fd, const Header& h, uint64_t b, uint8_t* buf);
+
+// Reads up to out.size() bytes at off of the replica with header h in fd,
+// checking every block they come from against crc_of(block) first; returns
+// the count (0 at or past the length). The one read path of chunkd's own
+// reads and of ReadReplicaFile, so both accept exactly the same bytes.
+// A mismatch: EIO "chunk ID block N: checksum mismatch", *bad_block = N.
+ninep::Result<size_t> ReadChecked(int fd, const Header& h,
+                                  const std::function<BlockCrc(uint64_t)>& crc_of, uint64_t off,
+                                  std::span<uint8_t> out, int64_t* bad_block);
+
+// Reads a replica file at path (DIR/chunks/ID) without chunkd, as a reader on
+// the same machine does (storefs's local reads, storefs(1)): header, the
+// CRCs of the blocks read, and the data, each read from the file now and
+// checked as Replica::Read checks them. ESTALE when its version is not
+// want; EIO on a mismatch, which may also be a write in flight (the data
+// and its CRC are two writes), so a caller asks chunkd before believing it.
+ninep::Result<size_t> ReadReplicaFile(const std::string& path, uint64_t id, uint64_t want,
+                                      uint64_t off, std::span<uint8_t> out, int64_t* bad_block);
 
 class Replica {
  public:

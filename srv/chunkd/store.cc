@@ -3,11 +3,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include "storelib/fileio.h"
 
@@ -29,6 +31,22 @@ Status MakeDir(const std::string& d) {
   return store::FsyncDir(store::DirName(d));
 }
 
+// Chooses a new random word, writes it to dir/token and sets *abs to dir's
+// absolute path: a previous run's word must never vouch for this one.
+Status NewToken(const std::string& dir, std::string* abs, std::string* token) {
+  char* real = realpath(dir.c_str(), nullptr);
+  if (!real) return Errno(errno, dir);
+  *abs = real;
+  free(real);
+  uint8_t raw[16];
+  if (getrandom(raw, sizeof raw, 0) != static_cast<ssize_t>(sizeof raw))
+    return Errno(errno, "getrandom");
+  static const char kHex[] = "0123456789abcdef";
+  token->clear();
+  for (uint8_t c : raw) *token += {kHex[c >> 4], kHex[c & 15]};
+  return store::WriteFileAtomic(dir + "/token", *token + "\n");
+}
+
 }  // namespace
 
 ChunkStore::ChunkStore(std::string dir, uint64_t max_chunk)
@@ -41,6 +59,7 @@ ChunkStore::ChunkStore(std::string dir, uint64_t max_chunk)
 Status ChunkStore::Load(std::vector<std::string>* warnings) {
   for (const std::string& d : {dir_, chunks_, damaged_, marks_})
     if (Status s = MakeDir(d); !s.ok()) return s;
+  if (Status s = NewToken(dir_, &abs_dir_, &token_); !s.ok()) return s;
   DIR* dp = opendir(chunks_.c_str());
   if (!dp) return Errno(errno, chunks_);
   std::vector<std::string> names;
@@ -231,6 +250,9 @@ std::string ChunkStore::CtlText() const {
   line("writes", counters_.writes);
   line("scrubs", counters_.scrubs);
   line("maxchunk", uint64_t{max_blocks_} * kBlockSize);
+  // Last, and not numbers: for a reader on the same machine (store.h).
+  s += "dir " + abs_dir_ + "\n";
+  s += "token " + token_ + "\n";
   return s;
 }
 

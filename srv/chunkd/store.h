@@ -2,7 +2,10 @@
 // at start, creation and version bumps, removal, scrubbing, the bad list
 // and the counters that /ctl shows.
 //
-// DIR/chunks/ID holds each replica (format.h); DIR/damaged/ holds files
+// DIR/chunks/ID holds each replica (format.h); DIR/token holds a random
+// word chosen at each Load, which /ctl shows with DIR's absolute path, so a
+// reader that finds the same word at that path knows it sees this store's
+// files and may read replicas itself (ReadReplicaFile); DIR/damaged/ holds files
 // moved aside at start because their header was torn or their table short.
 // Replicas found corrupt (a block whose CRC does not match) stay where they
 // are, so their good blocks can still be read, and are listed in BadText()
@@ -87,7 +90,8 @@ class ChunkStore {
 
   const std::string dir_, chunks_, damaged_, marks_;
   const uint32_t max_blocks_;
-  mutable std::mutex mu_;  // guards the maps; replicas lock themselves
+  std::string abs_dir_, token_;  // set by Load
+  mutable std::mutex mu_;        // guards the maps; replicas lock themselves
   std::map<uint64_t, std::shared_ptr<Replica>> replicas_;
   std::set<uint64_t> bad_;                  // ids of corrupt replicas still held
   std::vector<std::string> damaged_names_;  // ID.0 lines of moved-aside files

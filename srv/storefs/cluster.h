@@ -5,7 +5,13 @@
 //
 // A server that answers no heartbeat for dead_after is dead: operations on
 // it fail at once (EHOSTDOWN) instead of waiting out a timeout, and the
-// on_change callback lets storefs re-replicate. Every call is bounded by
+// on_change callback lets storefs re-replicate.
+// Local reads: when a chunkd's ctl names a directory whose token file holds
+// the word its ctl shows (the same files, seen from this machine), Read
+// reads replicas from that directory itself, with the same CRC and version
+// checks chunkd makes (chunkd/replica.h ReadReplicaFile), and asks chunkd
+// over 9P only when that fails; a mismatch is chunkd's to confirm and
+// report. Every call is bounded by
 // call_timeout, so a stopped server (SIGSTOP) costs a write at most that
 // long before it counts as a failed replica.
 // Thread-safety: thread-safe; operations block the calling thread.
@@ -35,6 +41,7 @@ struct ClusterOptions {
   std::chrono::milliseconds heartbeat{1000};     // ctl read period
   std::chrono::milliseconds dead_after{10000};   // silence before "dead"
   uint32_t msize = 512 * 1024;
+  bool local_reads = true;  // read replicas of chunkds on this machine directly
 };
 
 // A replica as a chunkd lists it.
@@ -53,6 +60,7 @@ class ChunkServer {
   // Writes data at off in replica ID.ver; durable when OK.
   ninep::Status Write(uint64_t id, uint64_t ver, uint64_t off, std::span<const uint8_t> data);
   // Reads up to buf.size() bytes at off; fewer only at the replica's end.
+  // From the replica's file when it is local (see above), else over 9P.
   ninep::Result<size_t> Read(uint64_t id, uint64_t ver, uint64_t off, std::span<uint8_t> buf);
   // Sets the replica's length.
   ninep::Status Truncate(uint64_t id, uint64_t ver, uint64_t len);
@@ -77,6 +85,11 @@ class ChunkServer {
   // Marks the disk full until the next heartbeat says otherwise.
   void NoteFull() { free_ = 0; }
   uint64_t errors() const { return errors_; }
+  // Whether reads go to the replica files directly now.
+  bool local() const;
+  // Reads served from the files, and local reads that fell back to 9P.
+  uint64_t local_reads() const { return local_reads_; }
+  uint64_t local_fallbacks() const { return local_fallbacks_; }
 
   // One heartbeat: reads ctl; returns true when the alive state changed or
   // the server was dialled again (it may have restarted).
@@ -96,6 +109,9 @@ class ChunkServer {
   };
   ninep::Result<OpenFid> Open(uint64_t id, uint64_t ver, uint8_t mode);
   ninep::Status Fail(const ninep::Status& s, const char* what);
+  // Takes the dir and token lines of a ctl read: checks the token file when
+  // the token is new, and turns local reads on or off.
+  void NoteLocal(const std::string& dir, const std::string& token);
 
   const uint32_t id_;
   const std::string addr_;
@@ -106,6 +122,10 @@ class ChunkServer {
   std::atomic<ServerState> state_{ServerState::kActive};
   std::atomic<uint64_t> free_{0}, chunks_{0}, bytes_{0}, errors_{0};
   std::atomic<int> inflight_{0};
+  std::atomic<uint64_t> local_reads_{0}, local_fallbacks_{0};
+  mutable std::mutex local_mu_;
+  std::string local_chunks_;              // under local_mu_: DIR/chunks, or "" when not local
+  std::string seen_token_;                // under local_mu_: the token last checked
   bool had_conn_ = false;                 // under mu_
   std::atomic<bool> reconnected_{false};  // dialled again since the last Beat
   std::chrono::steady_clock::time_point last_ok_;

@@ -424,7 +424,9 @@ std::string StoreFs::CtlText() const {
     static const char* const kState[] = {"active", "draining", "decommissioned"};
     o << "server " << s->addr() << " " << (s->alive() ? "alive" : "dead") << " "
       << kState[static_cast<int>(s->state())] << " replicas " << h.per_server[s->id()] << " free "
-      << s->free_bytes() << " inflight " << s->inflight() << " errors " << s->errors() << "\n";
+      << s->free_bytes() << " inflight " << s->inflight() << " errors " << s->errors() << " local "
+      << (s->local() ? "yes" : "no") << " local-reads " << s->local_reads() << " local-fallbacks "
+      << s->local_fallbacks() << "\n";
     if (s->alive()) alive++;
   }
   const StoreCounters& c = store_->counters();

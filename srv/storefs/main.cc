@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "ninep/buffer.h"
 #include "ninep/server_cmdline.h"
 #include "storefs/cluster.h"
 #include "storefs/fs.h"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   uint64_t replicas = 3, quorum = 0, chunk = 8ull << 20, local = 0, repair_bw = 64ull << 20,
            snapshot_bytes = 64ull << 20;
   double heartbeat = 1, dead_after = 10, timeout = 5;
+  bool no_local_reads = false;
   Command cmd("storefs");
   cmd.AddServerFlags(&flags)
       .Value('d', "dir", "METADIR", "directory of the metadata log (required)", &dir)
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
       .Seconds(0, "heartbeat", "SECS", "chunkd heartbeat period (default 1)", &heartbeat)
       .Seconds(0, "dead-after", "SECS", "silence before a chunkd is dead (default 10)", &dead_after)
       .Seconds(0, "timeout", "SECS", "bound on one call to a chunkd (default 5)", &timeout)
+      .Flag(0, "no-local-reads", "read replicas only through chunkd, even on this machine",
+            &no_local_reads)
       .Bytes(0, "repair-bw", "re-replication bandwidth, bytes/s (default 64m)", &repair_bw)
       .Bytes(0, "snapshot-bytes", "snapshot the metadata once its log is this long (default 64m)",
              &snapshot_bytes)
@@ -48,6 +52,10 @@ int main(int argc, char** argv) {
   if (heartbeat <= 0 || dead_after <= 0 || timeout <= 0)
     cmd.UsageError("--heartbeat, --dead-after and --timeout must be above 0");
 
+  // Every Tread and Twrite is a large frame, and every chunk read a buffer
+  // as large: keep them in the heap rather than mapping each one afresh.
+  KeepFrameBuffersInHeap();
+  PrefaultHeap(kServerHeapPrefault);
   if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) cmd.Fatal(dir, strerror(errno));
   std::vector<std::string> addrs;
   std::istringstream cl(chunkds);
@@ -74,6 +82,7 @@ int main(int argc, char** argv) {
   co.heartbeat = ms(heartbeat);
   co.dead_after = ms(dead_after);
   co.call_timeout = ms(timeout);
+  co.local_reads = !no_local_reads;
   Cluster cluster(co);
   // Servers the metadata knows, then those named now that it does not.
   uint32_t next_id = 1;

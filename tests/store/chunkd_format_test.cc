@@ -1,7 +1,8 @@
 // chunkd_format_test: the replica format's coding (header slots, CRC table,
 // names), the ctl parser, and Replica's crash rules on a real file: a block
 // whose data or table entry a crash left behind reads as its old or new
-// content, never as garbage.
+// content, never as garbage. ReadReplicaFile (a reader beside chunkd) must
+// accept and refuse exactly what Replica::Read does.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -221,6 +222,84 @@ TEST_F(ReplicaCrash, VersionBumpAlternatesSlots) {
   EXPECT_EQ(s1->version, 2u);  // seq 2, the fallback
   int64_t bad = -1;
   EXPECT_EQ((*r)->Read(2, 0, {}, &bad).status().err(), ESTALE);
+}
+
+// What ReadReplicaFile returns for n bytes at off, or "ERROR message".
+std::string ReadFileAt(const std::string& path, uint64_t v, uint64_t off, size_t n, int64_t* bad) {
+  std::string s(n, '\0');
+  auto got = chunkd::ReadReplicaFile(path, 0xc1, v, off,
+                                     std::span(reinterpret_cast<uint8_t*>(s.data()), n), bad);
+  if (!got.ok()) return "ERROR " + got.status().message();
+  s.resize(*got);
+  return s;
+}
+
+TEST_F(ReplicaCrash, ReadReplicaFileAgreesWithReplicaRead) {
+  auto r = chunkd::Replica::Create(dir_, 0xc1, 1, 8);
+  ASSERT_TRUE(r.ok());
+  int64_t bad = -1;
+  // Data in blocks 0-1, a hole in 2-3, a tail in block 4 that ends mid-block.
+  std::string a(2 * kBlockSize - 7, 'a'), t(999, 't');
+  for (size_t i = 0; i < a.size(); i++) a[i] = static_cast<char>('a' + i % 23);
+  ASSERT_TRUE((*r)->Write(1, 0, Bytes(a), &bad).ok());
+  ASSERT_TRUE((*r)->Write(1, 4 * kBlockSize + 100, Bytes(t), &bad).ok());
+  const uint64_t len = 4 * kBlockSize + 100 + t.size();
+  for (uint64_t off : {uint64_t{0}, uint64_t{1}, kBlockSize - 3, kBlockSize, 2 * kBlockSize - 10,
+                       3 * kBlockSize + 5, len - 1, len, len + 50}) {
+    for (size_t n : {size_t{1}, size_t{100}, size_t{kBlockSize}, size_t{3 * kBlockSize + 17}}) {
+      SCOPED_TRACE(std::to_string(off) + "+" + std::to_string(n));
+      std::string want(n, '\0');
+      auto w = (*r)->Read(1, off, std::span(reinterpret_cast<uint8_t*>(want.data()), n), &bad);
+      ASSERT_TRUE(w.ok());
+      want.resize(*w);
+      EXPECT_EQ(ReadFileAt(path(), 1, off, n, &bad), want);
+      EXPECT_EQ(want.size(), off >= len ? 0 : std::min<uint64_t>(n, len - off));
+    }
+  }
+  EXPECT_EQ(bad, -1);
+  // Another version: ESTALE, as chunkd answers.
+  EXPECT_EQ(ReadFileAt(path(), 2, 0, 10, &bad),
+            "ERROR chunk 00000000000000c1 is at version 1, not 2: stale file handle");
+  ASSERT_TRUE((*r)->SetVersion(2).ok());
+  EXPECT_EQ(ReadFileAt(path(), 2, 0, 3, &bad), a.substr(0, 3));
+  EXPECT_NE(ReadFileAt(path(), 1, 0, 3, &bad).find("version 2, not 1"), std::string::npos);
+  // A missing file is ENOENT; another id's file is refused (torn header).
+  std::string missing(10, '\0');
+  EXPECT_EQ(chunkd::ReadReplicaFile(dir_ + "/nothing", 0xc1, 2, 0,
+                                    std::span(reinterpret_cast<uint8_t*>(missing.data()), 10), &bad)
+                .status()
+                .err(),
+            ENOENT);
+  EXPECT_EQ(chunkd::ReadReplicaFile(path(), 0xc2, 2, 0,
+                                    std::span(reinterpret_cast<uint8_t*>(missing.data()), 10), &bad)
+                .status()
+                .err(),
+            EBADMSG);
+}
+
+TEST_F(ReplicaCrash, ReadReplicaFileReportsAFlippedBitNeverServesIt) {
+  auto r = chunkd::Replica::Create(dir_, 0xc1, 1, 4);
+  ASSERT_TRUE(r.ok());
+  int64_t bad = -1;
+  ASSERT_TRUE((*r)->Write(1, 0, Bytes(std::string(3 * kBlockSize, 'z')), &bad).ok());
+  const uint64_t doff = chunkd::DataOffset(4);
+  Pwrite(doff + kBlockSize + 77, "Z");  // block 1
+  // Whole blocks and a part of block 1 alike are refused; block 0 and 2 read.
+  EXPECT_EQ(ReadFileAt(path(), 1, 0, 3 * kBlockSize, &bad),
+            "ERROR chunk 00000000000000c1 block 1: checksum mismatch");
+  EXPECT_EQ(bad, 1);
+  bad = -1;
+  EXPECT_EQ(ReadFileAt(path(), 1, kBlockSize + 70, 10, &bad).substr(0, 6), "ERROR ");
+  EXPECT_EQ(bad, 1);
+  bad = -1;
+  EXPECT_EQ(ReadFileAt(path(), 1, 10, 100, &bad), std::string(100, 'z'));
+  EXPECT_EQ(ReadFileAt(path(), 1, 2 * kBlockSize, kBlockSize, &bad), std::string(kBlockSize, 'z'));
+  EXPECT_EQ(bad, -1);
+  // A table entry damaged instead of the data: refused too.
+  Pwrite(doff + kBlockSize + 77, "z");
+  Pwrite(chunkd::kCrcTableOffset + 2 * 8, std::string(8, '\xff'));
+  EXPECT_EQ(ReadFileAt(path(), 1, 2 * kBlockSize, 1, &bad),
+            "ERROR chunk 00000000000000c1 block 2: checksum mismatch");
 }
 
 }  // namespace

@@ -114,6 +114,14 @@ class ChunkdTest : public ::testing::TestWithParam<Dialect> {
     auto s = ReadAt(*f, 0, 1 << 20);
     return s.ok() ? *s : "";
   }
+  // The rest of ctl's line for key ("" when missing).
+  static std::string CtlWord(const std::string& ctl, const std::string& key) {
+    std::string t = "\n" + ctl;
+    size_t at = t.find("\n" + key + " ");
+    if (at == std::string::npos) return "";
+    at += key.size() + 2;
+    return t.substr(at, t.find('\n', at) - at);
+  }
   // The value of key in /ctl, -1 when missing.
   int64_t Ctl(const std::string& key) {
     std::string t = "\n" + ReadFile("ctl");
@@ -159,6 +167,23 @@ TEST_P(ChunkdTest, TreeAndCtlKeys) {
     EXPECT_GE(Ctl(k), 0) << k;
   EXPECT_GT(Ctl("free"), 0);
   EXPECT_EQ(ReadFile("bad"), "");
+}
+
+// The last lines of ctl name the directory and the word in its token file,
+// for storefs's local reads; a restart picks a new word.
+TEST_P(ChunkdTest, CtlNamesItsDirectoryAndATokenNewAtEachStart) {
+  std::string ctl = ReadFile("ctl"), token = CtlWord(ctl, "token");
+  char* real = realpath(dir().c_str(), nullptr);
+  ASSERT_NE(real, nullptr);
+  EXPECT_EQ(CtlWord(ctl, "dir"), std::string(real));
+  free(real);
+  EXPECT_EQ(token.size(), 32u);
+  EXPECT_EQ(token.find_first_not_of("0123456789abcdef"), std::string::npos) << token;
+  EXPECT_EQ(ninep::testing::ReadFile(dir() + "/token"), token + "\n");
+  Restart(SIGKILL);
+  std::string again = CtlWord(ReadFile("ctl"), "token");
+  EXPECT_NE(again, token);
+  EXPECT_EQ(ninep::testing::ReadFile(dir() + "/token"), again + "\n");
 }
 
 TEST_P(ChunkdTest, CreateAndVersionRules) {

@@ -110,6 +110,29 @@ class StoreRig {
     std::sort(names.begin(), names.end());
     return names;
   }
+  // The number after key in chunkd i's ctl (~0 when it does not answer).
+  uint64_t ChunkdCtlNum(int i, const std::string& key) {
+    auto c = ConnectChunkd(i);
+    if (!c) return ~0ull;
+    auto f = c->root.Walk("ctl");
+    std::string buf(65536, '\0');
+    if (!f.ok() || !f->Open(OREAD).ok()) return ~0ull;
+    auto n = f->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(buf.data()), buf.size()));
+    if (!n.ok()) return ~0ull;
+    std::string t = "\n" + buf.substr(0, *n);
+    size_t at = t.find("\n" + key + " ");
+    return at == std::string::npos ? ~0ull : strtoull(t.c_str() + at + key.size() + 2, nullptr, 10);
+  }
+  // The word after `field` in storefs's ctl line for chunkd i ("" if none).
+  std::string ServerField(int i, const std::string& field) {
+    auto m = Ctl();
+    auto it = m.find("server " + ChunkAddr(i));
+    if (it == m.end()) return "";
+    std::istringstream in(it->second);
+    for (std::string w; in >> w;)
+      if (w == field && in >> w) return w;
+    return "";
+  }
   // A connection to addr with options o, attached to aname.
   static std::unique_ptr<Conn> Dial(const std::string& addr, const ClientOptions& o,
                                     const std::string& aname) {

@@ -252,6 +252,83 @@ TEST_F(StorefsTest, FlippedBitIsServedFromAnotherReplicaAndRepaired) {
   EXPECT_EQ(*got, data);
 }
 
+// Local reads: with every chunkd's directory visible here, storefs reads
+// replicas from their files and chunkd serves none of those reads; a
+// directory whose token file does not hold the word chunkd shows is not
+// trusted, and --no-local-reads turns the path off.
+TEST_F(StorefsTest, LocalReadsBypassChunkdOnlyWhenItsTokenMatches) {
+  ASSERT_TRUE(rig.StartChunkds(3));
+  ASSERT_TRUE(rig.StartStorefs());
+  for (int i = 0; i < 3; i++) EXPECT_EQ(rig.ServerField(i, "local"), "yes") << i;
+  auto c = rig.Connect();
+  ASSERT_TRUE(c);
+  std::string data = Pattern(7, 0, 8 * 65536 + 1000);  // 9 chunks
+  ASSERT_TRUE(PutFile(c->root, "f", data).ok());
+  auto chunkd_reads = [&] {
+    uint64_t sum = 0;
+    for (int i = 0; i < 3; i++) sum += rig.ChunkdCtlNum(i, "reads");
+    return sum;
+  };
+  auto local_reads = [&] {
+    uint64_t sum = 0;
+    for (int i = 0; i < 3; i++)
+      sum += strtoull(rig.ServerField(i, "local-reads").c_str(), nullptr, 10);
+    return sum;
+  };
+  const uint64_t before = chunkd_reads();
+  auto got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, data);
+  EXPECT_EQ(chunkd_reads(), before) << "a read went to chunkd";
+  EXPECT_GE(local_reads(), 9u);
+
+  // Another word in chunkd 0's token file: a different directory, as far
+  // as storefs can tell, so chunkd 0 answers its reads itself.
+  c.reset();
+  WriteFile(rig.ChunkDir(0) + "/token", "00000000000000000000000000000000\n");
+  ASSERT_TRUE(rig.StartStorefs());
+  EXPECT_EQ(rig.ServerField(0, "local"), "no");
+  EXPECT_EQ(rig.ServerField(1, "local"), "yes");
+  c = rig.Connect();
+  ASSERT_TRUE(c);
+  got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, data);
+
+  c.reset();
+  ASSERT_TRUE(rig.StartStorefs({"--no-local-reads"}));
+  for (int i = 0; i < 3; i++) EXPECT_EQ(rig.ServerField(i, "local"), "no") << i;
+  c = rig.Connect();
+  ASSERT_TRUE(c);
+  const uint64_t before9p = chunkd_reads();
+  got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_EQ(*got, data);
+  EXPECT_GE(chunkd_reads(), before9p + 9);
+  EXPECT_EQ(local_reads(), 0u);
+}
+
+// A block that fails its CRC in a local read is not taken as corrupt on
+// storefs's word alone (it may be a write in flight): chunkd is asked, and
+// it is chunkd that finds, counts and lists the bad block.
+TEST_F(StorefsTest, LocalReadMismatchIsConfirmedAndReportedByChunkd) {
+  ASSERT_TRUE(rig.StartChunkds(1));
+  ASSERT_TRUE(rig.StartStorefs({"-r", "1", "-w", "1"}));
+  ASSERT_EQ(rig.ServerField(0, "local"), "yes");
+  auto c = rig.Connect();
+  ASSERT_TRUE(c);
+  std::string data = Pattern(8, 0, 2 * 65536);
+  ASSERT_TRUE(PutFile(c->root, "f", data).ok());
+  ASSERT_GE(FlipReplicas(rig.ChunkDir(0)), 2);
+  auto got = GetFile(c->root, "f");
+  ASSERT_FALSE(got.ok()) << "a corrupt block was served";
+  EXPECT_EQ(got.status().err(), EIO) << got.status().message();
+  EXPECT_GE(strtoull(rig.ServerField(0, "local-fallbacks").c_str(), nullptr, 10), 1u);
+  EXPECT_GE(rig.ChunkdCtlNum(0, "bad"), 1u);
+  EXPECT_GE(rig.ChunkdCtlNum(0, "reads"), 1u);
+  EXPECT_GE(rig.CtlNum("corrupt-reads"), 1u);
+}
+
 TEST_F(StorefsTest, StaleReplicaAfterARestartIsNeverServed) {
   ASSERT_TRUE(rig.StartChunkds(3));
   ASSERT_TRUE(rig.StartStorefs());
