@@ -126,7 +126,6 @@ bool ChunkServer::local() const {
 
 void ChunkServer::NoteLocal(const std::string& dir, const std::string& token) {
   if (!opts_.local_reads) return;
-  // Heartbeats may run on two threads (the loop and BeatAll): one lock.
   std::lock_guard<std::mutex> lk(local_mu_);
   if (token == seen_token_) return;
   seen_token_ = token;
@@ -242,6 +241,9 @@ Status ChunkServer::WriteCtl(const std::string& msg) {
 }
 
 bool ChunkServer::Beat() {
+  // A heartbeat thread and an `add` (or ctl's heartbeat) may beat one
+  // server at once: one at a time, as last_ok_ and the dead verdict assume.
+  std::lock_guard<std::mutex> beat(beat_mu_);
   auto now = std::chrono::steady_clock::now();
   auto ctl = ReadFile("ctl");
   bool was = alive_;

@@ -128,7 +128,8 @@ class ChunkServer {
   std::string seen_token_;                // under local_mu_: the token last checked
   bool had_conn_ = false;                 // under mu_
   std::atomic<bool> reconnected_{false};  // dialled again since the last Beat
-  std::chrono::steady_clock::time_point last_ok_;
+  std::mutex beat_mu_;                    // one Beat at a time
+  std::chrono::steady_clock::time_point last_ok_;  // under beat_mu_
 };
 
 // All chunk servers, with heartbeats and placement.
