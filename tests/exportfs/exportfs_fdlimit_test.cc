@@ -2,10 +2,16 @@
 // exportfs runs with RLIMIT_NOFILE 256 (soft and hard, set by prlimit
 // before exec) over 10,000 files; a client keeps a fid on every one of
 // them at once, in both dialects, and stats and reads each through its
-// fid; bin/9p stats every file too. Fids cost memory, not descriptors.
+// fid; bin/9p stats every file too; and a mount9p, held to the same limit,
+// serves find and stat of every file. Fids cost memory, not descriptors.
+// A soft limit below the hard one is raised to it at start.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <sstream>
+
 #include "exportfs/exfs.h"
+#include "mount9p/mount_util.h"
 
 namespace ninep::testing {
 namespace {
@@ -126,8 +132,55 @@ TEST_P(FdLimitTest, NinePStatsEveryFile) {
   EXPECT_EQ(r.ReadAll(10000), Name(kDirs - 1, kPerDir - 1));
 }
 
+// The failure: find through a mount of a large tree ran out of
+// descriptors in the server ("Too many open files") part way. mount9p keeps
+// a fid for every inode the kernel caches, so both ends are held to 256.
+TEST_P(FdLimitTest, FindAndStatThroughMount9p) {
+  Mount m;
+  std::vector<std::string> margs;
+  if (GetParam() == Dialect::k9P2000L) margs.push_back("-L");
+  ASSERT_TRUE(m.Start(addr_, margs)) << "mount9p did not mount " << addr_;
+  std::string lim = "--nofile=" + std::to_string(kLimit) + ":" + std::to_string(kLimit);
+  int st = 0;
+  Sh("/usr/bin/prlimit --pid " + std::to_string(m.proc().pid()) + " " + lim, &st);
+  ASSERT_EQ(st, 0);
+  // Every file by size and name: 10,000 lines, each file's size its name's length.
+  std::string out = Sh("cd '" + m.path() + "' && find . -type f -printf '%s %P\\n' 2>&1", &st);
+  EXPECT_EQ(st, 0) << out.substr(0, 500);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), kDirs * kPerDir) << out.substr(0, 500);
+  size_t bad = 0;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    size_t sp = line.find(' ');
+    if (sp == std::string::npos || std::stoul(line.substr(0, sp)) != line.size() - sp - 1) bad++;
+  }
+  EXPECT_EQ(bad, 0u) << out.substr(0, 500);
+  // stat(1) of every file, and a read from the far end, after the find
+  // filled mount9p's fids.
+  std::string stats = Sh("cd '" + m.path() + "' && find . -type f | xargs stat -c %s | wc -l", &st);
+  EXPECT_EQ(std::stoi(stats), kDirs * kPerDir);
+  EXPECT_EQ(ReadFile(m.path() + "/" + Name(kDirs - 1, kPerDir - 1)), Name(kDirs - 1, kPerDir - 1));
+  EXPECT_LT(ServerFds(), kLimit);
+  int mfds = std::stoi(Sh("ls /proc/" + std::to_string(m.proc().pid()) + "/fd | wc -l"));
+  EXPECT_LT(mfds, kLimit);
+  EXPECT_TRUE(Mount::CleanExit(m.Unmount()));
+}
+
 INSTANTIATE_TEST_SUITE_P(Dialects, FdLimitTest,
                          ::testing::Values(Dialect::k9P2000, Dialect::k9P2000L), DialectName);
+
+// Started with a soft limit below its hard one (a login's 1,024 under a
+// larger hard limit), exportfs raises the soft limit to the hard one.
+TEST(FdLimit, SoftLimitIsRaisedToTheHardOne) {
+  TempDir tree;
+  Process srv;
+  ASSERT_TRUE(srv.Start({"/usr/bin/prlimit", "--nofile=256:4096", Bin("exportfs"), "-a",
+                         "tcp!127.0.0.1!0", "-r", tree.path()}));
+  ASSERT_FALSE(srv.ReadLine(10000).empty());
+  std::string limits = ReadFile("/proc/" + std::to_string(srv.pid()) + "/limits");
+  EXPECT_NE(limits.find("Max open files            4096                 4096"), std::string::npos)
+      << limits;
+}
 
 }  // namespace
 }  // namespace ninep::testing
