@@ -9,7 +9,8 @@
 # starts it kills by PID on exit.
 #
 # Then the other parts' benchmarks run, each appending its own section:
-# bench/mount9p_bench.sh (FUSE throughput), bench/exportfs_bench.sh
+# bench/mount9p_bench.sh (FUSE throughput), bench/mount9p_posix_bench.sh
+# (issue 12's find+stat, first read and tmpfs write), bench/exportfs_bench.sh
 # (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP),
 # bench/chunkd_bench.sh (chunkd vs exportfs), bench/store_bench.sh,
 # bench/union_bench.sh and bench/ns_bench.sh (a replacing bind), when their
@@ -245,6 +246,8 @@ bench_cleanup
 # mount9p through FUSE over exportfs: its own section in $RESULTS.
 if [[ -x $BIN_DIR/mount9p && -x $BIN_DIR/exportfs ]]; then
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_bench.sh
+  # issue 12: find+stat, first/second fresh-mount read, tmpfs write, with floors
+  [[ -x $BIN_DIR/9p ]] && BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/mount9p_posix_bench.sh
 fi
 if [[ -x $BIN_DIR/exportfs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/exportfs_bench.sh; fi  # exportfs vs diod
 if [[ -x $BIN_DIR/exportfs && -x $BIN_DIR/9p ]]; then  # a fresh server's first read vs its second
