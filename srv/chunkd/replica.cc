@@ -85,7 +85,9 @@ Result<size_t> ReadChecked(int fd, const Header& h, const std::function<BlockCrc
 
 Result<size_t> ReadReplicaFile(const std::string& path, uint64_t id, uint64_t want, uint64_t off,
                                std::span<uint8_t> out, int64_t* bad_block) {
-  auto fd = store::OpenFile(path, O_RDONLY);
+  // chunkd makes only plain files: a symlink in a directory someone else
+  // can write is not followed by the reader, who may run as root.
+  auto fd = store::OpenFile(path, O_RDONLY | O_NOFOLLOW);
   if (!fd.ok()) return fd.status();
   std::vector<uint8_t> head(kCrcTableOffset);
   auto got = store::PreadAll(fd->get(), head.data(), head.size(), 0);

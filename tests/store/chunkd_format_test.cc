@@ -270,6 +270,13 @@ TEST_F(ReplicaCrash, ReadReplicaFileAgreesWithReplicaRead) {
                 .status()
                 .err(),
             ENOENT);
+  // A symlink to a good replica is refused (ELOOP), never followed.
+  ASSERT_EQ(symlink(path().c_str(), (dir_ + "/link").c_str()), 0);
+  EXPECT_EQ(chunkd::ReadReplicaFile(dir_ + "/link", 0xc1, 2, 0,
+                                    std::span(reinterpret_cast<uint8_t*>(missing.data()), 10), &bad)
+                .status()
+                .err(),
+            ELOOP);
   EXPECT_EQ(chunkd::ReadReplicaFile(path(), 0xc2, 2, 0,
                                     std::span(reinterpret_cast<uint8_t*>(missing.data()), 10), &bad)
                 .status()
