@@ -1,7 +1,6 @@
 #include "storefs/cluster.h"
 
 #include <algorithm>
-#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -18,9 +17,7 @@ using ninep::Result;
 using ninep::Status;
 
 std::string ReplicaFile(uint64_t id, uint64_t ver) {
-  char b[48];
-  snprintf(b, sizeof b, "%016" PRIx64 ".%" PRIu64, id, ver);
-  return b;
+  return chunkd::IdName(id) + "." + std::to_string(ver);
 }
 
 void ForAll(size_t n, const std::function<void(size_t)>& fn) {
@@ -125,14 +122,16 @@ bool ChunkServer::local() const {
 }
 
 void ChunkServer::NoteLocal(const std::string& dir, const std::string& token) {
-  if (!opts_.local_reads) return;
-  std::lock_guard<std::mutex> lk(local_mu_);
-  if (token == seen_token_) return;
+  if (!opts_.local_reads || token == seen_token_) return;
   seen_token_ = token;
-  local_chunks_.clear();
-  if (dir.empty() || token.empty()) return;
-  auto f = store::ReadWholeFile(dir + "/token");
-  if (f.ok() && *f == token + "\n") local_chunks_ = dir + "/chunks";
+  // The token file is read before taking local_mu_, which every Read takes.
+  std::string chunks;
+  if (!dir.empty() && !token.empty()) {
+    auto f = store::ReadWholeFile(dir + "/token");
+    if (f.ok() && *f == token + "\n") chunks = dir + "/chunks";
+  }
+  std::lock_guard<std::mutex> lk(local_mu_);
+  local_chunks_ = std::move(chunks);
 }
 
 Result<size_t> ChunkServer::Read(uint64_t id, uint64_t ver, uint64_t off, std::span<uint8_t> buf) {
@@ -143,9 +142,7 @@ Result<size_t> ChunkServer::Read(uint64_t id, uint64_t ver, uint64_t off, std::s
     chunks = local_chunks_;
   }
   if (!chunks.empty()) {
-    char name[24];
-    snprintf(name, sizeof name, "/%016" PRIx64, id);
-    auto n = chunkd::ReadReplicaFile(chunks + name, id, ver, off, buf, nullptr);
+    auto n = chunkd::ReadReplicaFile(chunks + "/" + chunkd::IdName(id), id, ver, off, buf, nullptr);
     if (n.ok()) {
       local_reads_++;
       return *n;

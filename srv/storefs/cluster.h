@@ -110,7 +110,7 @@ class ChunkServer {
   ninep::Result<OpenFid> Open(uint64_t id, uint64_t ver, uint8_t mode);
   ninep::Status Fail(const ninep::Status& s, const char* what);
   // Takes the dir and token lines of a ctl read: checks the token file when
-  // the token is new, and turns local reads on or off.
+  // the token is new, and turns local reads on or off. REQUIRES: beat_mu_.
   void NoteLocal(const std::string& dir, const std::string& token);
 
   const uint32_t id_;
@@ -125,7 +125,7 @@ class ChunkServer {
   std::atomic<uint64_t> local_reads_{0}, local_fallbacks_{0};
   mutable std::mutex local_mu_;
   std::string local_chunks_;              // under local_mu_: DIR/chunks, or "" when not local
-  std::string seen_token_;                // under local_mu_: the token last checked
+  std::string seen_token_;                // under beat_mu_: the token last checked
   bool had_conn_ = false;                 // under mu_
   std::atomic<bool> reconnected_{false};  // dialled again since the last Beat
   std::mutex beat_mu_;                    // one Beat at a time

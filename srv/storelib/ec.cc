@@ -41,6 +41,10 @@ void ErasureCode::Encode(std::span<const uint8_t* const> data, std::span<uint8_t
 Status ErasureCode::Reconstruct(std::span<uint8_t* const> frags, std::span<const bool> present,
                                 size_t len) const {
   const int n = k_ + m_;
+  if (frags.size() != static_cast<size_t>(n) || present.size() != static_cast<size_t>(n) ||
+      len > static_cast<size_t>(INT32_MAX))
+    return Status(EINVAL, "erasure code " + std::to_string(k_) + "+" + std::to_string(m_) +
+                              ": want " + std::to_string(n) + " fragments of at most 2 GiB");
   std::vector<int> have, lost;
   for (int i = 0; i < n; i++) (present[i] ? have : lost).push_back(i);
   if (lost.empty()) return Status::Ok();

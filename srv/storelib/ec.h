@@ -42,7 +42,8 @@ class ErasureCode {
   // fragments in order (data, then parity), each len bytes; present[i]
   // says which hold good bytes. The others are overwritten with their
   // content. EIO ("N of K+M fragments missing; at most M can be rebuilt")
-  // when fewer than k are present.
+  // when fewer than k are present; EINVAL when frags or present do not
+  // hold k + m entries, or len is 2 GiB or more (ISA-L counts in int).
   ninep::Status Reconstruct(std::span<uint8_t* const> frags, std::span<const bool> present,
                             size_t len) const;
 

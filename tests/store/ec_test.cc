@@ -93,6 +93,11 @@ TEST(ErasureCode, TooManyLostFailsAndTouchesNothing) {
   EXPECT_EQ(st.err(), EIO);
   EXPECT_EQ(st.message(), "3 of 4+2 fragments missing; at most 2 can be rebuilt");
   for (int i = 0; i < 6; i++) EXPECT_EQ(s.frags[i], before.frags[i]);
+  // The wrong number of fragments is refused, not read past.
+  EXPECT_EQ(ec->Reconstruct(std::span<uint8_t* const>(ptrs.data(), 5),
+                            std::span<const bool>(present, 5), 128)
+                .err(),
+            EINVAL);
   // Nothing lost: nothing to do.
   bool all[6] = {true, true, true, true, true, true};
   EXPECT_TRUE(ec->Reconstruct(ptrs, std::span<const bool>(all, 6), 128).ok());
