@@ -9,6 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libuv1-dev libssl-dev libfuse3-dev fuse3
   libisal-dev
+  etcd-server etcd-client libcurl4-openssl-dev nlohmann-json3-dev
   diod
   googletest libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14

@@ -112,6 +112,7 @@ void ChunkFs::Walk(WalkReq r) {
     // A stale version fails the whole walk, not just its last name, so a
     // client walking /chunks/ID.VERSION in one Twalk learns ESTALE rather
     // than the "file does not exist" a short Rwalk would mean.
+    if (err.err() == ESTALE) store_->counters().stale++;
     if ((qids.empty() && r.names.size() > 0) || err.err() == ESTALE) return r.Fail(err);
     if (qids.size() == r.names.size()) r.newfid->aux = std::make_shared<Node>(std::move(n));
     r.Respond(std::move(qids));
@@ -141,10 +142,12 @@ void ChunkFs::Open(OpenReq r) {
         break;
       case Kind::kReplica: {
         uint64_t cur = n->rep->Info().version;
-        if (cur != n->version)
+        if (cur != n->version) {
+          store_->counters().stale++;
           return r.Fail(Errno(ESTALE, "chunk " + IdName(n->id) + " is at version " +
                                           std::to_string(cur) + ", not " +
                                           std::to_string(n->version)));
+        }
         if (trunc && acc != OREAD)
           if (Status s = store_->Truncate(*n->rep, n->version, 0); !s.ok()) return r.Fail(s);
         break;
@@ -181,6 +184,7 @@ void ChunkFs::Read(ReadReq r) {
     Node* n = r.fid->Aux<Node>();
     if (n->kind == Kind::kReplica) {
       auto got = store_->Read(*n->rep, n->version, r.offset, r.buf);
+      if (!got.ok() && got.status().err() == ESTALE) store_->counters().stale++;
       if (!got.ok()) return r.Fail(got.status());
       return r.Respond(static_cast<uint32_t>(*got));
     }
@@ -229,6 +233,7 @@ void ChunkFs::Write(WriteReq r) {
     Node* n = r.fid->Aux<Node>();
     if (n->kind == Kind::kReplica) {
       auto got = store_->Write(*n->rep, n->version, r.offset, r.data);
+      if (!got.ok() && got.status().err() == ESTALE) store_->counters().stale++;
       if (!got.ok()) return r.Fail(got.status());
       return r.Respond(static_cast<uint32_t>(*got));
     }

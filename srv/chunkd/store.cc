@@ -249,6 +249,7 @@ std::string ChunkStore::CtlText() const {
   line("reads", counters_.reads);
   line("writes", counters_.writes);
   line("scrubs", counters_.scrubs);
+  line("stale", counters_.stale);
   line("maxchunk", uint64_t{max_blocks_} * kBlockSize);
   // Last, and not numbers: for a reader on the same machine (store.h).
   s += "dir " + abs_dir_ + "\n";

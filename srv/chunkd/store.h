@@ -36,6 +36,7 @@ struct StoreCounters {
   std::atomic<uint64_t> reads{0};   // read requests on replicas
   std::atomic<uint64_t> writes{0};  // write requests on replicas
   std::atomic<uint64_t> scrubs{0};  // scrubs finished
+  std::atomic<uint64_t> stale{0};   // requests refused for naming an old version
 };
 
 class ChunkStore {

@@ -53,9 +53,30 @@ Dir CtlDir(bool file) {
 }
 FidState* S(const FidRef& f) { return f->Aux<FidState>(); }
 
+// Set on worker threads that run a handler moved off the loop (Hop).
+thread_local bool tls_hopped = false;
+
 }  // namespace
 
+template <class Req>
+bool StoreFs::Hop(Req& r, void (StoreFs::*handler)(Req)) {
+  if (!meta_->Remote() || tls_hopped) return false;
+  auto p = std::make_shared<Req>(std::move(r));
+  srv_->Offload([this, p, handler] {
+    tls_hopped = true;
+    (this->*handler)(std::move(*p));
+    tls_hopped = false;
+  });
+  return true;
+}
+
+Status StoreFs::Missing() const {
+  Status s = meta_->ReadStatus();
+  return s.ok() ? Errno(ENOENT) : s;
+}
+
 void StoreFs::Attach(AttachReq r) {
+  if (Hop(r, &StoreFs::Attach)) return;
   auto st = std::make_shared<FidState>();
   if (r.aname == "ctl") {
     st->kind = FidState::kCtlDir;
@@ -65,13 +86,17 @@ void StoreFs::Attach(AttachReq r) {
   if (!r.aname.empty() && r.aname != "/")
     return r.Fail(Status(ENOENT, "no tree " + std::string(r.aname) + " (try \"\" or \"ctl\")"));
   auto root = meta_->Get(kRootIno);
-  if (!root) return r.Fail(Status(EIO, "no root"));
+  if (!root) {
+    Status s = meta_->ReadStatus();
+    return r.Fail(s.ok() ? Status(EIO, "no root") : s);
+  }
   st->ino = kRootIno;
   r.fid->aux = st;
   r.Respond(QidOf(*root));
 }
 
 void StoreFs::Walk(WalkReq r) {
+  if (Hop(r, &StoreFs::Walk)) return;
   FidState* from = S(r.fid);
   std::vector<Qid> qids;
   auto next = std::make_shared<FidState>(*from);
@@ -101,7 +126,7 @@ void StoreFs::Walk(WalkReq r) {
     }
     if (cur) next->ino = cur->ino;
     if (qids.empty() && r.names.size() > 0)
-      return r.Fail(Errno(cur && !cur->IsDir() ? ENOTDIR : ENOENT));
+      return r.Fail(cur && !cur->IsDir() ? Errno(ENOTDIR) : Missing());
   }
   if (qids.empty() && r.names.size() > 0) return r.Fail(Errno(ENOENT));
   if (qids.size() == r.names.size()) r.newfid->aux = next;
@@ -109,6 +134,7 @@ void StoreFs::Walk(WalkReq r) {
 }
 
 void StoreFs::Open(OpenReq r) {
+  if (Hop(r, &StoreFs::Open)) return;
   FidState* st = S(r.fid);
   if (st->kind == FidState::kCtlDir) {
     if ((r.mode & 3) != OREAD) return r.Fail(Errno(EISDIR));
@@ -123,7 +149,7 @@ void StoreFs::Open(OpenReq r) {
     return;
   }
   auto in = meta_->Get(st->ino);
-  if (!in) return r.Fail(Errno(ENOENT));
+  if (!in) return r.Fail(Missing());
   if (in->IsDir() && ((r.mode & 3) != OREAD || (r.mode & OTRUNC))) return r.Fail(Errno(EISDIR));
   if (!(r.mode & OTRUNC) || in->size == 0 || (r.mode & 3) == OREAD)
     return r.Respond(OpenOut{QidOf(*in), 0});
@@ -133,12 +159,13 @@ void StoreFs::Open(OpenReq r) {
     Status s = store_->SetSize(ino, 0, p->fid->uname);
     if (!s.ok()) return p->Fail(s);
     auto in = meta_->Get(ino);
-    if (!in) return p->Fail(Errno(ENOENT));
+    if (!in) return p->Fail(Missing());
     p->Respond(OpenOut{QidOf(*in), 0});
   });
 }
 
 void StoreFs::Create(CreateReq r) {
+  if (Hop(r, &StoreFs::Create)) return;
   if (S(r.fid)->kind != FidState::kTree) return r.Fail(Errno(EACCES));
   if (BadName(r.name)) return r.Fail(Status(EINVAL, "bad file name"));
   auto p = std::make_shared<CreateReq>(std::move(r));
@@ -155,13 +182,13 @@ void StoreFs::Create(CreateReq r) {
 void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
   FidState* st = S(p->fid);
   Inode in;
-  uint64_t ticket;
-  {
+  auto tk = RetryConflicts([&]() -> Result<uint64_t> {
     std::lock_guard<std::mutex> lk(ns_mu_);
     auto dir = meta_->Get(st->ino);
-    if (!dir) return p->Fail(Errno(ENOENT));
-    if (!dir->IsDir()) return p->Fail(Errno(ENOTDIR));
-    if (meta_->Lookup(dir->ino, p->name)) return p->Fail(Errno(EEXIST));
+    if (!dir) return Missing();
+    if (!dir->IsDir()) return Errno(ENOTDIR);
+    if (meta_->Lookup(dir->ino, p->name)) return Errno(EEXIST);
+    if (Status rs = meta_->ReadStatus(); !rs.ok()) return rs;
     in.ino = ino;
     in.parent = dir->ino;
     in.name = p->name;
@@ -174,10 +201,10 @@ void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
     Txn t;
     t.Create(in);
     t.SetAttr(*dir);
-    auto tk = meta_->Apply(t);
-    if (!tk.ok()) return p->Fail(tk.status());
-    ticket = *tk;
-  }
+    return meta_->Apply(t);
+  });
+  if (!tk.ok()) return p->Fail(tk.status());
+  uint64_t ticket = *tk;
   // Answered once durable, by the log's flusher: no thread waits for the disk.
   meta_->WaitAsync(ticket, [p, st, in](const Status& s) {
     if (!s.ok()) return p->Fail(s);
@@ -205,13 +232,17 @@ void StoreFs::Read(ReadReq r) {
 }
 
 void StoreFs::ReadDir(ReadDirReq r) {
+  if (Hop(r, &StoreFs::ReadDir)) return;
   FidState* st = S(r.fid);
   std::vector<DirEntry> out;
   if (st->kind == FidState::kCtlDir) {
     if (r.cookie == 0) out.push_back(DirEntry{CtlDir(true), 1});
     return r.Respond(std::move(out));
   }
-  if (r.cookie == 0) st->listing = meta_->List(st->ino);
+  if (r.cookie == 0) {
+    st->listing = meta_->List(st->ino);
+    if (Status s = meta_->ReadStatus(); !s.ok()) return r.Fail(s);
+  }
   size_t max = r.count / 24 + 1;
   for (size_t i = r.cookie; i < st->listing.size() && out.size() < max; i++)
     out.push_back(DirEntry{DirOf(st->listing[i]), i + 1});
@@ -249,14 +280,18 @@ void StoreFs::Remove(RemoveReq r) {
   srv_->Offload([this, p] {
     InodeId ino = S(p->fid)->ino;
     std::vector<ChunkRef> chunks;
-    uint64_t ticket;
-    {
+    auto tk = RetryConflicts([&]() -> Result<uint64_t> {
       std::lock_guard<std::mutex> lk(ns_mu_);
       auto in = meta_->Get(ino);
-      if (!in) return p->Fail(Errno(ENOENT));
-      if (ino == kRootIno) return p->Fail(Status(EPERM, "cannot remove the root"));
-      if (in->IsDir() && !meta_->Empty(ino)) return p->Fail(Errno(ENOTEMPTY));
+      if (!in) return Missing();
+      if (ino == kRootIno) return Status(EPERM, "cannot remove the root");
+      if (in->IsDir() && !meta_->Empty(ino)) {
+        Status rs = meta_->ReadStatus();
+        return rs.ok() ? Errno(ENOTEMPTY) : rs;
+      }
+      chunks.clear();
       for (auto& [i, c] : meta_->Chunks(ino)) chunks.push_back(c);
+      if (Status rs = meta_->ReadStatus(); !rs.ok()) return rs;
       Txn t;
       t.Remove(ino);
       if (auto dir = meta_->Get(in->parent)) {
@@ -264,11 +299,10 @@ void StoreFs::Remove(RemoveReq r) {
         dir->qvers++;
         t.SetAttr(*dir);
       }
-      auto tk = meta_->Apply(t);
-      if (!tk.ok()) return p->Fail(tk.status());
-      ticket = *tk;
-    }
-    Status s = meta_->Wait(ticket);
+      return meta_->Apply(t);
+    });
+    if (!tk.ok()) return p->Fail(tk.status());
+    Status s = meta_->Wait(*tk);
     if (!s.ok()) return p->Fail(s);
     store_->Forget(std::move(chunks));
     p->Respond(Empty{});
@@ -276,10 +310,11 @@ void StoreFs::Remove(RemoveReq r) {
 }
 
 void StoreFs::Stat(StatReq r) {
+  if (Hop(r, &StoreFs::Stat)) return;
   FidState* st = S(r.fid);
   if (st->kind != FidState::kTree) return r.Respond(CtlDir(st->kind == FidState::kCtlFile));
   auto in = meta_->Get(st->ino);
-  if (!in) return r.Fail(Errno(ENOENT));
+  if (!in) return r.Fail(Missing());
   r.Respond(DirOf(*in));
 }
 
@@ -290,7 +325,7 @@ void StoreFs::Wstat(WstatReq r) {
     InodeId ino = S(p->fid)->ino;
     const ninep::Stat& d = p->d;
     auto in = meta_->Get(ino);
-    if (!in) return p->Fail(Errno(ENOENT));
+    if (!in) return p->Fail(Missing());
     // Check everything first: a wstat is all or nothing.
     bool rename = !d.name.empty() && d.name != in->name;
     if (rename && (ino == kRootIno || BadName(d.name))) return p->Fail(Errno(EINVAL));
@@ -332,14 +367,14 @@ Status StoreFs::DoRename(InodeId ino, InodeId newparent, std::string_view newnam
   (void)who;
   if (BadName(newname)) return Status(EINVAL, "bad file name");
   std::vector<ChunkRef> dropped;
-  uint64_t ticket;
-  {
+  auto tk = RetryConflicts([&]() -> Result<uint64_t> {
     std::lock_guard<std::mutex> lk(ns_mu_);
+    dropped.clear();
     auto in = meta_->Get(ino);
     auto np = meta_->Get(newparent);
-    if (!in || !np) return Errno(ENOENT);
+    if (!in || !np) return Missing();
     if (!np->IsDir()) return Errno(ENOTDIR);
-    if (in->parent == newparent && in->name == newname) return Status();
+    if (in->parent == newparent && in->name == newname) return uint64_t{0};
     // A directory cannot move under itself.
     for (auto a = np; a; a = a->parent ? meta_->Get(a->parent) : std::nullopt) {
       if (a->ino == ino) return Status(EINVAL, "cannot move a directory under itself");
@@ -363,11 +398,11 @@ Status StoreFs::DoRename(InodeId ino, InodeId newparent, std::string_view newnam
       if (in->parent == newparent) break;
     }
     t.Rename(ino, newparent, newname);
-    auto tk = meta_->Apply(t);
-    if (!tk.ok()) return tk.status();
-    ticket = *tk;
-  }
-  Status s = meta_->Wait(ticket);
+    if (Status rs = meta_->ReadStatus(); !rs.ok()) return rs;
+    return meta_->Apply(t);
+  });
+  if (!tk.ok()) return tk.status();
+  Status s = *tk == 0 ? Status() : meta_->Wait(*tk);
   if (s.ok()) store_->Forget(std::move(dropped));
   return s;
 }
@@ -378,7 +413,7 @@ void StoreFs::Renameat(RenameatReq r) {
   auto p = std::make_shared<RenameatReq>(std::move(r));
   srv_->Offload([this, p] {
     auto src = meta_->Lookup(S(p->fid)->ino, p->in.oldname);
-    if (!src) return p->Fail(Errno(ENOENT));
+    if (!src) return p->Fail(Missing());
     Status s = DoRename(src->ino, S(p->fid2)->ino, p->in.newname, true, p->fid->uname);
     if (!s.ok()) return p->Fail(s);
     p->Respond(Empty{});
@@ -397,6 +432,7 @@ void StoreFs::Rename(RenameReq r) {
 }
 
 void StoreFs::Statfs(StatfsReq r) {
+  if (Hop(r, &StoreFs::Statfs)) return;
   Rstatfs s;
   s.type = 0x01021997;
   s.bsize = 4096;

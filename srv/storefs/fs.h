@@ -1,7 +1,8 @@
 // fs.h: storefs's 9P file server: the user-visible tree (aname "" or "/")
 // over MetaStore and Store, and the ctl tree (aname "ctl": one file, ctl).
 // Namespace reads (walk, stat, readdir) answer on the loop thread from the
-// in-memory metadata; everything that waits for a disk or a chunk server
+// in-memory metadata (on worker threads when the metadata is remote, in
+// etcd); everything that waits for a disk or a chunk server
 // (create, remove, wstat, read, write, ctl) runs on the worker pool.
 // Namespace changes are checked and applied under one lock and made durable
 // outside it, so concurrent creates share log flushes.
@@ -48,6 +49,13 @@ class StoreFs : public ninep::FileServer {
  private:
   // Creates p's file as inode ino and answers once the log holds it.
   void FinishCreate(const std::shared_ptr<ninep::CreateReq>& p, InodeId ino);
+  // On a shared (remote) store, moves the handler to a worker thread and
+  // returns true: its metadata reads wait on the network.
+  template <class Req>
+  bool Hop(Req& r, void (StoreFs::*handler)(Req));
+  // The error for an inode a read did not find: ENOENT, or the store's
+  // read error when the read itself failed (etcd unreachable).
+  ninep::Status Missing() const;
   ninep::Status DoRename(InodeId ino, InodeId newparent, std::string_view newname, bool replace,
                          const std::string& who);
 

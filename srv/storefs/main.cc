@@ -10,6 +10,7 @@
 #include "ninep/buffer.h"
 #include "ninep/server_cmdline.h"
 #include "storefs/cluster.h"
+#include "storefs/etcd_meta.h"
 #include "storefs/fs.h"
 #include "storefs/local.h"
 #include "storefs/store.h"
@@ -19,14 +20,24 @@ int main(int argc, char** argv) {
   using namespace ninep;
   using namespace storefs;
   ServerFlags flags;
-  std::string dir, chunkds, owner = DefaultUser();
+  std::string dir, chunkds, owner = DefaultUser(), meta_spec = "log", prefix = "ninefold/store/";
   uint64_t replicas = 3, quorum = 0, chunk = 8ull << 20, local = 0, repair_bw = 64ull << 20,
            snapshot_bytes = 64ull << 20;
-  double heartbeat = 1, dead_after = 10, timeout = 5;
+  double heartbeat = 1, dead_after = 10, timeout = 5, lease_ttl = 10;
   bool no_local_reads = false;
   Command cmd("storefs");
   cmd.AddServerFlags(&flags)
-      .Value('d', "dir", "METADIR", "directory of the metadata log (required)", &dir)
+      .Value('d', "dir", "DIR",
+             "directory of the metadata log, and of --local chunkds (required with the log)", &dir)
+      .Value(0, "meta", "log|etcd!HOST!PORT[,HOST!PORT...]",
+             "where the metadata lives: the log in -d DIR (default), or etcd (shared by "
+             "several storefs)",
+             &meta_spec)
+      .Value(0, "meta-prefix", "PREFIX", "etcd key prefix of this store (default ninefold/store/)",
+             &prefix)
+      .Seconds(0, "lease-ttl", "SECS",
+               "etcd: how long after this storefs dies its chunk claims expire (default 10)",
+               &lease_ttl)
       .Value('c', "chunkd", "ADDR,...", "chunk servers (dial strings, comma-separated)", &chunkds)
       .Count('r', "replicas", "N", "replicas of each chunk (default 3)", &replicas)
       .Count('w', "write-quorum", "W", "replicas that must take a write (default a majority)",
@@ -43,7 +54,11 @@ int main(int argc, char** argv) {
              &snapshot_bytes)
       .Value('u', "owner", "OWNER", "owner of the root of a new store", &owner);
   if (!cmd.ParseOrExit(argc, argv).empty()) cmd.UsageError("unexpected operand");
-  if (dir.empty()) cmd.UsageError("-d METADIR is required");
+  bool etcd = meta_spec != "log";
+  if (etcd && meta_spec.rfind("etcd!", 0) != 0)
+    cmd.UsageError("--meta: want log or etcd!HOST!PORT[,HOST!PORT...]");
+  if (dir.empty() && (!etcd || local > 0)) cmd.UsageError("-d DIR is required");
+  if (lease_ttl < 1) cmd.UsageError("--lease-ttl: at least 1 second");
   if (replicas < 1 || replicas > 16) cmd.UsageError("-r: replicas must be 1 to 16");
   if (quorum == 0) quorum = replicas / 2 + 1;
   if (quorum > replicas) cmd.UsageError("-w: the write quorum cannot exceed the replicas");
@@ -56,7 +71,8 @@ int main(int argc, char** argv) {
   // as large: keep them in the heap rather than mapping each one afresh.
   KeepFrameBuffersInHeap();
   PrefaultHeap(kServerHeapPrefault);
-  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) cmd.Fatal(dir, strerror(errno));
+  if (!dir.empty() && mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    cmd.Fatal(dir, strerror(errno));
   std::vector<std::string> addrs;
   std::istringstream cl(chunkds);
   for (std::string a; std::getline(cl, a, ',');)
@@ -68,17 +84,31 @@ int main(int argc, char** argv) {
     addrs.insert(addrs.end(), l->begin(), l->end());
   }
 
-  WalMetaStore::Options mo;
-  mo.owner = owner;
-  mo.snapshot_bytes = snapshot_bytes;
-  auto meta = WalMetaStore::Open(dir + "/meta", mo);
-  if (!meta.ok()) cmd.Fatal(dir + "/meta", meta.status().message());
-  if (const auto& r = (*meta)->recovery(); !r.cut_reason.empty())
-    fprintf(stderr, "storefs: metadata log: cut %llu bytes: %s\n",
-            static_cast<unsigned long long>(r.cut_bytes), r.cut_reason.c_str());
+  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); };
+  std::unique_ptr<MetaStore> meta;
+  std::string where = etcd ? meta_spec : dir + "/meta";
+  if (etcd) {
+    EtcdMetaStore::Options eo;
+    eo.prefix = prefix;
+    eo.owner = owner;
+    eo.lease_ttl = static_cast<int64_t>(lease_ttl);
+    eo.timeout = ms(timeout);
+    auto m = EtcdMetaStore::Open(meta_spec, eo);
+    if (!m.ok()) cmd.Fatal(meta_spec, m.status().message());
+    meta = std::move(*m);
+  } else {
+    WalMetaStore::Options mo;
+    mo.owner = owner;
+    mo.snapshot_bytes = snapshot_bytes;
+    auto m = WalMetaStore::Open(where, mo);
+    if (!m.ok()) cmd.Fatal(where, m.status().message());
+    if (const auto& r = (*m)->recovery(); !r.cut_reason.empty())
+      fprintf(stderr, "storefs: metadata log: cut %llu bytes: %s\n",
+              static_cast<unsigned long long>(r.cut_bytes), r.cut_reason.c_str());
+    meta = std::move(*m);
+  }
 
   ClusterOptions co;
-  auto ms = [](double s) { return std::chrono::milliseconds(static_cast<int64_t>(s * 1000)); };
   co.heartbeat = ms(heartbeat);
   co.dead_after = ms(dead_after);
   co.call_timeout = ms(timeout);
@@ -86,7 +116,9 @@ int main(int argc, char** argv) {
   Cluster cluster(co);
   // Servers the metadata knows, then those named now that it does not.
   uint32_t next_id = 1;
-  for (const auto& s : (*meta)->Servers()) {
+  auto known = meta->Servers();
+  if (Status rs = meta->ReadStatus(); !rs.ok()) cmd.Fatal(where, rs.message());
+  for (const auto& s : known) {
     cluster.Add(s);
     next_id = std::max(next_id, s.id + 1);
   }
@@ -95,7 +127,7 @@ int main(int argc, char** argv) {
     ServerInfo s{next_id++, a, ServerState::kActive};
     Txn t;
     t.SetServer(s);
-    if (Status st = (*meta)->Commit(t); !st.ok()) cmd.Fatal(dir + "/meta", st.message());
+    if (Status st = meta->Commit(t); !st.ok()) cmd.Fatal(where, st.message());
     cluster.Add(s);
   }
   if (cluster.All().empty()) cmd.UsageError("no chunk servers: give -c ADDR,... or --local N");
@@ -106,16 +138,18 @@ int main(int argc, char** argv) {
   so.chunk_size = chunk;
   so.repair_bandwidth = repair_bw;
   so.maintenance = std::max(co.heartbeat * 2, std::chrono::milliseconds(200));
-  Store store(meta->get(), &cluster, so);
+  // Long enough for a dead holder's lease to run out.
+  so.claim_wait = ms(lease_ttl * 2 + 5);
+  Store store(meta.get(), &cluster, so);
   cluster.BeatAll();  // know who is there before the first request
   cluster.Start([&store](ChunkServer* s) { store.ServerChanged(s); });
   store.Start();
 
   ServerOptions opts;
   ApplyServerFlags(cmd, flags, &opts);
-  StoreFs fs(meta->get(), &store, &cluster);
+  StoreFs fs(meta.get(), &store, &cluster);
   Server srv(&fs, opts);
   int rc = ServeMain(cmd, flags, &srv);
-  (*meta)->DrainAsync();  // creates waiting for the log answer while srv still exists
+  meta->DrainAsync();  // creates waiting for the log answer while srv still exists
   return rc;
 }

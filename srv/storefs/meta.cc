@@ -3,6 +3,8 @@
 // bytes. One record of the log is one Txn.
 #include "storefs/meta.h"
 
+#include <ctime>
+
 namespace storefs {
 
 using ninep::Status;
@@ -191,10 +193,12 @@ void Txn::Rename(InodeId ino, InodeId newparent, std::string_view newname) {
   Str(&ops, newname);
 }
 void Txn::SetAttr(const Inode& in) {
+  if (in.rev != 0) seen.push_back(in);
   U8(&ops, kSetAttr);
   Attrs(&ops, in);
 }
 void Txn::SetChunk(InodeId ino, uint64_t index, const ChunkRef& c) {
+  seen_chunks.push_back(SeenChunk{ino, index, c.rev});
   U8(&ops, kSetChunk);
   U64(&ops, ino);
   U64(&ops, index);
@@ -218,6 +222,16 @@ void Txn::Reserve(InodeId ino_limit, uint64_t chunk_limit) {
   U8(&ops, kReserve);
   U64(&ops, ino_limit);
   U64(&ops, chunk_limit);
+}
+
+Inode NewRoot(const std::string& owner) {
+  Inode root;
+  root.ino = kRootIno;
+  root.name = "/";
+  root.mode = 0x80000000u | 0777;
+  root.uid = root.gid = root.muid = owner;
+  root.atime = root.mtime = static_cast<uint32_t>(time(nullptr));
+  return root;
 }
 
 Status DecodeTxn(std::string_view ops, TxnVisitor* v) {

@@ -15,11 +15,15 @@
 #ifndef STOREFS_META_H_
 #define STOREFS_META_H_
 
+#include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "ninep/status.h"
@@ -39,8 +43,15 @@ struct Inode {
   uint32_t atime = 0, mtime = 0;
   uint64_t size = 0;   // bytes; 0 for directories
   uint32_t qvers = 0;  // qid.version: bumped on every content change
+  // The shared store's revision of this record when it was read (etcd's
+  // mod_revision), 0 where the store keeps none. Not part of the record: a
+  // Txn built from this copy applies only if nobody changed the record since.
+  uint64_t rev = 0;
   bool IsDir() const { return (mode & 0x80000000u) != 0; }
 };
+
+// The root directory of a new store, owned by owner, made now.
+Inode NewRoot(const std::string& owner);
 
 // A chunk server as the metadata knows it (its liveness is not metadata).
 enum class ServerState : uint8_t {
@@ -59,6 +70,7 @@ struct ChunkRef {
   uint64_t id = 0;
   uint64_t version = 0;
   std::vector<uint32_t> replicas;  // server ids, no two alike
+  uint64_t rev = 0;                // as Inode::rev; 0 on a chunk not read from the store
 };
 
 // A chunk with where it belongs (for repair, GC and ctl's counts).
@@ -93,7 +105,40 @@ class Txn {
 
   bool empty() const { return ops.empty(); }
   std::string ops;  // encoded ops (meta.cc)
+  // For a shared store (etcd), what these ops replace as the caller read
+  // it: the Txn applies only if those records are unchanged (see
+  // kConflict). SetAttr records its inode when it carries a revision;
+  // SetChunk records the chunk's revision, 0 meaning the chunk must be new.
+  // Not part of `ops`: the embedded log, the only writer, ignores them.
+  std::vector<Inode> seen;
+  struct SeenChunk {
+    InodeId ino;
+    uint64_t index, rev;
+  };
+  std::vector<SeenChunk> seen_chunks;
 };
+
+// The errno of an Apply that lost a race with another storefs on a shared
+// store: nothing was applied; read again, check again, and retry.
+inline constexpr int kConflict = EAGAIN;
+inline bool IsConflict(const ninep::Status& s) { return s.err() == kConflict; }
+
+// Runs fn (returning Status or Result) again while it fails with
+// kConflict, at most 64 more times, backing off after the first few; fn
+// must read afresh each time.
+template <class F>
+auto RetryConflicts(F fn) {
+  for (int i = 0;; i++) {
+    auto r = fn();
+    ninep::Status s;
+    if constexpr (std::is_same_v<decltype(r), ninep::Status>)
+      s = r;
+    else
+      s = r.status();
+    if (!IsConflict(s) || i == 64) return r;
+    if (i > 4) std::this_thread::sleep_for(std::chrono::microseconds(200 * (i - 4)));
+  }
+}
 
 // Counts for ctl.
 struct MetaStats {
@@ -150,6 +195,29 @@ class MetaStore {
   virtual ninep::Result<uint64_t> NewChunkId() = 0;
 
   virtual MetaStats Stats() const = 0;
+
+  // True when calls may wait on the network (etcd): the file server then
+  // answers even namespace reads from worker threads.
+  virtual bool Remote() const { return false; }
+  // The error of the calling thread's last read, OK when it succeeded: a
+  // read that found nothing then truly found nothing (on a shared store a
+  // read can fail, and the reads above answer "absent" then).
+  virtual ninep::Status ReadStatus() const { return ninep::Status(); }
+  // Makes this storefs the one writer of chunk id until ReleaseChunk (or
+  // its death): on a shared store it holds a key under this storefs's
+  // lease, and EBUSY names the storefs that holds it now. The embedded log
+  // has one storefs, so there it always succeeds.
+  virtual ninep::Status ClaimChunk(uint64_t id) {
+    (void)id;
+    return ninep::Status();
+  }
+  virtual void ReleaseChunk(uint64_t id) { (void)id; }
+  // True while some storefs holds a claim on chunk id (or when that cannot
+  // be known): the GC leaves such a chunk alone.
+  virtual bool Claimed(uint64_t id) const {
+    (void)id;
+    return false;
+  }
 };
 
 // Applies the encoded ops of one Txn to a visitor; EINVAL for a malformed

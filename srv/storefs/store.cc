@@ -45,6 +45,7 @@ Store::~Store() {
   }
   loop_cv_.notify_all();
   if (loop_.joinable()) loop_.join();
+  if (releaser_.joinable()) releaser_.join();
 }
 
 std::shared_ptr<Store::FileLocks> Store::FileLock(InodeId ino) {
@@ -90,7 +91,48 @@ class Store::RangeLock {
 
 bool Store::Granted(uint64_t id) {
   std::lock_guard<std::mutex> lk(mu_);
-  return granted_.count(id) != 0;
+  if (granted_.count(id) == 0) return false;
+  if (auto it = claimed_.find(id); it != claimed_.end())
+    it->second = std::chrono::steady_clock::now();
+  return true;
+}
+
+void Store::MarkGranted(uint64_t id) {
+  std::lock_guard<std::mutex> lk(mu_);
+  granted_.insert(id);
+}
+
+Status Store::Claim(uint64_t id) {
+  auto deadline = std::chrono::steady_clock::now() + opts_.claim_wait;
+  for (int i = 0;; i++) {
+    Status s = meta_->ClaimChunk(id);
+    if (s.ok() && meta_->Remote()) {
+      std::lock_guard<std::mutex> lk(mu_);
+      claimed_[id] = std::chrono::steady_clock::now();
+    }
+    if (s.err() != EBUSY || std::chrono::steady_clock::now() >= deadline) return s;
+    // Another storefs writes this chunk: it lets go once idle, or its
+    // lease expires if it died.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(10 * (i + 1), 200)));
+  }
+}
+
+void Store::ReleaseIdle() {
+  auto idle = std::chrono::steady_clock::now() - opts_.claim_idle;
+  std::vector<uint64_t> done;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto it = claimed_.begin(); it != claimed_.end();) {
+      if (it->second < idle && inflight_.count(it->first) == 0) {
+        done.push_back(it->first);
+        granted_.erase(it->first);  // the next write claims and bumps again
+        it = claimed_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (uint64_t id : done) meta_->ReleaseChunk(id);
 }
 
 bool Store::Clean(uint64_t id) {
@@ -199,6 +241,11 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
 
 Status Store::Write(InodeId ino, uint64_t off, std::span<const uint8_t> data,
                     const std::string& muid, bool append) {
+  return RetryConflicts([&] { return WriteOnce(ino, off, data, muid, append); });
+}
+
+Status Store::WriteOnce(InodeId ino, uint64_t off, std::span<const uint8_t> data,
+                        const std::string& muid, bool append) {
   auto fl = FileLock(ino);
   if (!append && !data.empty()) {
     std::shared_lock<std::shared_mutex> sl(fl->layout);
@@ -327,6 +374,10 @@ Result<uint64_t> Store::ApplyWriteAttr(InodeId ino, uint64_t off, size_t n, cons
 }
 
 Result<uint64_t> Store::ChangeAttr(InodeId ino, const std::function<bool(Inode*)>& fn) {
+  return RetryConflicts([&] { return ChangeAttrOnce(ino, fn); });
+}
+
+Result<uint64_t> Store::ChangeAttrOnce(InodeId ino, const std::function<bool(Inode*)>& fn) {
   auto fl = FileLock(ino);
   std::lock_guard<std::mutex> al(fl->attr);
   auto in = meta_->Get(ino);
@@ -341,6 +392,8 @@ Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
                                  std::vector<uint64_t>* fresh) {
   auto id = meta_->NewChunkId();
   if (!id.ok()) return id.status();
+  // A fresh id: the claim is free, and keeps other storefs' GC away.
+  if (Status s = Claim(*id); !s.ok()) return s;
   {
     std::lock_guard<std::mutex> lk(mu_);
     inflight_.insert(*id);
@@ -385,12 +438,7 @@ Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<con
     t->SetChunk(ino, idx, *nc);
     return Status();
   }
-  bool granted;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    granted = granted_.count(c->id) != 0;
-  }
-  if (!granted) {
+  if (!Granted(c->id)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
   }
@@ -429,6 +477,15 @@ Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<con
 }
 
 Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
+  if (Status s = Claim(c->id); !s.ok()) return s;
+  if (c->rev != 0) {
+    // Another storefs may have granted it while we waited for the claim.
+    auto cur = meta_->Chunk(ino, idx);
+    if (!cur || cur->rev != c->rev) {
+      Status rs = meta_->ReadStatus();
+      return rs.ok() ? Status(kConflict, "chunk changed under another storefs") : rs;
+    }
+  }
   uint64_t v2 = c->version + 1;
   std::vector<std::shared_ptr<ChunkServer>> reps;
   for (uint32_t r : c->replicas)
@@ -448,25 +505,22 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
   c->replicas = ok;
   Txn t;
   t.SetChunk(ino, idx, *c);
-  Status s = meta_->Commit(t);
-  if (!s.ok()) return s;
+  auto tk = meta_->Apply(t);
+  if (!tk.ok()) return tk.status();
+  if (Status s = meta_->Wait(*tk); !s.ok()) return s;
+  // On a shared store the ticket is the revision the record now carries.
+  if (meta_->Remote()) c->rev = *tk;
   c_.grants++;
   if (ok.size() < opts_.write_quorum)
     return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
-  std::lock_guard<std::mutex> lk(mu_);
-  granted_.insert(c->id);
+  MarkGranted(c->id);
   return Status();
 }
 
 Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
   auto c = meta_->Chunk(ino, idx);
   if (!c) return Status();
-  bool granted;
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    granted = granted_.count(c->id) != 0;
-  }
-  if (!granted) {
+  if (!Granted(c->id)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
   }
@@ -520,6 +574,10 @@ Status Store::CleanPastSize(InodeId ino, uint64_t size, uint64_t end) {
 }
 
 Status Store::SetSize(InodeId ino, uint64_t size, const std::string& muid) {
+  return RetryConflicts([&] { return SetSizeOnce(ino, size, muid); });
+}
+
+Status Store::SetSizeOnce(InodeId ino, uint64_t size, const std::string& muid) {
   auto lock = FileLock(ino);
   std::unique_lock<std::shared_mutex> lk(lock->layout);
   auto in = meta_->Get(ino);
@@ -576,6 +634,16 @@ void Store::Forget(std::vector<ChunkRef> chunks) {
 
 void Store::Start() {
   loop_ = std::thread([this] { Loop(); });
+  if (meta_->Remote()) {
+    releaser_ = std::thread([this] {
+      std::unique_lock<std::mutex> lk(loop_mu_);
+      while (!loop_cv_.wait_for(lk, opts_.claim_idle / 2, [this] { return stop_; })) {
+        lk.unlock();
+        ReleaseIdle();
+        lk.lock();
+      }
+    });
+  }
 }
 
 void Store::ServerChanged(ChunkServer* s) {
@@ -802,8 +870,11 @@ std::string Store::GcPass() {
   }
   uint64_t orphans = 0, stale = 0, adopted = 0;
   for (auto& [id, reps] : seen) {
-    if (InFlight(id)) continue;
+    // Claimed: some storefs is making or granting it (its record may not
+    // be written yet).
+    if (InFlight(id) || meta_->Claimed(id)) continue;
     auto place = meta_->FindChunk(id);
+    if (!place && !meta_->ReadStatus().ok()) continue;  // unknown is not an orphan
     if (!place) {
       if (InFlight(id)) continue;
       for (auto [sid, ver] : reps)

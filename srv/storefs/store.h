@@ -50,6 +50,10 @@ struct StoreOptions {
   uint64_t chunk_size = 8ull << 20;
   uint64_t repair_bandwidth = 64ull << 20;      // bytes/s for re-replication and rebalance
   std::chrono::milliseconds maintenance{2000};  // period of the repair pass
+  // On a shared store (etcd): how long a write waits for another storefs's
+  // claim on a chunk, and how long an unused claim of ours is kept.
+  std::chrono::milliseconds claim_wait{25000};
+  std::chrono::milliseconds claim_idle{1000};
 };
 
 // Counters for ctl.
@@ -85,6 +89,9 @@ class Store {
   ninep::Result<uint64_t> ChangeAttr(InodeId ino, const std::function<bool(Inode*)>& fn);
   // Sets the file's size (truncating or extending with a hole); durable on return.
   ninep::Status SetSize(InodeId ino, uint64_t size, const std::string& muid);
+  // Lets go of the chunk claims (shared store) no write used for a while,
+  // so another storefs may write those chunks; the maintenance loop calls it.
+  void ReleaseIdle();
   // Deletes the replicas of chunks no longer in the metadata (after a
   // remove), in the background; the GC catches what this misses.
   void Forget(std::vector<ChunkRef> chunks);
@@ -139,7 +146,17 @@ class Store {
   // t; REQUIRES the file's attr lock.
   ninep::Result<uint64_t> ApplyWriteAttr(InodeId ino, uint64_t off, size_t n,
                                          const std::string& muid, Txn* t);
+  // The Once variants do one try; the public ones retry it on kConflict.
+  ninep::Status WriteOnce(InodeId ino, uint64_t off, std::span<const uint8_t> data,
+                          const std::string& muid, bool append);
+  ninep::Result<uint64_t> ChangeAttrOnce(InodeId ino, const std::function<bool(Inode*)>& fn);
+  ninep::Status SetSizeOnce(InodeId ino, uint64_t size, const std::string& muid);
+  // True when chunk id was granted in this run (and marks its claim used).
   bool Granted(uint64_t id);
+  void MarkGranted(uint64_t id);
+  // Claims chunk id for this storefs (MetaStore::ClaimChunk), waiting up to
+  // claim_wait while another storefs holds it.
+  ninep::Status Claim(uint64_t id);
   // Indices of ino's chunks that reach past size and start before end, and
   // may hold bytes past size (not Clean): a write or truncate that grows the
   // file to end would show those bytes where a hole must read as zeros.
@@ -177,7 +194,9 @@ class Store {
 
   std::mutex mu_;  // guards the maps below
   std::unordered_map<InodeId, std::weak_ptr<FileLocks>> locks_;
-  std::unordered_set<uint64_t> granted_;             // chunk ids granted in this run
+  std::unordered_set<uint64_t> granted_;  // chunk ids granted in this run
+  // Chunk claims held on a shared store, with their last use.
+  std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> claimed_;
   std::unordered_set<uint64_t> clean_;               // see Clean()
   std::unordered_set<uint64_t> inflight_;            // chunk ids being created or copied
   std::set<std::pair<uint64_t, uint32_t>> corrupt_;  // (chunk id, server) to repair
@@ -188,6 +207,7 @@ class Store {
   bool stop_ = false, gc_wanted_ = true, kick_ = false;
   uint64_t rounds_ = 0;
   std::thread loop_;
+  std::thread releaser_;  // ReleaseIdle, on a shared store
 };
 
 }  // namespace storefs

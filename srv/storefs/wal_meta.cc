@@ -142,14 +142,8 @@ Result<std::unique_ptr<WalMetaStore>> WalMetaStore::Open(const std::string& dir,
   st->next_ino = std::max(st->next_ino, st->ino_limit);
   st->next_chunk = std::max(st->next_chunk, st->chunk_limit);
   if (st->nodes.find(kRootIno) == st->nodes.end()) {
-    Inode root;
-    root.ino = kRootIno;
-    root.name = "/";
-    root.mode = 0x80000000u | 0777;
-    root.uid = root.gid = root.muid = opts.owner;
-    root.atime = root.mtime = static_cast<uint32_t>(time(nullptr));
     Txn t;
-    t.Create(root);
+    t.Create(NewRoot(opts.owner));
     Status s = m->Commit(t);
     if (!s.ok()) return s;
   }
