@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace storefs {
 
@@ -197,7 +198,16 @@ Result<std::string> EtcdClient::Call(const char* path, const std::string& body,
   std::string failures;
   Status last;
   size_t start = current_.load();
-  for (size_t i = 0; i < urls_.size(); i++) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Rounds over the members until one acts or the time is up: a cluster
+  // electing a new leader answers "no leader" for a moment.
+  bool retry = true;
+  for (size_t i = 0; retry; i++) {
+    if (i > 0 && i % urls_.size() == 0) {
+      if (std::chrono::steady_clock::now() + std::chrono::milliseconds(100) >= deadline) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      failures.clear();
+    }
     size_t idx = (start + i) % urls_.size();
     std::string url = urls_[idx] + path, out;
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
@@ -208,9 +218,11 @@ Result<std::string> EtcdClient::Call(const char* path, const std::string& body,
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Append);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min<int64_t>(timeout.count(), 2000)));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    long ms = std::max<long>(static_cast<long>(left.count()), 100);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(ms, 2000));
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     CURLcode rc = curl_easy_perform(h);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
@@ -219,6 +231,7 @@ Result<std::string> EtcdClient::Call(const char* path, const std::string& body,
       last = Status(ECONNREFUSED, "etcd unreachable (" + failures + ")");
       continue;
     }
+    retry = false;
     if (rc != CURLE_OK) {
       last = Status(rc == CURLE_OPERATION_TIMEDOUT ? ETIMEDOUT : EIO,
                     "etcd: " + urls_[idx] + ": " + curl_easy_strerror(rc) +
@@ -240,7 +253,7 @@ Result<std::string> EtcdClient::Call(const char* path, const std::string& body,
                           : "HTTP " + std::to_string(http);
     last = Status(CodeErrno(code), "etcd: " + msg);
     // Unavailable (no leader, or this member is stopping) did nothing.
-    if (code != 14) break;
+    retry = code == 14;
   }
   curl_slist_free_all(hdrs);
   GiveHandle(h);

@@ -7,8 +7,10 @@
 // Several endpoints may be given: a request goes to the one that last
 // answered, and moves on to the next only when the request cannot have
 // reached etcd (no connection) or etcd says it did not act (no leader), so
-// a transaction is never sent twice. A request that was sent and got no
-// answer in time fails with ETIMEDOUT: it may or may not have happened.
+// a transaction is never applied twice; it goes round the members until
+// the timeout (a cluster electing a leader says "no leader" for a moment).
+// A request that was sent and got no answer in time fails with
+// ETIMEDOUT: it may or may not have happened.
 // Every failure is a Status whose message starts with "etcd: ".
 // Thread-safety: thread-safe; every call blocks (call from worker threads).
 #ifndef STOREFS_ETCD_H_

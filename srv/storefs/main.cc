@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
   std::string dir, chunkds, owner = DefaultUser(), meta_spec = "log", prefix = "ninefold/store/";
   uint64_t replicas = 3, quorum = 0, chunk = 8ull << 20, local = 0, repair_bw = 64ull << 20,
            snapshot_bytes = 64ull << 20;
-  double heartbeat = 1, dead_after = 10, timeout = 5, lease_ttl = 10;
+  double heartbeat = 1, dead_after = 10, timeout = 5, lease_ttl = 10, claim_idle = 1;
   bool no_local_reads = false;
   Command cmd("storefs");
   cmd.AddServerFlags(&flags)
@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
       .Seconds(0, "lease-ttl", "SECS",
                "etcd: how long after this storefs dies its chunk claims expire (default 10)",
                &lease_ttl)
+      .Seconds(0, "claim-idle", "SECS",
+               "etcd: let go of a chunk claim no write used for this long (default 1)", &claim_idle)
       .Value('c', "chunkd", "ADDR,...", "chunk servers (dial strings, comma-separated)", &chunkds)
       .Count('r', "replicas", "N", "replicas of each chunk (default 3)", &replicas)
       .Count('w', "write-quorum", "W", "replicas that must take a write (default a majority)",
@@ -59,6 +61,7 @@ int main(int argc, char** argv) {
     cmd.UsageError("--meta: want log or etcd!HOST!PORT[,HOST!PORT...]");
   if (dir.empty() && (!etcd || local > 0)) cmd.UsageError("-d DIR is required");
   if (lease_ttl < 1) cmd.UsageError("--lease-ttl: at least 1 second");
+  if (claim_idle <= 0) cmd.UsageError("--claim-idle: above 0");
   if (replicas < 1 || replicas > 16) cmd.UsageError("-r: replicas must be 1 to 16");
   if (quorum == 0) quorum = replicas / 2 + 1;
   if (quorum > replicas) cmd.UsageError("-w: the write quorum cannot exceed the replicas");
@@ -140,6 +143,7 @@ int main(int argc, char** argv) {
   so.maintenance = std::max(co.heartbeat * 2, std::chrono::milliseconds(200));
   // Long enough for a dead holder's lease to run out.
   so.claim_wait = ms(lease_ttl * 2 + 5);
+  so.claim_idle = ms(claim_idle);
   Store store(meta.get(), &cluster, so);
   cluster.BeatAll();  // know who is there before the first request
   cluster.Start([&store](ChunkServer* s) { store.ServerChanged(s); });

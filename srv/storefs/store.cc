@@ -89,17 +89,19 @@ class Store::RangeLock {
   std::pair<uint64_t, uint64_t> r_;
 };
 
-bool Store::Granted(uint64_t id) {
+bool Store::Granted(const ChunkRef& c) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (granted_.count(id) == 0) return false;
+  uint64_t id = c.id;
+  // Another version than ours: another storefs granted it since.
+  if (auto g = granted_.find(id); g == granted_.end() || g->second != c.version) return false;
   if (auto it = claimed_.find(id); it != claimed_.end())
     it->second = std::chrono::steady_clock::now();
   return true;
 }
 
-void Store::MarkGranted(uint64_t id) {
+void Store::MarkGranted(const ChunkRef& c) {
   std::lock_guard<std::mutex> lk(mu_);
-  granted_.insert(id);
+  granted_[c.id] = c.version;
 }
 
 Status Store::Claim(uint64_t id) {
@@ -343,7 +345,7 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
         continue;
       }
     }
-    if (!Granted(c->id)) return std::nullopt;
+    if (!Granted(*c)) return std::nullopt;
     std::vector<std::shared_ptr<ChunkServer>> reps;
     for (uint32_t r : c->replicas)
       if (auto s = cluster_->Get(r)) reps.push_back(s);
@@ -424,7 +426,7 @@ Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
   }
   if (ok.size() < opts_.write_quorum) return QuorumError(*id, ok.size(), opts_.write_quorum, errs);
   std::lock_guard<std::mutex> lk(mu_);
-  granted_.insert(*id);
+  granted_[*id] = 1;
   clean_.insert(*id);  // new replicas: nothing in them but this write
   return ChunkRef{*id, 1, ok};
 }
@@ -438,7 +440,7 @@ Status Store::WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<con
     t->SetChunk(ino, idx, *nc);
     return Status();
   }
-  if (!Granted(c->id)) {
+  if (!Granted(*c)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
   }
@@ -513,14 +515,14 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
   c_.grants++;
   if (ok.size() < opts_.write_quorum)
     return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
-  MarkGranted(c->id);
+  MarkGranted(*c);
   return Status();
 }
 
 Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
   auto c = meta_->Chunk(ino, idx);
   if (!c) return Status();
-  if (!Granted(c->id)) {
+  if (!Granted(*c)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
   }

@@ -151,9 +151,10 @@ class Store {
                           const std::string& muid, bool append);
   ninep::Result<uint64_t> ChangeAttrOnce(InodeId ino, const std::function<bool(Inode*)>& fn);
   ninep::Status SetSizeOnce(InodeId ino, uint64_t size, const std::string& muid);
-  // True when chunk id was granted in this run (and marks its claim used).
-  bool Granted(uint64_t id);
-  void MarkGranted(uint64_t id);
+  // True when this storefs granted c's version of the chunk in this run (and
+  // marks its claim used).
+  bool Granted(const ChunkRef& c);
+  void MarkGranted(const ChunkRef& c);
   // Claims chunk id for this storefs (MetaStore::ClaimChunk), waiting up to
   // claim_wait while another storefs holds it.
   ninep::Status Claim(uint64_t id);
@@ -194,7 +195,7 @@ class Store {
 
   std::mutex mu_;  // guards the maps below
   std::unordered_map<InodeId, std::weak_ptr<FileLocks>> locks_;
-  std::unordered_set<uint64_t> granted_;  // chunk ids granted in this run
+  std::unordered_map<uint64_t, uint64_t> granted_;  // chunk id -> version granted in this run
   // Chunk claims held on a shared store, with their last use.
   std::unordered_map<uint64_t, std::chrono::steady_clock::time_point> claimed_;
   std::unordered_set<uint64_t> clean_;               // see Clean()

@@ -30,7 +30,11 @@ class StoreRig {
   StoreRig& operator=(const StoreRig&) = delete;
   ~StoreRig() {
     for (auto& c : chunkd_)
-      if (c) c->Signal(SIGCONT);  // a stopped child would not die of SIGKILL's reap wait otherwise
+      if (c) c->Signal(SIGCONT);
+    for (auto& f : fronts_)
+      if (f) f->Signal(SIGCONT);
+    if (storefs_)
+      storefs_->Signal(SIGCONT);  // a stopped child would not die of SIGKILL's reap wait otherwise
   }
 
   const std::string& dir() const { return tmp_.path(); }
@@ -62,18 +66,25 @@ class StoreRig {
   // Starts storefs on every chunkd started so far, with the test timeouts
   // (heartbeat 0.2 s, dead after 2 s, calls bounded at 2 s) and 64 KiB
   // chunks unless `flags` say otherwise. Returns false if it does not come up.
-  bool StartStorefs(std::vector<std::string> flags = {}) {
-    std::string cs;
-    for (size_t i = 0; i < chunkd_.size(); i++)
-      cs += (i ? "," : "") + ChunkAddr(static_cast<int>(i));
-    std::vector<std::string> args{
-        "-d", dir() + "/meta", "-c", cs,        "--heartbeat", "0.2", "--dead-after",
-        "2",  "--timeout",     "2",  "--chunk", "64k"};
-    args.insert(args.end(), flags.begin(), flags.end());
+  bool StartStorefs(const std::vector<std::string>& flags = {}) {
     storefs_ = std::make_unique<Process>();  // the old one, if any, is killed
-    addr_ = StartServer(storefs_.get(), "storefs", args);
+    addr_ = StartServer(storefs_.get(), "storefs", StorefsArgs("/meta", flags));
     return !addr_.empty();
   }
+  // Starts storefs front end i >= 1 beside the first, over the same chunkds
+  // with the same test flags plus `flags` (a shared store: --meta etcd!...);
+  // returns its address, "" if it does not come up.
+  std::string StartFront(size_t i, const std::vector<std::string>& flags) {
+    if (fronts_.size() <= i) fronts_.resize(i + 1);
+    if (front_addrs_.size() <= i) front_addrs_.resize(i + 1);
+    fronts_[i] = std::make_unique<Process>();
+    front_addrs_[i] =
+        StartServer(fronts_[i].get(), "storefs", StorefsArgs("/meta" + std::to_string(i), flags));
+    return front_addrs_[i];
+  }
+  // Front end i (0 is storefs()).
+  Process& front(size_t i) { return i == 0 ? *storefs_ : *fronts_[i]; }
+  const std::string& front_addr(size_t i) const { return i == 0 ? addr_ : front_addrs_[i]; }
 
   // A 9P2000.L (or 9P2000) connection and its root.
   struct Conn {
@@ -84,10 +95,14 @@ class StoreRig {
     }
   };
   std::unique_ptr<Conn> Connect(bool dotl = true, const std::string& aname = "") {
+    return ConnectAt(addr_, dotl, aname);
+  }
+  std::unique_ptr<Conn> ConnectAt(const std::string& addr, bool dotl = true,
+                                  const std::string& aname = "") {
     ClientOptions o;
     o.dialect = dotl ? Dialect::k9P2000L : Dialect::k9P2000;
-    o.call_timeout = std::chrono::milliseconds(30000);
-    return Dial(addr_, o, aname);
+    o.call_timeout = std::chrono::milliseconds(60000);
+    return Dial(addr, o, aname);
   }
   // A 9P2000.L connection to chunkd i and its root (nullptr if it does not
   // answer within the client's default call timeout).
@@ -148,9 +163,9 @@ class StoreRig {
 
   // ctl as key -> rest of line (the first word of each line is its key;
   // "server" lines are keyed "server ADDR").
-  std::map<std::string, std::string> Ctl() {
+  std::map<std::string, std::string> Ctl(const std::string& at = "") {
     std::map<std::string, std::string> out;
-    auto c = Connect(true, "ctl");
+    auto c = ConnectAt(at.empty() ? addr_ : at, true, "ctl");
     if (!c) return out;
     auto f = c->root.Walk("ctl");
     if (!f.ok() || !f->Open(OREAD).ok()) return out;
@@ -203,10 +218,24 @@ class StoreRig {
   }
 
  private:
+  std::vector<std::string> StorefsArgs(const std::string& meta,
+                                       const std::vector<std::string>& flags) {
+    std::string cs;
+    for (size_t i = 0; i < chunkd_.size(); i++)
+      cs += (i ? "," : "") + ChunkAddr(static_cast<int>(i));
+    std::vector<std::string> args{"-d",          dir() + meta, "-c",           cs,
+                                  "--heartbeat", "0.2",        "--dead-after", "2",
+                                  "--timeout",   "2",          "--chunk",      "64k"};
+    args.insert(args.end(), flags.begin(), flags.end());
+    return args;
+  }
+
   TempDir tmp_;
   std::vector<std::unique_ptr<Process>> chunkd_;
   std::unique_ptr<Process> storefs_ = std::make_unique<Process>();
   std::string addr_;
+  std::vector<std::unique_ptr<Process>> fronts_;
+  std::vector<std::string> front_addrs_;
 };
 
 // A byte pattern that differs per (seed, offset), to tell whose data a read returned.
