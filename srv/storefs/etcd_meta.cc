@@ -302,6 +302,7 @@ Status EtcdMetaStore::Init() {
   if (!lease.ok()) return lease.status();
   lease_ = *lease;
   keepalive_ = std::thread([this] { KeepAlive(); });
+  elector_ = std::thread([this] { Elect(); });
   return Status();
 }
 
@@ -312,6 +313,7 @@ EtcdMetaStore::~EtcdMetaStore() {
   }
   ka_cv_.notify_all();
   if (keepalive_.joinable()) keepalive_.join();
+  if (elector_.joinable()) elector_.join();
   // Our claims go now rather than after the TTL (best effort: a dead etcd
   // lets them expire by themselves).
   etcd_->LeaseRevoke(lease_.load()).IgnoreError();
@@ -327,11 +329,37 @@ void EtcdMetaStore::KeepAlive() {
       // Expired (etcd was out of reach longer than the TTL): our claims are
       // gone and may be someone else's now; new claims need a new lease.
       fprintf(stderr, "storefs: etcd lease expired; taking a new one\n");
+      leading_ = false;  // the leader key went with the lease
       if (auto l = etcd_->LeaseGrant(opts_.lease_ttl); l.ok()) lease_ = *l;
+      ka_cv_.notify_all();
     } else if (!ttl.ok()) {
       Note(ttl.status());
     }
     lk.lock();
+  }
+}
+
+void EtcdMetaStore::Elect() {
+  std::string name = opts_.prefix + "leader";
+  std::unique_lock<std::mutex> lk(ka_mu_);
+  while (!stop_) {
+    int64_t lease = lease_.load();
+    lk.unlock();
+    // etcd answers once we lead, or gives up (and withdraws us) at the
+    // timeout; then we ask again, so a stop is noticed within it.
+    auto r = etcd_->Campaign(name, opts_.name, lease, std::chrono::milliseconds(3000));
+    lk.lock();
+    if (!r.ok()) {
+      if (r.status().err() != ETIMEDOUT)
+        ka_cv_.wait_for(lk, std::chrono::milliseconds(500), [this] { return stop_; });
+      continue;
+    }
+    if (lease_.load() != lease) continue;  // elected under a lease that has since expired
+    leading_ = true;
+    fprintf(stderr, "storefs: leading the store's repair and garbage collection\n");
+    // Leads until its lease goes (the keep-alive thread then takes a new one).
+    ka_cv_.wait(lk, [&] { return stop_ || lease_.load() != lease; });
+    leading_ = false;
   }
 }
 

@@ -12,6 +12,7 @@
 //   s/ID             a chunk server (a SetServer op)
 //   n/ino, n/chunk   the next unreserved ids (blocks are taken by CAS)
 //   l/ID             the storefs writing chunk ID (under that storefs's lease)
+//   leader/...       etcd's election of the storefs that runs repair and GC
 // Numbers in keys are 16 hex digits, so keys sort as numbers do.
 // Thread-safety: thread-safe.
 #ifndef STOREFS_ETCD_META_H_
@@ -65,6 +66,7 @@ class EtcdMetaStore : public MetaStore {
   ninep::Status ClaimChunk(uint64_t id) override;
   void ReleaseChunk(uint64_t id) override;
   bool Claimed(uint64_t id) const override;
+  bool Leading() const override { return leading_.load(); }
 
   // The last error a read met (reads return "absent" on failure, as the
   // interface has no error path there): for ctl and for tests.
@@ -84,6 +86,9 @@ class EtcdMetaStore : public MetaStore {
   ninep::Result<std::vector<EtcdKv>> RangeAll(const std::string& key, const std::string& end) const;
   void Note(const ninep::Status& s) const;
   void KeepAlive();
+  // Campaigns (etcd's election API, under our lease) to be the one storefs
+  // that runs repair and GC, and leads until the lease is lost.
+  void Elect();
   std::string Key(const char* kind, uint64_t a) const;
 
   std::unique_ptr<EtcdClient> etcd_;
@@ -101,6 +106,8 @@ class EtcdMetaStore : public MetaStore {
   std::condition_variable ka_cv_;
   bool stop_ = false;
   std::thread keepalive_;
+  std::thread elector_;
+  std::atomic<bool> leading_{false};
 };
 
 }  // namespace storefs

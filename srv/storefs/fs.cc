@@ -487,6 +487,7 @@ std::string StoreFs::CtlText() const {
     << "grants " << c.grants << "\n"
     << "failovers " << c.failovers << "\n"
     << "replica-write-errors " << c.write_errors << "\n"
+    << "leader " << (meta_->Leading() ? "yes" : "no") << "\n"
     << "log-commits " << m.commits << "\n"
     << "log-syncs " << m.log_syncs << "\n"
     << "log-bytes " << m.log_bytes << "\n"

@@ -212,6 +212,9 @@ class MetaStore {
     return ninep::Status();
   }
   virtual void ReleaseChunk(uint64_t id) { (void)id; }
+  // True while this storefs is the one that runs repair and garbage
+  // collection (on a shared store, elected through etcd; alone, always).
+  virtual bool Leading() const { return true; }
   // True while some storefs holds a claim on chunk id (or when that cannot
   // be known): the GC leaves such a chunk alone.
   virtual bool Claimed(uint64_t id) const {

@@ -657,6 +657,7 @@ void Store::ServerChanged(ChunkServer* s) {
 }
 
 void Store::Loop() {
+  bool led = false;
   std::unique_lock<std::mutex> lk(loop_mu_);
   while (!stop_) {
     loop_cv_.wait_for(lk, opts_.maintenance, [this] { return stop_ || kick_ || gc_wanted_; });
@@ -671,8 +672,14 @@ void Store::Loop() {
       bad.swap(corrupt_);
     }
     for (auto [id, server] : bad) RepairCorrupt(id, server);
-    if (gc) GcPass();
-    RepairPass();
+    // Several storefs on one store: only the elected one repairs and
+    // collects, starting with a GC pass when it takes over.
+    bool leading = meta_->Leading();
+    if (leading) {
+      if (gc || !led) GcPass();
+      RepairPass();
+    }
+    led = leading;
     lk.lock();
   }
 }

@@ -227,6 +227,42 @@ TEST_F(StorefsEtcdTest, AStoppedWritersChunkIsTakenOverAndItsOldVersionRefused) 
   EXPECT_TRUE(*got == mine.substr(0, kSlot) + late);
 }
 
+TEST_F(StorefsEtcdTest, AnotherStorefsRepairsOnceTheLeaderIsKilled) {
+  ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkd(3));  // room to re-replicate onto
+  ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2"})));
+  ASSERT_FALSE(rig_.StartFront(1, Meta({"--lease-ttl", "2"})).empty());
+  auto leads = [&](size_t fe) {
+    std::string addr = rig_.front_addr(fe);
+    return rig_.Ctl(addr)["leader"] == "yes";
+  };
+  ASSERT_TRUE(WaitFor([&] { return leads(0) != leads(1); }, 20000));
+  size_t leader = leads(0) ? 0 : 1, other = 1 - leader;
+  auto c = rig_.ConnectAt(rig_.front_addr(other));
+  ASSERT_TRUE(c);
+  std::string data = Pattern(5, 0, 4 * kSlot);
+  ASSERT_TRUE(PutFile(c->root, "f", data).ok());
+  rig_.front(leader).Kill(SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return leads(other); }, 20000));
+  // A chunk server holding replicas dies: the new leader copies them.
+  int victim = -1;
+  for (int i = 0; i < 4 && victim < 0; i++)
+    if (auto n = rig_.ReplicaNames(i); n && !n->empty()) victim = i;
+  ASSERT_GE(victim, 0);
+  rig_.chunkd(victim).Kill(SIGKILL);
+  std::string addr = rig_.front_addr(other);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto m = rig_.Ctl(addr);
+        return strtoull(m["rereplicated"].c_str(), nullptr, 10) >= 1 &&
+               m["under-replicated"] == "0";
+      },
+      30000));
+  auto got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == data);
+}
+
 TEST_F(StorefsEtcdTest, KeepsWorkingWithOneEtcdMemberOfThreeKilled) {
   ASSERT_TRUE(etcd_.Start(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta()));
