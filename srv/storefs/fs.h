@@ -63,6 +63,14 @@ class StoreFs : public ninep::FileServer {
   Store* store_;
   Cluster* cluster_;
   ninep::Server* srv_ = nullptr;
+  // Locks ns_mu_ for a namespace change's check and apply, with the
+  // embedded log; a shared store's transactions guard themselves (a lost
+  // race is a conflict, retried), and holding a lock across a network
+  // commit would serialize every create.
+  std::unique_lock<std::mutex> NsLock() {
+    return meta_->Remote() ? std::unique_lock<std::mutex>(ns_mu_, std::defer_lock)
+                           : std::unique_lock<std::mutex>(ns_mu_);
+  }
   std::mutex ns_mu_;  // namespace changes: check and apply together
 };
 
