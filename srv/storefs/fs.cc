@@ -122,18 +122,30 @@ void StoreFs::Walk(WalkReq r) {
       }
     }
   } else {
-    std::optional<Inode> cur = meta_->Get(from->ino);
+    // The start is read only for ".." or to tell ENOTDIR from ENOENT: a
+    // lookup under a file finds nothing anyway (one read fewer per walk).
+    InodeId at = from->ino;
+    std::optional<Inode> cur;
     for (std::string_view n : r.names) {
-      if (!cur || !cur->IsDir()) break;
-      std::optional<Inode> nx = n == ".." ? meta_->Get(cur->parent == 0 ? cur->ino : cur->parent)
-                                          : meta_->Lookup(cur->ino, n);
+      std::optional<Inode> nx;
+      if (n == "..") {
+        if (!cur) cur = meta_->Get(at);
+        if (!cur || !cur->IsDir()) break;
+        nx = meta_->Get(cur->parent == 0 ? cur->ino : cur->parent);
+      } else {
+        nx = meta_->Lookup(at, n);
+      }
       if (!nx) break;
       cur = std::move(nx);
+      at = cur->ino;
       qids.push_back(QidOf(*cur));
     }
-    if (cur) next->ino = cur->ino;
-    if (qids.empty() && r.names.size() > 0)
+    next->ino = at;
+    if (qids.empty()) {
+      if (Status rs = meta_->ReadStatus(); !rs.ok()) return r.Fail(rs);
+      if (!cur) cur = meta_->Get(at);
       return r.Fail(cur && !cur->IsDir() ? Errno(ENOTDIR) : Missing());
+    }
   }
   if (qids.empty() && r.names.size() > 0) return r.Fail(Errno(ENOENT));
   if (qids.size() == r.names.size()) r.newfid->aux = next;
