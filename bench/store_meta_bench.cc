@@ -22,8 +22,8 @@
 #include <vector>
 
 #include "ninep/client.h"
-#include "storefs/etcd.h"
 #include "storefs/wal_meta.h"
+#include "storelib/etcd.h"
 
 namespace {
 
@@ -151,7 +151,7 @@ int Stats(const std::string& addr, int clients, int n) {
 }
 
 int EtcdFloor(const std::string& spec, int clients, int n) {
-  using namespace storefs;
+  using namespace store;
   auto c = EtcdClient::Open(spec, {});
   if (!c.ok()) return fprintf(stderr, "%s\n", c.status().message().c_str()), 1;
   std::vector<std::thread> ts;

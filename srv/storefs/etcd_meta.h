@@ -24,10 +24,15 @@
 #include <mutex>
 #include <thread>
 
-#include "storefs/etcd.h"
 #include "storefs/meta.h"
+#include "storelib/etcd.h"
 
 namespace storefs {
+
+using store::EtcdClient;
+using store::EtcdCompare;
+using store::EtcdKv;
+using store::EtcdOp;
 
 class EtcdMetaStore : public MetaStore {
  public:

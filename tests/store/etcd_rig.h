@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "storefs/etcd.h"
+#include "storelib/etcd.h"
 #include "testutil.h"
 
 namespace ninep::testing {
@@ -53,9 +53,9 @@ class EtcdRig {
 
   // True once a linearizable read through every live member's endpoint list succeeds.
   bool Ready(int timeout_ms = 30000) {
-    storefs::EtcdClient::Options o;
+    store::EtcdClient::Options o;
     o.timeout = std::chrono::milliseconds(2000);
-    auto c = storefs::EtcdClient::Open(Spec(), o);
+    auto c = store::EtcdClient::Open(Spec(), o);
     if (!c.ok()) return false;
     return WaitFor([&] { return (*c)->Range("ready").ok(); }, timeout_ms);
   }

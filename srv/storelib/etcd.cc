@@ -1,4 +1,4 @@
-#include "storefs/etcd.h"
+#include "storelib/etcd.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-namespace storefs {
+namespace store {
 
 using ninep::Result;
 using ninep::Status;
@@ -376,4 +376,4 @@ std::string EtcdClient::PrefixEnd(std::string_view prefix) {
   return std::string(1, '\0');  // every key: etcd's "from key" marker
 }
 
-}  // namespace storefs
+}  // namespace store

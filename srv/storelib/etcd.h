@@ -13,8 +13,8 @@
 // ETIMEDOUT: it may or may not have happened.
 // Every failure is a Status whose message starts with "etcd: ".
 // Thread-safety: thread-safe; every call blocks (call from worker threads).
-#ifndef STOREFS_ETCD_H_
-#define STOREFS_ETCD_H_
+#ifndef STORELIB_ETCD_H_
+#define STORELIB_ETCD_H_
 
 #include <atomic>
 #include <chrono>
@@ -26,7 +26,7 @@
 
 #include "ninep/status.h"
 
-namespace storefs {
+namespace store {
 
 // One key as etcd stores it.
 struct EtcdKv {
@@ -122,6 +122,6 @@ class EtcdClient {
   std::vector<void*> pool_;  // idle CURL handles (keep their connections)
 };
 
-}  // namespace storefs
+}  // namespace store
 
-#endif  // STOREFS_ETCD_H_
+#endif  // STORELIB_ETCD_H_
