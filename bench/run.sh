@@ -13,8 +13,9 @@
 # (issue 12's find+stat, first read and tmpfs write), bench/exportfs_bench.sh
 # (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP),
 # bench/chunkd_bench.sh (chunkd vs exportfs), bench/store_bench.sh,
-# bench/union_bench.sh and bench/ns_bench.sh (a replacing bind), when their
-# binaries are built.
+# bench/store_etcd_bench.sh (storefs's metadata in etcd against the
+# embedded log, when Debian's etcd is installed), bench/union_bench.sh and
+# bench/ns_bench.sh (a replacing bind), when their binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
 # SECONDS_PER_CASE (default 10), ROUNDS (default 1: with more, each case
@@ -260,6 +261,9 @@ if [[ -x $BIN_DIR/chunkd && -x $BIN_DIR/exportfs ]]; then  # chunkd vs exportfs 
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/chunkd_bench.sh
 fi
 if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs
+if [[ -x $BIN_DIR/storefs && -x $BIN_DIR/store_meta_bench && -x /usr/bin/etcd ]]; then  # issue 13: metadata in etcd vs the embedded log
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_etcd_bench.sh
+fi
 # ns's union directories vs direct access: its own section in $RESULTS.
 if [[ -x $BIN_DIR/union_mount ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/union_bench.sh; fi
 
