@@ -298,68 +298,46 @@ Status EtcdMetaStore::Init() {
   auto r =
       etcd_->Txn({Cmp(Key("i", kRootIno), EtcdCompare::kVersion, EtcdCompare::kEqual, 0)}, puts);
   if (!r.ok()) return r.status();
-  auto lease = etcd_->LeaseGrant(opts_.lease_ttl);
-  if (!lease.ok()) return lease.status();
-  lease_ = *lease;
-  keepalive_ = std::thread([this] { KeepAlive(); });
+  // Claims and the leader key hang on this lease: a new one means they
+  // are gone (and the elector campaigns again).
+  auto session = store::EtcdSession::Start(etcd_.get(), opts_.lease_ttl, [this](int64_t) {
+    leading_ = false;
+    fprintf(stderr, "storefs: etcd lease expired: chunk claims and leadership lost\n");
+  });
+  if (!session.ok()) return session.status();
+  session_ = std::move(*session);
   elector_ = std::thread([this] { Elect(); });
   return Status();
 }
 
 EtcdMetaStore::~EtcdMetaStore() {
-  {
-    std::lock_guard<std::mutex> lk(ka_mu_);
-    stop_ = true;
-  }
-  ka_cv_.notify_all();
-  if (keepalive_.joinable()) keepalive_.join();
+  if (session_) session_->Stop();
   if (elector_.joinable()) elector_.join();
-  // Our claims go now rather than after the TTL (best effort: a dead etcd
-  // lets them expire by themselves).
-  etcd_->LeaseRevoke(lease_.load()).IgnoreError();
-}
-
-void EtcdMetaStore::KeepAlive() {
-  auto period = std::chrono::milliseconds(opts_.lease_ttl * 1000 / 3);
-  std::unique_lock<std::mutex> lk(ka_mu_);
-  while (!ka_cv_.wait_for(lk, period, [this] { return stop_; })) {
-    lk.unlock();
-    auto ttl = etcd_->LeaseKeepAlive(lease_.load());
-    if (!ttl.ok() && ttl.status().err() == ENOENT) {
-      // Expired (etcd was out of reach longer than the TTL): our claims are
-      // gone and may be someone else's now; new claims need a new lease.
-      fprintf(stderr, "storefs: etcd lease expired; taking a new one\n");
-      leading_ = false;  // the leader key went with the lease
-      if (auto l = etcd_->LeaseGrant(opts_.lease_ttl); l.ok()) lease_ = *l;
-      ka_cv_.notify_all();
-    } else if (!ttl.ok()) {
-      Note(ttl.status());
-    }
-    lk.lock();
-  }
+  session_.reset();  // revokes the lease: our claims go now, not after the TTL
 }
 
 void EtcdMetaStore::Elect() {
   std::string name = opts_.prefix + "leader";
-  std::unique_lock<std::mutex> lk(ka_mu_);
-  while (!stop_) {
-    int64_t lease = lease_.load();
-    lk.unlock();
+  for (;;) {
+    int64_t lease = session_->lease();
     // etcd answers once we lead, or gives up (and withdraws us) at the
     // timeout; then we ask again, so a stop is noticed within it.
     auto r = etcd_->Campaign(name, opts_.name, lease, std::chrono::milliseconds(3000));
-    lk.lock();
     if (!r.ok()) {
-      if (r.status().err() != ETIMEDOUT)
-        ka_cv_.wait_for(lk, std::chrono::milliseconds(500), [this] { return stop_; });
+      if (r.status().err() == ETIMEDOUT) {
+        if (!session_->Running()) return;
+        continue;
+      }
+      if (!session_->Pause(std::chrono::milliseconds(500))) return;
       continue;
     }
-    if (lease_.load() != lease) continue;  // elected under a lease that has since expired
+    if (session_->lease() != lease) continue;  // elected under a lease since expired
     leading_ = true;
     fprintf(stderr, "storefs: leading the store's repair and garbage collection\n");
-    // Leads until its lease goes (the keep-alive thread then takes a new one).
-    ka_cv_.wait(lk, [&] { return stop_ || lease_.load() != lease; });
+    // Leads until its lease goes (the session then takes a new one).
+    bool running = session_->WaitWhile(lease);
     leading_ = false;
+    if (!running) return;
   }
 }
 
@@ -559,7 +537,7 @@ MetaStats EtcdMetaStore::Stats() const {
 
 Status EtcdMetaStore::ClaimChunk(uint64_t id) {
   std::string key = Key("l", id);
-  int64_t lease = lease_.load();
+  int64_t lease = session_->lease();
   EtcdOp put{EtcdOp::kPut, key, opts_.name, "", lease};
   EtcdOp get{EtcdOp::kRange, key, "", "", 0};
   EtcdCompare absent = Cmp(key, EtcdCompare::kVersion, EtcdCompare::kEqual, 0);

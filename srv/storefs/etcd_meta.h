@@ -78,7 +78,7 @@ class EtcdMetaStore : public MetaStore {
   std::string last_error() const;
   EtcdClient* client() { return etcd_.get(); }
   // This storefs's lease (chunk claims hang on it).
-  int64_t lease() const { return lease_.load(); }
+  int64_t lease() const { return session_->lease(); }
   const Options& options() const { return opts_; }
 
   class Builder;  // turns a Txn into an etcd transaction (etcd_meta.cc)
@@ -90,7 +90,6 @@ class EtcdMetaStore : public MetaStore {
   ninep::Result<uint64_t> NextId(const std::string& what, uint64_t* next, uint64_t* limit);
   ninep::Result<std::vector<EtcdKv>> RangeAll(const std::string& key, const std::string& end) const;
   void Note(const ninep::Status& s) const;
-  void KeepAlive();
   // Campaigns (etcd's election API, under our lease) to be the one storefs
   // that runs repair and GC, and leads until the lease is lost.
   void Elect();
@@ -99,7 +98,6 @@ class EtcdMetaStore : public MetaStore {
   std::unique_ptr<EtcdClient> etcd_;
   const Options opts_;
   std::atomic<uint64_t> commits_{0}, conflicts_{0};
-  std::atomic<int64_t> lease_{0};
 
   std::mutex id_mu_;  // the id blocks
   uint64_t ino_next_ = 0, ino_limit_ = 0, chunk_next_ = 0, chunk_limit_ = 0;
@@ -107,10 +105,7 @@ class EtcdMetaStore : public MetaStore {
   mutable std::mutex err_mu_;
   mutable std::string last_error_;
 
-  std::mutex ka_mu_;
-  std::condition_variable ka_cv_;
-  bool stop_ = false;
-  std::thread keepalive_;
+  std::unique_ptr<store::EtcdSession> session_;
   std::thread elector_;
   std::atomic<bool> leading_{false};
 };

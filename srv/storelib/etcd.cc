@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -374,6 +375,71 @@ std::string EtcdClient::PrefixEnd(std::string_view prefix) {
     end.pop_back();
   }
   return std::string(1, '\0');  // every key: etcd's "from key" marker
+}
+
+Result<std::unique_ptr<EtcdSession>> EtcdSession::Start(EtcdClient* c, int64_t ttl_seconds,
+                                                        std::function<void(int64_t)> on_new_lease) {
+  if (ttl_seconds < 1) return Status(EINVAL, "etcd: a lease TTL is at least 1 s");
+  std::unique_ptr<EtcdSession> s(new EtcdSession(c, ttl_seconds, std::move(on_new_lease)));
+  auto lease = c->LeaseGrant(ttl_seconds);
+  if (!lease.ok()) return lease.status();
+  s->lease_ = *lease;
+  s->thread_ = std::thread([p = s.get()] { p->Loop(); });
+  return s;
+}
+
+EtcdSession::EtcdSession(EtcdClient* c, int64_t ttl, std::function<void(int64_t)> on_new_lease)
+    : c_(c), ttl_(ttl), on_new_lease_(std::move(on_new_lease)) {}
+
+EtcdSession::~EtcdSession() {
+  Stop();
+  if (thread_.joinable()) thread_.join();
+  c_->LeaseRevoke(lease_.load()).IgnoreError();
+}
+
+void EtcdSession::Stop() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool EtcdSession::Running() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return !stop_;
+}
+
+bool EtcdSession::Pause(std::chrono::milliseconds d) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait_for(lk, d, [this] { return stop_; });
+  return !stop_;
+}
+
+bool EtcdSession::WaitWhile(int64_t lease) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait(lk, [&] { return stop_ || lease_.load() != lease; });
+  return !stop_;
+}
+
+void EtcdSession::Loop() {
+  auto period = std::chrono::milliseconds(ttl_ * 1000 / 3);
+  std::unique_lock<std::mutex> lk(mu_);
+  while (!cv_.wait_for(lk, period, [this] { return stop_; })) {
+    lk.unlock();
+    auto ttl = c_->LeaseKeepAlive(lease_.load());
+    if (!ttl.ok() && ttl.status().err() == ENOENT) {
+      // Expired: what it held is gone and may be someone else's by now.
+      if (auto l = c_->LeaseGrant(ttl_); l.ok()) {
+        fprintf(stderr, "etcd: lease %lld expired; now %lld\n",
+                static_cast<long long>(lease_.load()), static_cast<long long>(*l));
+        lease_ = *l;
+        if (on_new_lease_) on_new_lease_(*l);
+        cv_.notify_all();
+      }
+    }
+    lk.lock();
+  }
 }
 
 }  // namespace store

@@ -18,10 +18,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ninep/status.h"
@@ -120,6 +123,49 @@ class EtcdClient {
   std::atomic<size_t> current_{0};  // the endpoint that last answered
   std::mutex pool_mu_;
   std::vector<void*> pool_;  // idle CURL handles (keep their connections)
+};
+
+// A lease kept alive by a thread of its own (etcd's "session"): keys put
+// under lease() vanish within the TTL of this process's death. Should the
+// lease expire anyway (etcd out of reach longer than the TTL), a new one
+// is granted and on_new_lease(id) runs with it on the session's thread
+// (to put again what the old one held).
+// Thread-safety: thread-safe.
+class EtcdSession {
+ public:
+  // Grants the lease and starts renewing it every ttl/3; c must outlive
+  // the session.
+  static ninep::Result<std::unique_ptr<EtcdSession>> Start(
+      EtcdClient* c, int64_t ttl_seconds, std::function<void(int64_t)> on_new_lease = nullptr);
+  // Stops, then revokes the lease (best effort: a dead etcd lets it expire).
+  ~EtcdSession();
+  EtcdSession(const EtcdSession&) = delete;
+  EtcdSession& operator=(const EtcdSession&) = delete;
+
+  int64_t lease() const { return lease_.load(); }
+  // Blocks while the lease is still `lease` and the session runs; returns
+  // false once Stop was called.
+  bool WaitWhile(int64_t lease);
+  // Stops renewing and wakes every WaitWhile and Pause (the lease stays
+  // until the destructor revokes it).
+  void Stop();
+  // False once Stop was called.
+  bool Running();
+  // Sleeps for d unless stopped first; returns Running().
+  bool Pause(std::chrono::milliseconds d);
+
+ private:
+  EtcdSession(EtcdClient* c, int64_t ttl, std::function<void(int64_t)> on_new_lease);
+  void Loop();
+
+  EtcdClient* const c_;
+  const int64_t ttl_;
+  const std::function<void(int64_t)> on_new_lease_;
+  std::atomic<int64_t> lease_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace store
