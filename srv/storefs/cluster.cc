@@ -275,6 +275,27 @@ Cluster::~Cluster() {
   for (auto& t : threads_) t.join();
 }
 
+bool ChunkServer::SetRegistered(bool registered) {
+  bool was = alive();
+  if (registered)
+    registered_ = 1;
+  else if (registered_ == 1)
+    registered_ = 0;  // gone: never seen is not gone
+  return was != alive();
+}
+
+void Cluster::FollowRegistry(const std::set<std::string>& registered) {
+  for (auto& s : All()) {
+    if (!s->SetRegistered(registered.count(s->addr()) != 0)) continue;
+    std::function<void(ChunkServer*)> fn;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      fn = on_change_;
+    }
+    if (fn) fn(s.get());
+  }
+}
+
 std::shared_ptr<ChunkServer> Cluster::Add(const ServerInfo& s) {
   std::lock_guard<std::mutex> lk(mu_);
   auto& p = servers_[s.id];

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <thread>
@@ -75,7 +76,12 @@ class ChunkServer {
 
   uint32_t id() const { return id_; }
   const std::string& addr() const { return addr_; }
-  bool alive() const { return alive_; }
+  // Answering heartbeats, and not known gone from the registry.
+  bool alive() const { return alive_ && registered_ != 0; }
+  // Notes whether the server is registered in the store's registry (etcd):
+  // one that was and is no more is dead whatever its heartbeat says (its
+  // lease expired). Returns true when that changed alive().
+  bool SetRegistered(bool registered);
   uint64_t free_bytes() const { return free_; }
   uint64_t chunks() const { return chunks_; }
   uint64_t bytes() const { return bytes_; }
@@ -119,6 +125,7 @@ class ChunkServer {
   std::mutex mu_;
   std::shared_ptr<Conn> conn_;
   std::atomic<bool> alive_{true};
+  std::atomic<int> registered_{-1};  // -1 never seen in the registry, else 0 or 1
   std::atomic<ServerState> state_{ServerState::kActive};
   std::atomic<uint64_t> free_{0}, chunks_{0}, bytes_{0}, errors_{0};
   std::atomic<int> inflight_{0};
@@ -149,6 +156,11 @@ class Cluster {
   void Start(std::function<void(ChunkServer*)> on_change);
   // Runs one heartbeat round on every server now (tests, ctl).
   void BeatAll();
+
+  // Follows the registry (chunkd --register): marks each server
+  // registered or not (ChunkServer::SetRegistered) and reports the changes
+  // to on_change, as a heartbeat would.
+  void FollowRegistry(const std::set<std::string>& registered);
 
   // Up to n alive, active servers not in `exclude`, spread by free space
   // and load (weighted at random, so a burst does not land on one server).

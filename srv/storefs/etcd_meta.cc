@@ -184,9 +184,27 @@ class EtcdMetaStore::Builder : public TxnVisitor {
     DropFrom(ino, ChunkPrefix(ino) + Hex(first), EtcdClient::PrefixEnd(ChunkPrefix(ino)));
   }
   void OnSetServer(const ServerInfo& s) override {
+    // Ids are taken as one more than the largest known: two storefs adding
+    // servers at once must not give one id to two addresses.
+    std::string key = m_->Key("s", s.id);
+    auto kvs = m_->etcd_->Range(key);
+    if (!kvs.ok()) {
+      err_ = kvs.status();
+      return;
+    }
+    if (kvs->empty()) {
+      Guard(Cmp(key, EtcdCompare::kVersion, EtcdCompare::kEqual, 0));
+    } else {
+      One o;
+      if (!DecodeTxn((*kvs)[0].value, &o).ok() || !o.server || o.server->addr != s.addr) {
+        err_ = Status(kConflict, "chunk server id taken by another storefs");
+        return;
+      }
+      Guard(Cmp(key, EtcdCompare::kMod, EtcdCompare::kEqual, (*kvs)[0].mod_rev));
+    }
     Txn t;
     t.SetServer(s);
-    w_[m_->Key("s", s.id)] = t.ops;
+    w_[key] = t.ops;
   }
   void OnReserve(InodeId, uint64_t) override {}  // ids come from the n/ counters
 
@@ -548,6 +566,16 @@ Status EtcdMetaStore::ClaimChunk(uint64_t id) {
   if (!held.empty() && held[0].value == opts_.name && held[0].lease == lease) return Status();
   std::string who = held.empty() ? "another storefs" : held[0].value;
   return Status(EBUSY, "chunk " + Hex(id) + " is being written through " + who);
+}
+
+std::optional<std::set<std::string>> EtcdMetaStore::Registered() const {
+  std::string p = opts_.prefix + "chunkd/";
+  auto kvs = RangeAll(p, EtcdClient::PrefixEnd(p));
+  Note(kvs.status());
+  if (!kvs.ok()) return std::nullopt;
+  std::set<std::string> out;
+  for (const auto& kv : *kvs) out.insert(kv.value);
+  return out;
 }
 
 bool EtcdMetaStore::Claimed(uint64_t id) const {

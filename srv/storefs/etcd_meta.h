@@ -12,6 +12,7 @@
 //   s/ID             a chunk server (a SetServer op)
 //   n/ino, n/chunk   the next unreserved ids (blocks are taken by CAS)
 //   l/ID             the storefs writing chunk ID (under that storefs's lease)
+//   chunkd/ADDR      a chunk server that registered (chunkd --register; its lease)
 //   leader/...       etcd's election of the storefs that runs repair and GC
 // Numbers in keys are 16 hex digits, so keys sort as numbers do.
 // Thread-safety: thread-safe.
@@ -72,6 +73,7 @@ class EtcdMetaStore : public MetaStore {
   void ReleaseChunk(uint64_t id) override;
   bool Claimed(uint64_t id) const override;
   bool Leading() const override { return leading_.load(); }
+  std::optional<std::set<std::string>> Registered() const override;
 
   // The last error a read met (reads return "absent" on failure, as the
   // interface has no error path there): for ctl and for tests.

@@ -133,7 +133,9 @@ int main(int argc, char** argv) {
     if (Status st = meta->Commit(t); !st.ok()) cmd.Fatal(where, st.message());
     cluster.Add(s);
   }
-  if (cluster.All().empty()) cmd.UsageError("no chunk servers: give -c ADDR,... or --local N");
+  // With etcd, chunk servers may also come from their registrations.
+  if (cluster.All().empty() && !etcd)
+    cmd.UsageError("no chunk servers: give -c ADDR,... or --local N");
 
   StoreOptions so;
   so.replicas = static_cast<uint32_t>(replicas);

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -212,6 +213,10 @@ class MetaStore {
     return ninep::Status();
   }
   virtual void ReleaseChunk(uint64_t id) { (void)id; }
+  // The dial strings of the chunk servers registered in a shared store
+  // (chunkd --register, each under its own lease), or nullopt where the
+  // store keeps none or the read failed.
+  virtual std::optional<std::set<std::string>> Registered() const { return std::nullopt; }
   // True while this storefs is the one that runs repair and garbage
   // collection (on a shared store, elected through etcd; alone, always).
   virtual bool Leading() const { return true; }

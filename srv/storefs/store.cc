@@ -45,7 +45,7 @@ Store::~Store() {
   }
   loop_cv_.notify_all();
   if (loop_.joinable()) loop_.join();
-  if (releaser_.joinable()) releaser_.join();
+  if (shared_.joinable()) shared_.join();
 }
 
 std::shared_ptr<Store::FileLocks> Store::FileLock(InodeId ino) {
@@ -637,11 +637,13 @@ void Store::Forget(std::vector<ChunkRef> chunks) {
 void Store::Start() {
   loop_ = std::thread([this] { Loop(); });
   if (meta_->Remote()) {
-    releaser_ = std::thread([this] {
+    auto period = std::min(opts_.claim_idle / 2, opts_.maintenance / 2);
+    shared_ = std::thread([this, period] {
       std::unique_lock<std::mutex> lk(loop_mu_);
-      while (!loop_cv_.wait_for(lk, opts_.claim_idle / 2, [this] { return stop_; })) {
+      while (!loop_cv_.wait_for(lk, period, [this] { return stop_; })) {
         lk.unlock();
         ReleaseIdle();
+        FollowShared();
         lk.lock();
       }
     });
@@ -984,7 +986,31 @@ std::string Store::Rebalance() {
   return "rebalance: " + std::to_string(moves) + " replicas moved";
 }
 
+void Store::FollowShared() {
+  // Servers another storefs added, or whose state it changed.
+  auto servers = meta_->Servers();
+  if (meta_->ReadStatus().ok())
+    for (const auto& s : servers) {
+      auto known = cluster_->Get(s.id);
+      if (!known || known->state() != s.state) cluster_->Add(s);
+    }
+  auto reg = meta_->Registered();
+  if (!reg) return;
+  // The leader adds servers that registered; everyone hears of the dead.
+  if (meta_->Leading())
+    for (const auto& addr : *reg)
+      if (!cluster_->Find(addr)) {
+        Status s = AddServer(addr);
+        if (s.ok()) fprintf(stderr, "storefs: chunkd %s registered\n", addr.c_str());
+      }
+  cluster_->FollowRegistry(*reg);
+}
+
 Status Store::AddServer(const std::string& addr) {
+  return RetryConflicts([&] { return AddServerOnce(addr); });
+}
+
+Status Store::AddServerOnce(const std::string& addr) {
   std::shared_ptr<ChunkServer> added;
   {
     // Two adds at once (ctl writes run on worker threads) would both take

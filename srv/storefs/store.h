@@ -92,6 +92,10 @@ class Store {
   // Lets go of the chunk claims (shared store) no write used for a while,
   // so another storefs may write those chunks; the maintenance loop calls it.
   void ReleaseIdle();
+  // On a shared store: takes in the servers other storefs added (or
+  // changed) and the chunk servers' registrations (new ones are added by
+  // the leader; one whose lease expired is dead at once).
+  void FollowShared();
   // Deletes the replicas of chunks no longer in the metadata (after a
   // remove), in the background; the GC catches what this misses.
   void Forget(std::vector<ChunkRef> chunks);
@@ -151,6 +155,7 @@ class Store {
                           const std::string& muid, bool append);
   ninep::Result<uint64_t> ChangeAttrOnce(InodeId ino, const std::function<bool(Inode*)>& fn);
   ninep::Status SetSizeOnce(InodeId ino, uint64_t size, const std::string& muid);
+  ninep::Status AddServerOnce(const std::string& addr);
   // True when this storefs granted c's version of the chunk in this run (and
   // marks its claim used).
   bool Granted(const ChunkRef& c);
@@ -208,7 +213,7 @@ class Store {
   bool stop_ = false, gc_wanted_ = true, kick_ = false;
   uint64_t rounds_ = 0;
   std::thread loop_;
-  std::thread releaser_;  // ReleaseIdle, on a shared store
+  std::thread shared_;  // ReleaseIdle and FollowShared, on a shared store
 };
 
 }  // namespace storefs

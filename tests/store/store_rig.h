@@ -82,6 +82,9 @@ class StoreRig {
         StartServer(fronts_[i].get(), "storefs", StorefsArgs("/meta" + std::to_string(i), flags));
     return front_addrs_[i];
   }
+  // Whether StartStorefs and StartFront name the chunkds with -c (not when
+  // they are to be found through their registrations in etcd).
+  void set_list_chunkds(bool on) { list_chunkds_ = on; }
   // Front end i (0 is storefs()).
   Process& front(size_t i) { return i == 0 ? *storefs_ : *fronts_[i]; }
   const std::string& front_addr(size_t i) const { return i == 0 ? addr_ : front_addrs_[i]; }
@@ -223,9 +226,9 @@ class StoreRig {
     std::string cs;
     for (size_t i = 0; i < chunkd_.size(); i++)
       cs += (i ? "," : "") + ChunkAddr(static_cast<int>(i));
-    std::vector<std::string> args{"-d",          dir() + meta, "-c",           cs,
-                                  "--heartbeat", "0.2",        "--dead-after", "2",
-                                  "--timeout",   "2",          "--chunk",      "64k"};
+    std::vector<std::string> args{"-d", dir() + meta, "--heartbeat", "0.2",     "--dead-after",
+                                  "2",  "--timeout",  "2",           "--chunk", "64k"};
+    if (list_chunkds_) args.insert(args.end(), {"-c", cs});
     args.insert(args.end(), flags.begin(), flags.end());
     return args;
   }
@@ -236,6 +239,7 @@ class StoreRig {
   std::string addr_;
   std::vector<std::unique_ptr<Process>> fronts_;
   std::vector<std::string> front_addrs_;
+  bool list_chunkds_ = true;
 };
 
 // A byte pattern that differs per (seed, offset), to tell whose data a read returned.

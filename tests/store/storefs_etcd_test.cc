@@ -18,10 +18,7 @@ constexpr size_t kSlot = 16 << 10;  // four slots to a 64 KiB test chunk
 
 class StorefsEtcdTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    signal(SIGPIPE, SIG_IGN);
-    ASSERT_TRUE(rig_.StartChunkds(3));
-  }
+  void SetUp() override { signal(SIGPIPE, SIG_IGN); }
   // storefs's flags for the shared store, plus extra.
   std::vector<std::string> Meta(std::vector<std::string> extra = {}) {
     std::vector<std::string> f{"--meta", etcd_.Spec()};
@@ -51,6 +48,7 @@ class StorefsEtcdTest : public ::testing::Test {
 
 TEST_F(StorefsEtcdTest, TwoStorefsCreateInOneDirectory) {
   ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta()));
   ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
   {
@@ -102,6 +100,7 @@ TEST_F(StorefsEtcdTest, TwoStorefsCreateInOneDirectory) {
 
 TEST_F(StorefsEtcdTest, TwoStorefsWriteOneFile) {
   ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta()));
   ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
   auto a = rig_.Connect();
@@ -138,6 +137,7 @@ TEST_F(StorefsEtcdTest, TwoStorefsWriteOneFile) {
 
 TEST_F(StorefsEtcdTest, KilledChunkWriterIsTakenOverAfterItsLease) {
   ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2", "--claim-idle", "60"})));
   ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
   {
@@ -179,6 +179,7 @@ TEST_F(StorefsEtcdTest, KilledChunkWriterIsTakenOverAfterItsLease) {
 
 TEST_F(StorefsEtcdTest, AStoppedWritersChunkIsTakenOverAndItsOldVersionRefused) {
   ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2", "--claim-idle", "60"})));
   ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
   auto a = rig_.Connect();
@@ -229,7 +230,7 @@ TEST_F(StorefsEtcdTest, AStoppedWritersChunkIsTakenOverAndItsOldVersionRefused) 
 
 TEST_F(StorefsEtcdTest, AnotherStorefsRepairsOnceTheLeaderIsKilled) {
   ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkd(3));  // room to re-replicate onto
+  ASSERT_TRUE(rig_.StartChunkds(4));  // room to re-replicate onto
   ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2"})));
   ASSERT_FALSE(rig_.StartFront(1, Meta({"--lease-ttl", "2"})).empty());
   auto leads = [&](size_t fe) {
@@ -263,8 +264,42 @@ TEST_F(StorefsEtcdTest, AnotherStorefsRepairsOnceTheLeaderIsKilled) {
   EXPECT_TRUE(*got == data);
 }
 
+TEST_F(StorefsEtcdTest, RegisteredChunkServersAreFoundAndTheirDeathHeardThroughTheLease) {
+  ASSERT_TRUE(etcd_.Start(1));
+  for (int i = 0; i < 4; i++)
+    ASSERT_TRUE(rig_.StartChunkd(i, {"--register", etcd_.Spec(), "--register-ttl", "2"}));
+  // No -c: the servers come from etcd. Dead after a minute of silence, so
+  // only the expired lease can tell of a death within the test.
+  rig_.set_list_chunkds(false);
+  ASSERT_TRUE(rig_.StartStorefs(Meta({"--dead-after", "60"})));
+  ASSERT_TRUE(WaitFor([&] { return rig_.Ctl()["alive"] == "4"; }, 20000));
+  auto c = rig_.Connect();
+  ASSERT_TRUE(c);
+  std::string data = Pattern(9, 0, 3 * kSlot);
+  ASSERT_TRUE(PutFile(c->root, "f", data).ok());
+  int victim = -1;
+  for (int i = 0; i < 4 && victim < 0; i++)
+    if (auto n = rig_.ReplicaNames(i); n && !n->empty()) victim = i;
+  ASSERT_GE(victim, 0);
+  rig_.chunkd(victim).Kill(SIGKILL);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto m = rig_.Ctl();
+        return m["alive"] == "3" && m["under-replicated"] == "0" &&
+               strtoull(m["rereplicated"].c_str(), nullptr, 10) >= 1;
+      },
+      30000));
+  auto got = GetFile(c->root, "f");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == data);
+  // Back again: it registers anew and is alive.
+  ASSERT_TRUE(rig_.StartChunkd(victim, {"--register", etcd_.Spec(), "--register-ttl", "2"}));
+  EXPECT_TRUE(WaitFor([&] { return rig_.Ctl()["alive"] == "4"; }, 20000));
+}
+
 TEST_F(StorefsEtcdTest, KeepsWorkingWithOneEtcdMemberOfThreeKilled) {
   ASSERT_TRUE(etcd_.Start(3));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta()));
   auto c = rig_.Connect();
   ASSERT_TRUE(c);
@@ -284,6 +319,7 @@ TEST_F(StorefsEtcdTest, KeepsWorkingWithOneEtcdMemberOfThreeKilled) {
 
 TEST_F(StorefsEtcdTest, EtcdOutOfReachFailsClearlyAndResumes) {
   ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(3));
   ASSERT_TRUE(rig_.StartStorefs(Meta()));
   auto c = rig_.Connect();
   ASSERT_TRUE(c);
