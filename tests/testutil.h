@@ -338,6 +338,24 @@ inline int FreePort() {
   return port;
 }
 
+// A TCP socket listening on 127.0.0.1 at a port the kernel picks, stored
+// in *port: a peer the test plays itself. Returns the fd (the caller's to
+// close), or -1.
+inline int ListenLoopback(int* port) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (s < 0 || bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(s, 8) != 0 ||
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (s >= 0) close(s);
+    return -1;
+  }
+  *port = ntohs(a.sin_port);
+  return s;
+}
+
 // Starts Debian's diod in p, exporting dir on 127.0.0.1 (plus `extra`
 // arguments), and returns its dial string, or "" when it would not start.
 // diod cannot report the port it bound, so a free port is chosen first;

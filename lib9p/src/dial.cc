@@ -17,6 +17,9 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "dial_internal.h"
 #include "ninep/transport.h"
@@ -132,6 +135,22 @@ Result<DialAddr> ParseDial(std::string_view s) {
 std::string FormatDial(const DialAddr& a) {
   if (a.kind == DialAddr::kUnix) return (a.tls ? "tls!unix!" : "unix!") + a.path;
   return (a.tls ? "tls!" : "tcp!") + a.host + "!" + std::to_string(a.port);
+}
+
+Result<std::vector<std::string>> ParseDialList(std::string_view s) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    size_t comma = std::min(s.find(',', start), s.size());
+    std::string_view one = s.substr(start, comma - start);
+    if (one.empty() && !s.empty()) {
+      return Status(EINVAL, "bad address list \"" + std::string(s) + "\": empty address");
+    }
+    auto a = ParseDial(one);
+    if (!a.ok()) return a.status();
+    out.emplace_back(one);
+    if (comma == s.size()) return out;
+    start = comma + 1;
+  }
 }
 
 namespace internal {

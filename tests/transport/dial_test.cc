@@ -1,7 +1,9 @@
-// dial_test: ParseDial and FormatDial on good and bad dial strings.
+// dial_test: ParseDial and FormatDial on good and bad dial strings, and
+// ParseDialList on the clients' comma-separated address lists.
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "ninep/transport.h"
 
@@ -63,6 +65,18 @@ struct Bad {
   const char* why;  // a substring of the error message
 };
 
+// Expects parse (returning a Result) to fail EINVAL on each case, giving
+// its reason.
+template <class Parse, size_t N>
+void ExpectEinval(const Bad (&cases)[N], Parse parse) {
+  for (const Bad& c : cases) {
+    SCOPED_TRACE(c.in);
+    Status s = parse(c.in).status();
+    EXPECT_EQ(s.err(), EINVAL);
+    EXPECT_NE(s.message().find(c.why), std::string::npos) << s.message();
+  }
+}
+
 TEST(ParseDial, BadStringsGiveEinvalWithReason) {
   const Bad cases[] = {
       {"", "empty"},
@@ -85,13 +99,29 @@ TEST(ParseDial, BadStringsGiveEinvalWithReason) {
       {"[]:1", "missing host"},
       {"host name", "white space"},
   };
-  for (const Bad& c : cases) {
-    SCOPED_TRACE(c.in);
-    auto r = ParseDial(c.in);
-    ASSERT_FALSE(r.ok()) << FormatDial(*r);
-    EXPECT_EQ(r.status().err(), EINVAL);
-    EXPECT_NE(r.status().message().find(c.why), std::string::npos) << r.status().message();
-  }
+  ExpectEinval(cases, ParseDial);
+}
+
+TEST(ParseDialList, SplitsAtCommasKeepingEachSpelling) {
+  auto one = ParseDialList("tcp!127.0.0.1!5640");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(*one, std::vector<std::string>{"tcp!127.0.0.1!5640"});
+  auto three = ParseDialList("tcp!127.0.0.1!5640,h:5650,unix!/run/9p.sock");
+  ASSERT_TRUE(three.ok()) << three.status().message();
+  EXPECT_EQ(*three,
+            (std::vector<std::string>{"tcp!127.0.0.1!5640", "h:5650", "unix!/run/9p.sock"}));
+}
+
+TEST(ParseDialList, AnyBadEntryFailsTheWholeList) {
+  const Bad cases[] = {
+      {"", "empty"},
+      {"tcp!h!1,", "empty address"},
+      {",tcp!h!1", "empty address"},
+      {"tcp!h!1,,tcp!h!2", "empty address"},
+      {"tcp!h!1,tcp!!564", "bad dial string \"tcp!!564\": missing host"},
+      {"udp!h!53,tcp!h!1", "unknown network"},
+  };
+  ExpectEinval(cases, ParseDialList);
 }
 
 }  // namespace

@@ -62,6 +62,14 @@ struct Reply {
 };
 
 class Client;
+struct Attached;
+
+// Who ConnectAny attaches as: Client::Attach's arguments.
+struct AttachSpec {
+  std::string uname;
+  std::string aname;
+  uint32_t n_uname = NONUNAME;
+};
 
 // A client-side fid. Move-only; the destructor clunks it (without waiting)
 // unless it was clunked or removed already.
@@ -154,6 +162,18 @@ class Client {
   static Result<std::unique_ptr<Client>> Connect(std::string_view addr, const ClientOptions& opts);
   // Same over an already connected pair of fds (the client takes them).
   static Result<std::unique_ptr<Client>> FromFds(int rfd, int wfd, const ClientOptions& opts);
+  // Dials a list of servers that serve the same tree, `addr[,addr...]`
+  // (ParseDialList), and on each negotiates and attaches as `who`: from
+  // the address at index `first` (modulo the list's length) on, wrapping
+  // around, the first to get through all three answers. A failing step
+  // moves on to the next address; connect_timeout bounds each address
+  // alone. A single address fails as Connect does, or "attach ANAME: why".
+  // When every one of several fails, the error names each address with its
+  // reason ("dial tcp!h!1: Connection refused; h:2: attach /x: permission
+  // denied", joined by "; ") and carries the last one's errno. A malformed
+  // entry fails EINVAL before anything is dialled. Blocks the caller.
+  static Result<Attached> ConnectAny(std::string_view addrs, const ClientOptions& opts,
+                                     const AttachSpec& who, size_t first = 0);
 
   // Fails every pending call, closes the connection and joins the thread.
   // REQUIRES: not called from a callback. Fids must be gone first.
@@ -209,6 +229,32 @@ class Client {
   std::unique_ptr<Impl> impl_;
   Dialect dialect_ = Dialect::k9P2000;
   uint32_t msize_ = 0;
+};
+
+// A connection ConnectAny made: the client, the root fid attached on it,
+// and which address of the list answered. Move-only; the root is always
+// released before its client, on destruction and on assignment.
+struct Attached {
+  Attached(std::unique_ptr<Client> c, Fid r, size_t i, std::string a)
+      : client(std::move(c)), root(std::move(r)), index(i), addr(std::move(a)) {}
+  Attached(Attached&&) noexcept = default;
+  // Releases this root, then takes o's client and root (a defaulted
+  // assignment would free the old client while its root still used it).
+  Attached& operator=(Attached&& o) noexcept {
+    if (this == &o) return *this;
+    root = Fid();
+    client = std::move(o.client);
+    root = std::move(o.root);
+    index = o.index;
+    addr = std::move(o.addr);
+    return *this;
+  }
+  ~Attached() = default;  // root, declared after client, goes first
+
+  std::unique_ptr<Client> client;
+  Fid root;
+  size_t index = 0;  // the answering address's place in the list
+  std::string addr;  // the answering address, as the list spelled it
 };
 
 }  // namespace ninep

@@ -51,6 +51,13 @@ Result<DialAddr> ParseDial(std::string_view s);
 // Formats an address as a dial string: `tcp!127.0.0.1!40123`, `unix!/p`.
 std::string FormatDial(const DialAddr& a);
 
+// Splits a client's address list, `addr[,addr...]` (servers that serve
+// the same tree, tried in turn: Client::ConnectAny), into its dial
+// strings, each checked with ParseDial. A comma always separates, so a
+// unix socket path holding one cannot be named. Errors: EINVAL naming the
+// bad entry; an empty entry (`a,,b`, a trailing comma) is one.
+Result<std::vector<std::string>> ParseDialList(std::string_view s);
+
 // One framed byte stream. Created by Dial, by a Listener, or from fds.
 class Conn {
  public:
