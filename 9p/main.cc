@@ -108,43 +108,36 @@ int Main(int argc, char** argv) {
   Ctx check;
   if (verb->fn(check, rest) != kOk) return kUsage;
 
-  auto client = Client::Connect(addr, opts);
-  if (!client.ok()) {
-    std::string m = Reason(client.status());
-    if (m.find(addr) == std::string::npos && m.find("dial") == std::string::npos)
-      m = addr + ": " + m;
-    fprintf(stderr, "9p: %s\n", m.c_str());
-    return kFail;
-  }
   std::string user = f.user.empty() ? DefaultUser() : f.user;
   // 9P2000.L servers such as diod identify the user by number: send ours
   // unless a name was asked for explicitly.
   uint32_t n_uname = (opts.dialect == Dialect::k9P2000L && f.user.empty())
                          ? static_cast<uint32_t>(getuid())
                          : NONUNAME;
-  int rc;
-  {
-    auto root = (*client)->Attach(user, f.aname, n_uname);
-    if (!root.ok()) {
-      std::string what = "attach";
-      if (!f.aname.empty()) what += " " + f.aname;
-      return Fail(what, root.status());
-    }
-    Ctx c;
-    c.client = client->get();
-    c.root = &*root;
-    c.dotl = (*client)->dialect() == Dialect::k9P2000L;
-    rc = RunVerb(c, rest);
-    // The verb's outcome is decided and reported; the root's clunk can
-    // change nothing of it.
-    root->Clunk().IgnoreError();
+  // addr may list several servers of one tree: the first that answers and
+  // attaches is used; the error names each one that did not.
+  auto conn = Client::ConnectAny(addr, opts, {user, f.aname, n_uname});
+  if (!conn.ok()) {
+    std::string m = Reason(conn.status());
+    if (m.find(addr) == std::string::npos && m.find("dial") == std::string::npos)
+      m = addr + ": " + m;
+    fprintf(stderr, "9p: %s\n", m.c_str());
+    return kFail;
   }
+  Ctx c;
+  c.client = conn->client.get();
+  c.root = &conn->root;
+  c.dotl = conn->client->dialect() == Dialect::k9P2000L;
+  int rc = RunVerb(c, rest);
+  // The verb's outcome is decided and reported; the root's clunk can
+  // change nothing of it.
+  conn->root.Clunk().IgnoreError();
   // Fid destructors clunk without waiting for the reply. Hang up only once
   // every reply is in, so the server never writes into a closed socket
   // (diod logs that, and can die of the SIGPIPE); bounded, since a server
   // that stops answering must not keep us. A timeout or a dead connection
   // changes nothing of the exit status either.
-  (*client)->WaitIdle(std::chrono::seconds(1)).IgnoreError();
+  conn->client->WaitIdle(std::chrono::seconds(1)).IgnoreError();
   return rc;
 }
 

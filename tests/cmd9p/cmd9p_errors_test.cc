@@ -112,24 +112,59 @@ TEST(Cmd9pDial, UnixSocketsAndHostPortShorthand) {
   EXPECT_EQ(r.out, "short\n") << r.err;
 }
 
+#ifdef NINEP_HAVE_EXPORTFS
+// -a lists several servers of one tree: a dead first one is skipped and the
+// next serves the command; $NINEP_ADDR takes the same list.
+TEST(Cmd9pDial, AListSkipsADeadServer) {
+  TestServer live;
+  ASSERT_TRUE(live.Start("exportfs"));
+  WriteFile(live.dir() + "/file", "served by the second\n");
+  int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string list = "tcp!127.0.0.1!" + std::to_string(port) + "," + live.addr();
+  RunResult r = RunCmd({Bin("9p"), "-a", list, "read", "/file"}, "", "", 10);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "served by the second\n");
+  EXPECT_EQ(r.err, "");
+  r = RunCmd({Bin("9p"), "read", "/file"}, "", "", 10, {"NINEP_ADDR=" + list});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "served by the second\n");
+}
+#endif
+
+// When every server of the list is dead, one line names each and why.
+TEST(Cmd9pDial, AListOfDeadServersNamesEach) {
+  int p1 = FreePort(), p2 = FreePort();
+  ASSERT_TRUE(WaitFor([&] { return p1 != p2 || (p2 = FreePort()) != p1; }, 1000));
+  ASSERT_GT(p1, 0);
+  ASSERT_GT(p2, 0);
+  const std::string a1 = "tcp!127.0.0.1!" + std::to_string(p1);
+  const std::string a2 = "tcp!127.0.0.1!" + std::to_string(p2);
+  RunResult r = RunCmd({Bin("9p"), "-a", a1 + "," + a2, "read", "/file"}, "", "", 10);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(r.secs, 3.0);
+  EXPECT_EQ(CountLines(r.err), 1u) << r.err;
+  EXPECT_EQ(r.err.rfind("9p: ", 0), 0u) << r.err;
+  size_t at1 = r.err.find(a1 + ": "), at2 = r.err.find(a2 + ": ");
+  EXPECT_NE(at1, std::string::npos) << r.err;
+  EXPECT_NE(at2, std::string::npos) << r.err;
+  EXPECT_LT(at1, at2) << "tried out of order: " << r.err;
+  EXPECT_NE(r.err.find("refused"), std::string::npos) << r.err;
+}
+
 // A peer that accepts and hangs up at once (a server dying at start-up):
 // bin/9p reports it and exits 1, without hanging.
 TEST(Cmd9pDial, PeerThatHangsUpFailsQuickly) {
-  int ls = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(ls, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  ASSERT_EQ(listen(ls, 8), 0);
-  ASSERT_EQ(getsockname(ls, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int port = 0;
+  int ls = ListenLoopback(&port);
+  ASSERT_GE(ls, 0);
   std::thread t([ls] {
     int c = accept(ls, nullptr, nullptr);
     if (c >= 0) close(c);
   });
   RunResult r =
-      RunCmd({Bin("9p"), "-a", "tcp!127.0.0.1!" + std::to_string(ntohs(a.sin_port)), "ls", "/"}, "",
-             "", 10);
+      RunCmd({Bin("9p"), "-a", "tcp!127.0.0.1!" + std::to_string(port), "ls", "/"}, "", "", 10);
   t.join();
   close(ls);
   EXPECT_EQ(r.status, 1) << r.err;
