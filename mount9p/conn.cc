@@ -17,33 +17,30 @@ std::string DefaultUser() {
   return "none";
 }
 
-Result<ConnPtr> Dial(const MountOptions& opts) {
+Result<ConnPtr> Dial(const MountOptions& opts, size_t first) {
   ClientOptions co;
   co.dialect = opts.dialect;
   co.msize = opts.msize;
   co.trace = opts.trace;
   co.tls = opts.tls;
   co.call_timeout = std::chrono::milliseconds(static_cast<int64_t>(opts.timeout * 1000));
-  auto client = Client::Connect(opts.addr, co);
-  if (!client.ok()) return client.status();
-  auto conn = std::make_shared<Conn>();
-  conn->client = std::move(*client);
-  std::string uname = opts.uname.empty() ? DefaultUser() : opts.uname;
+  AttachSpec who{opts.uname.empty() ? DefaultUser() : opts.uname, opts.aname, NONUNAME};
   // 9P2000.L servers (diod) identify the user by n_uname: the invoking uid,
   // or the named user's uid when -u names a local account.
-  uint32_t n_uname = NONUNAME;
   if (opts.dialect == Dialect::k9P2000L) {
-    n_uname = getuid();
+    who.n_uname = getuid();
     if (!opts.uname.empty()) {
       struct passwd* pw = getpwnam(opts.uname.c_str());
-      n_uname = pw != nullptr ? pw->pw_uid : NONUNAME;
+      who.n_uname = pw != nullptr ? pw->pw_uid : NONUNAME;
     }
   }
-  auto root = conn->client->Attach(uname, opts.aname, n_uname);
-  if (!root.ok()) {
-    return Status(root.status().err(), "attach " + opts.aname + ": " + root.status().message());
-  }
-  conn->root = std::move(*root);
+  auto a = Client::ConnectAny(opts.addr, co, who, first);
+  if (!a.ok()) return a.status();
+  auto conn = std::make_shared<Conn>();
+  conn->client = std::move(a->client);
+  conn->root = std::move(a->root);
+  conn->index = a->index;
+  conn->addr = std::move(a->addr);
   return conn;
 }
 

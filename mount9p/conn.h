@@ -25,7 +25,9 @@ namespace ninep::mount9p {
 // A connection and its attach.
 struct Conn {
   std::unique_ptr<Client> client;
-  Fid root;  // declared after client: released first
+  Fid root;          // declared after client: released first
+  size_t index = 0;  // which address of opts.addr's list answered
+  std::string addr;  // that address
   ~Conn() { root = Fid(); }
 };
 using ConnPtr = std::shared_ptr<Conn>;
@@ -40,9 +42,12 @@ struct RFid {
 };
 using FidPtr = std::shared_ptr<RFid>;
 
-// Dials opts.addr, negotiates, and attaches as opts.uname to opts.aname.
-// Errors say which step failed ("attach: ...").
-Result<ConnPtr> Dial(const MountOptions& opts);
+// Dials opts.addr (a list of servers of one tree, tried in turn from the
+// one at index `first`, wrapping around: Client::ConnectAny), negotiates,
+// and attaches as opts.uname to opts.aname. Errors say which step failed
+// ("attach: ..."), and for a list of several, at which address each did
+// ("dial tcp!h!1: ...; h:2: attach: ...").
+Result<ConnPtr> Dial(const MountOptions& opts, size_t first = 0);
 
 // Attaches as local user uid on c (uname its login name, or the number;
 // n_uname uid in 9P2000.L), to opts.aname.

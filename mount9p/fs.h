@@ -123,8 +123,12 @@ class Fs {
 
   // True while the current connection is up.
   bool Alive() const;
-  // Dials again and re-walks every node and re-opens every open file by
-  // path on the new connection. On failure nothing changes.
+  // The address the current connection was dialled at (one of opts.addr's).
+  std::string Addr() const;
+  // Dials again, trying opts.addr's list from the address after the
+  // current connection's (so a dead server is skipped at once), and
+  // re-walks every node and re-opens every open file by path on the new
+  // connection. On failure nothing changes.
   Status Reconnect();
   // Async reads and writes whose FUSE request is not answered yet.
   int64_t InFlight() const { return inflight_.load(); }

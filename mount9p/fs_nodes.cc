@@ -126,6 +126,11 @@ bool Fs::Alive() const {
   return conn_->client->alive();
 }
 
+std::string Fs::Addr() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return conn_->addr;
+}
+
 FidPtr Fs::NodeFid(uint64_t ino, std::string* path, Qid* qid) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = nodes_.find(ino);
@@ -655,7 +660,12 @@ void Fs::Statfs(fuse_req_t req, fuse_ino_t ino) {
 // ---- Reconnecting -----------------------------------------------------------
 
 Status Fs::Reconnect() {
-  auto c = Dial(opts_);
+  size_t next;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    next = conn_->index + 1;
+  }
+  auto c = Dial(opts_, next);
   if (!c.ok()) return c.status();
   ConnPtr conn = *c;
   auto rootclone = conn->root.Walk("");

@@ -162,7 +162,7 @@ int Run(MountOptions o) {
   auto conn = Dial(o);
   if (!conn.ok()) Die(ready_fd, o.addr + ": " + conn.status().message());
   if (auto st = (*conn)->root.Walk(""); !st.ok() || !st->Stat().ok()) {
-    Die(ready_fd, o.addr + ": cannot stat the root");
+    Die(ready_fd, (*conn)->addr + ": cannot stat the root");
   }
   auto fs = std::make_unique<Fs>(o, *conn);
 
@@ -254,7 +254,7 @@ int Run(MountOptions o) {
       if (sup.stop_thread || sup.stopping) return;
       if (fs->Alive()) continue;
       if (!o.reconnect) {
-        std::fprintf(stderr, "mount9p: %s: connection lost\n", o.addr.c_str());
+        std::fprintf(stderr, "mount9p: %s: connection lost\n", fs->Addr().c_str());
         return stop(1);
       }
       auto now = std::chrono::steady_clock::now();
@@ -265,11 +265,13 @@ int Run(MountOptions o) {
         sup.reconnecting = false;
         return;
       }
+      std::string lost = fs->Addr();
       Status s = fs->Reconnect();
       sup.reconnecting = false;
       if (o.trace || !s.ok()) {
-        std::fprintf(stderr, "mount9p: %s: reconnect: %s\n", o.addr.c_str(),
-                     s.ok() ? "ok" : s.message().c_str());
+        std::string now = fs->Addr();
+        std::string how = !s.ok() ? s.message() : now == lost ? "ok" : "ok, now " + now;
+        std::fprintf(stderr, "mount9p: %s: reconnect: %s\n", lost.c_str(), how.c_str());
       }
     }
   });
@@ -318,9 +320,9 @@ int main(int argc, char** argv) {
   }
   if (!o->warning.empty()) std::fprintf(stderr, "mount9p: %s\n", o->warning.c_str());
   if (!o->unmount.empty()) return Unmount(o->unmount);
-  // A malformed address fails here, before the fork, in the same words as
-  // every command's.
-  if (auto d = ninep::ParseDial(o->addr); !d.ok()) {
+  // A malformed address (or list) fails here, before the fork, in the same
+  // words as every command's.
+  if (auto d = ninep::ParseDialList(o->addr); !d.ok()) {
     std::fprintf(stderr, "mount9p: %s\n", d.status().message().c_str());
     return ninep::kExitFail;
   }

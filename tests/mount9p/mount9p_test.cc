@@ -1,6 +1,7 @@
 // mount9p_test.cc: mount9p's behaviour as a process: synthetic ctl/data
 // files, reads that block on the server, the server dying, signals,
-// daemon mode and `mount9p -U`, and -o reconnect. The synthetic server is
+// daemon mode and `mount9p -U`, and -o reconnect (to a restarted server,
+// and over a list of exportfs to the next one). The synthetic server is
 // tests/mount9p/ctlsrv.cc.
 #include <dirent.h>
 #include <gtest/gtest.h>
@@ -301,6 +302,27 @@ TEST(Mount9pTest, ErrorsAndUsage) {
   EXPECT_EQ(st, 2);
 }
 
+// A list of servers none of which answers: one line naming each, nothing
+// mounted; a malformed list fails before anything is dialled.
+TEST(Mount9pTest, AListOfDeadServersNamesEach) {
+  TempDir dir;
+  int p1 = FreePort(), p2 = FreePort();
+  ASSERT_TRUE(WaitFor([&] { return p1 != p2 || (p2 = FreePort()) != p1; }, 1000));
+  const std::string a1 = "tcp!127.0.0.1!" + std::to_string(p1);
+  const std::string a2 = "tcp!127.0.0.1!" + std::to_string(p2);
+  int st;
+  std::string out = Sh(Bin("mount9p") + " '" + a1 + "," + a2 + "' '" + dir.path() + "' 2>&1", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_EQ(out.rfind("mount9p: ", 0), 0u) << out;
+  EXPECT_NE(out.find(a1 + ": "), std::string::npos) << out;
+  EXPECT_NE(out.find(a2 + ": "), std::string::npos) << out;
+  EXPECT_FALSE(IsMounted(dir.path()));
+  out = Sh(Bin("mount9p") + " '" + a1 + ",' '" + dir.path() + "' 2>&1", &st);
+  EXPECT_EQ(st, 1);
+  EXPECT_NE(out.find("empty address"), std::string::npos) << out;
+  EXPECT_FALSE(IsMounted(dir.path()));
+}
+
 TEST(Mount9pTest, ReconnectAfterServerRestart) {
   Process server;
   std::string addr = StartCtlsrv(&server);
@@ -337,6 +359,66 @@ TEST(Mount9pTest, ReconnectAfterServerRestart) {
   EXPECT_EQ(out.rfind("reply: ", 0), 0u) << out;
   EXPECT_NE(out.find("status=0"), std::string::npos) << out;
 }
+
+#ifdef NINEP_HAVE_EXPORTFS
+// -o reconnect with a list of servers of one tree (several front ends of
+// one store): when the server in use dies, the mount goes on at the next.
+TEST(Mount9pTest, ReconnectFailsOverToTheNextServer) {
+  TempDir tree;
+  WriteFile(tree.path() + "/file", "before\n");
+  Process first, second;
+  std::string a1 = StartServer(&first, "exportfs", {"-r", tree.path()});
+  std::string a2 = StartServer(&second, "exportfs", {"-r", tree.path()});
+  ASSERT_FALSE(a1.empty());
+  ASSERT_FALSE(a2.empty());
+  Mount mount;
+  // cache=none: every read below reaches a server, none is a cached page.
+  ASSERT_TRUE(mount.Start(a1 + "," + a2, {"-o", "reconnect,cache=none"}));
+  const std::string f = mount.path() + "/file";
+  EXPECT_EQ(Sh("cat '" + f + "'"), "before\n");
+  first.Kill(SIGKILL);
+  // Changed behind the mount: only a live server can show the new content,
+  // and the second is the only one left.
+  WriteFile(tree.path() + "/file", "after\n");
+  EXPECT_TRUE(WaitFor([&] { return Sh("cat '" + f + "' 2>/dev/null") == "after\n"; }, 10000));
+  EXPECT_TRUE(IsMounted(mount.path()));
+  EXPECT_TRUE(mount.proc().Running());
+}
+
+// The reconnect tries the list from the address after the one that died,
+// not from the top: here the first address comes to life only after the
+// mount was made on the second, and serves a tree of its own, so a
+// reconnect that started from the top would show its content.
+TEST(Mount9pTest, ReconnectStartsAfterTheServerThatDied) {
+  TempDir tree, other;
+  WriteFile(tree.path() + "/file", "shared\n");
+  WriteFile(other.path() + "/file", "the first address\n");
+  int port = FreePort();
+  ASSERT_GT(port, 0);
+  const std::string late = "tcp!127.0.0.1!" + std::to_string(port);
+  Process first, second, third;
+  std::string a2 = StartServer(&second, "exportfs", {"-r", tree.path()});
+  std::string a3 = StartServer(&third, "exportfs", {"-r", tree.path()});
+  ASSERT_FALSE(a2.empty());
+  ASSERT_FALSE(a3.empty());
+  Mount mount;
+  ASSERT_TRUE(mount.Start(late + "," + a2 + "," + a3, {"-o", "reconnect,cache=none"}));
+  const std::string f = mount.path() + "/file";
+  EXPECT_EQ(Sh("cat '" + f + "'"), "shared\n");
+  // A fixed port prints nothing (only port 0 does): wait for the listener.
+  ASSERT_TRUE(first.Start({Bin("exportfs"), "-a", late, "-r", other.path()}));
+  ASSERT_TRUE(WaitFor([&] { return ListensOn(first.pid(), port); }, 10000));
+  second.Kill(SIGKILL);
+  std::string got;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        got = Sh("cat '" + f + "' 2>/dev/null");
+        return !got.empty();
+      },
+      10000));
+  EXPECT_EQ(got, "shared\n");
+}
+#endif
 
 }  // namespace
 }  // namespace ninep::testing
