@@ -61,6 +61,9 @@ struct One : TxnVisitor {
   void OnDropChunks(InodeId, uint64_t) override {}
   void OnSetServer(const ServerInfo& s) override { server = s; }
   void OnReserve(InodeId, uint64_t) override {}
+  void OnSetLayout(InodeId, uint16_t layout) override {
+    if (in) in->layout = layout;
+  }
 };
 std::optional<Inode> DecodeInode(const EtcdKv& kv) {
   One o;
@@ -207,6 +210,9 @@ class EtcdMetaStore::Builder : public TxnVisitor {
     w_[key] = t.ops;
   }
   void OnReserve(InodeId, uint64_t) override {}  // ids come from the n/ counters
+  void OnSetLayout(InodeId ino, uint16_t layout) override {
+    if (Entry* e = Load(ino)) e->now.layout = layout;
+  }
 
  private:
   struct Entry {

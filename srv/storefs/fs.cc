@@ -219,6 +219,8 @@ void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
     in.uid = in.muid = p->fid->uname.empty() ? "none" : p->fid->uname;
     in.gid = p->gid != NONUNAME ? std::to_string(p->gid) : dir->gid;
     in.atime = in.mtime = Now();
+    // Erasure coding is inherited from the directory, else the store's.
+    in.layout = dir->layout != 0 ? dir->layout : store_->options().layout;
     dir->mtime = in.mtime;
     dir->qvers++;
     Txn t;
@@ -511,7 +513,7 @@ std::string StoreFs::CtlText() const {
     << "failovers " << c.failovers << "\n"
     << "replica-write-errors " << c.write_errors << "\n"
     << "leader " << (meta_->Leading() ? "yes" : "no") << "\n"
-    << "log-commits " << m.commits << "\n"
+    << PolicyLines(so, h) << "log-commits " << m.commits << "\n"
     << "log-syncs " << m.log_syncs << "\n"
     << "log-bytes " << m.log_bytes << "\n"
     << "snapshots " << m.snapshots << "\n";
@@ -530,6 +532,25 @@ std::string StoreFs::CtlText() const {
   return o.str();
 }
 
+std::string StoreFs::PolicyLines(const StoreOptions& so, const Store::Health& h) {
+  // The store's default first, then every layout chunks use.
+  auto name = [&](uint16_t l) {
+    return l == 0 ? "replicas=" + std::to_string(so.replicas)
+                  : "ec=" + std::to_string(LayoutK(l)) + "+" + std::to_string(LayoutM(l));
+  };
+  auto overhead = [&](uint16_t l) {
+    double x = l == 0 ? so.replicas : double(LayoutK(l) + LayoutM(l)) / LayoutK(l);
+    char b[32];
+    snprintf(b, sizeof b, "%.2f", x);
+    return std::string(b);
+  };
+  std::string out = "default-policy " + name(so.layout) + " overhead " + overhead(so.layout) + "\n";
+  for (const auto& [l, p] : h.policies)
+    out += "policy " + name(l) + " chunks " + std::to_string(p.chunks) + " fragments " +
+           std::to_string(p.fragments) + " overhead " + overhead(l) + "\n";
+  return out;
+}
+
 Result<std::string> StoreFs::CtlCommand(std::string_view msg) {
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.remove_suffix(1);
   std::string verb(msg.substr(0, msg.find(' ')));
@@ -543,6 +564,26 @@ Result<std::string> StoreFs::CtlCommand(std::string_view msg) {
     cluster_->BeatAll();
     return std::string("heartbeat");
   }
+  if (verb == "ec" && arg.find(' ') != std::string::npos) {
+    // ec PATH K+M|off: what is created under directory PATH from now on.
+    std::string path = arg.substr(0, arg.rfind(' '));
+    auto l = ParseLayout(arg.substr(arg.rfind(' ') + 1));
+    if (!l.ok()) return l.status();
+    if (*l != 0 && store_->options().chunk_size % (uint64_t{LayoutK(*l)} << 16) != 0)
+      return Status(EINVAL, "ec: the chunk size is not a multiple of K x 64k");
+    std::optional<Inode> at = meta_->Get(kRootIno);
+    std::istringstream names(path);
+    for (std::string n; at && std::getline(names, n, '/');)
+      if (!n.empty()) at = meta_->Lookup(at->ino, n);
+    if (!at) return Missing();
+    if (!at->IsDir()) return Status(ENOTDIR, path + ": not a directory");
+    return RetryConflicts([&]() -> Result<std::string> {
+      Txn t;
+      t.SetLayout(at->ino, *l);
+      if (Status s = meta_->Commit(t); !s.ok()) return s;
+      return "ec " + arg;
+    });
+  }
   if ((verb == "add" || verb == "drain" || verb == "decommission" || verb == "activate") &&
       !arg.empty()) {
     Status s = verb == "add"        ? store_->AddServer(arg)
@@ -554,7 +595,7 @@ Result<std::string> StoreFs::CtlCommand(std::string_view msg) {
   }
   return Status(EINVAL, "unknown ctl message \"" + std::string(msg) +
                             "\" (scrub, rebalance, gc, repair, heartbeat, add ADDR, drain ADDR, "
-                            "decommission ADDR, activate ADDR)");
+                            "decommission ADDR, activate ADDR, ec PATH K+M|off)");
 }
 
 }  // namespace storefs

@@ -56,6 +56,8 @@ class StoreFs : public ninep::FileServer {
   // The error for an inode a read did not find: ENOENT, or the store's
   // read error when the read itself failed (etcd unreachable).
   ninep::Status Missing() const;
+  // ctl's policy lines: the default and each layout in use, with overheads.
+  static std::string PolicyLines(const StoreOptions& so, const Store::Health& h);
   ninep::Status DoRename(InodeId ino, InodeId newparent, std::string_view newname, bool replace,
                          const std::string& who);
 

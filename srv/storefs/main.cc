@@ -20,7 +20,8 @@ int main(int argc, char** argv) {
   using namespace ninep;
   using namespace storefs;
   ServerFlags flags;
-  std::string dir, chunkds, owner = DefaultUser(), meta_spec = "log", prefix = "ninefold/store/";
+  std::string dir, chunkds, owner = DefaultUser(), meta_spec = "log", prefix = "ninefold/store/",
+                            ec = "off";
   uint64_t replicas = 3, quorum = 0, chunk = 8ull << 20, local = 0, repair_bw = 64ull << 20,
            snapshot_bytes = 64ull << 20;
   double heartbeat = 1, dead_after = 10, timeout = 5, lease_ttl = 10, claim_idle = 1;
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
                "etcd: let go of a chunk claim no write used for this long (default 1)", &claim_idle)
       .Value('c', "chunkd", "ADDR,...", "chunk servers (dial strings, comma-separated)", &chunkds)
       .Count('r', "replicas", "N", "replicas of each chunk (default 3)", &replicas)
+      .Value(0, "ec", "K+M",
+             "erasure-code new files: K data and M parity fragments (default off: replicas)", &ec)
       .Count('w', "write-quorum", "W", "replicas that must take a write (default a majority)",
              &quorum)
       .Bytes(0, "chunk", "chunk size (default 8m)", &chunk)
@@ -63,6 +66,10 @@ int main(int argc, char** argv) {
   if (lease_ttl < 1) cmd.UsageError("--lease-ttl: at least 1 second");
   if (claim_idle <= 0) cmd.UsageError("--claim-idle: above 0");
   if (replicas < 1 || replicas > 16) cmd.UsageError("-r: replicas must be 1 to 16");
+  auto layout = ParseLayout(ec);
+  if (!layout.ok()) cmd.UsageError("--ec: " + layout.status().message());
+  if (*layout != 0 && chunk % (uint64_t{LayoutK(*layout)} << 16) != 0)
+    cmd.UsageError("--ec K+M: --chunk must be a multiple of K x 64k (whole stripes)");
   if (quorum == 0) quorum = replicas / 2 + 1;
   if (quorum > replicas) cmd.UsageError("-w: the write quorum cannot exceed the replicas");
   if (chunk % 65536 != 0) cmd.UsageError("--chunk: a multiple of 64k");
@@ -138,6 +145,7 @@ int main(int argc, char** argv) {
     cmd.UsageError("no chunk servers: give -c ADDR,... or --local N");
 
   StoreOptions so;
+  so.layout = *layout;
   so.replicas = static_cast<uint32_t>(replicas);
   so.write_quorum = static_cast<uint32_t>(quorum);
   so.chunk_size = chunk;

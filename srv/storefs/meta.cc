@@ -3,7 +3,10 @@
 // bytes. One record of the log is one Txn.
 #include "storefs/meta.h"
 
+#include <cstdlib>
 #include <ctime>
+
+#include "storelib/ec.h"
 
 namespace storefs {
 
@@ -20,6 +23,8 @@ enum Op : uint8_t {
   kDropChunks = 6,
   kSetServer = 7,
   kReserve = 8,
+  kSetLayout = 9,    // ino, layout[2]
+  kSetChunkEc = 10,  // as kSetChunk, then k[1] m[1]
 };
 
 void U8(std::string* o, uint8_t v) { o->push_back(static_cast<char>(v)); }
@@ -106,7 +111,8 @@ struct NullVisitor : TxnVisitor {
 Status Decode(std::string_view ops, TxnVisitor* v) {
   Reader r(ops);
   while (r.ok() && !r.done()) {
-    switch (r.U8()) {
+    uint8_t op = r.U8();
+    switch (op) {
       case kCreate: {
         Inode in;
         r.Attrs(&in);
@@ -132,7 +138,9 @@ Status Decode(std::string_view ops, TxnVisitor* v) {
         if (r.ok()) v->OnSetAttr(in);
         break;
       }
-      case kSetChunk: {
+      case kSetChunk:
+      case kSetChunkEc: {
+        bool ec = op == kSetChunkEc;
         InodeId ino = r.U64();
         uint64_t index = r.U64();
         ChunkRef c;
@@ -141,7 +149,19 @@ Status Decode(std::string_view ops, TxnVisitor* v) {
         uint32_t n = r.U32();
         if (n > 64) return Status(EINVAL, "metadata: too many replicas");
         for (uint32_t i = 0; i < n && r.ok(); i++) c.replicas.push_back(r.U32());
+        if (ec) {
+          c.k = r.U8();
+          c.m = r.U8();
+          if (r.ok() && (c.k == 0 || c.m == 0 || c.k + c.m != n))
+            return Status(EINVAL, "metadata: bad erasure-coded chunk");
+        }
         if (r.ok()) v->OnSetChunk(ino, index, std::move(c));
+        break;
+      }
+      case kSetLayout: {
+        InodeId ino = r.U64();
+        uint16_t l = static_cast<uint16_t>(r.Int(2));
+        if (r.ok()) v->OnSetLayout(ino, l);
         break;
       }
       case kDropChunks: {
@@ -181,6 +201,13 @@ void Txn::Create(const Inode& in) {
   Attrs(&ops, in);
   U64(&ops, in.parent);
   Str(&ops, in.name);
+  if (in.layout != 0) SetLayout(in.ino, in.layout);
+}
+void Txn::SetLayout(InodeId ino, uint16_t layout) {
+  U8(&ops, kSetLayout);
+  U64(&ops, ino);
+  U8(&ops, static_cast<uint8_t>(layout));
+  U8(&ops, static_cast<uint8_t>(layout >> 8));
 }
 void Txn::Remove(InodeId ino) {
   U8(&ops, kRemove);
@@ -199,13 +226,17 @@ void Txn::SetAttr(const Inode& in) {
 }
 void Txn::SetChunk(InodeId ino, uint64_t index, const ChunkRef& c) {
   seen_chunks.push_back(SeenChunk{ino, index, c.rev});
-  U8(&ops, kSetChunk);
+  U8(&ops, c.k > 0 ? kSetChunkEc : kSetChunk);
   U64(&ops, ino);
   U64(&ops, index);
   U64(&ops, c.id);
   U64(&ops, c.version);
   U32(&ops, static_cast<uint32_t>(c.replicas.size()));
   for (uint32_t r : c.replicas) U32(&ops, r);
+  if (c.k > 0) {
+    U8(&ops, c.k);
+    U8(&ops, c.m);
+  }
 }
 void Txn::DropChunks(InodeId ino, uint64_t first) {
   U8(&ops, kDropChunks);
@@ -222,6 +253,19 @@ void Txn::Reserve(InodeId ino_limit, uint64_t chunk_limit) {
   U8(&ops, kReserve);
   U64(&ops, ino_limit);
   U64(&ops, chunk_limit);
+}
+
+ninep::Result<uint16_t> ParseLayout(std::string_view v) {
+  if (v == "off" || v == "replicas") return uint16_t{0};
+  size_t plus = v.find('+');
+  if (plus == std::string_view::npos) return ninep::Status(EINVAL, "want K+M or off");
+  int k = atoi(std::string(v.substr(0, plus)).c_str()),
+      m = atoi(std::string(v.substr(plus + 1)).c_str());
+  if (k < 1 || m < 1 || k + m > store::kMaxFragments ||
+      v.find_first_not_of("0123456789+") != std::string_view::npos)
+    return ninep::Status(EINVAL, "erasure code K+M: 1 <= K, 1 <= M, K + M <= " +
+                                     std::to_string(store::kMaxFragments));
+  return EcLayout(static_cast<uint8_t>(k), static_cast<uint8_t>(m));
 }
 
 Inode NewRoot(const std::string& owner) {

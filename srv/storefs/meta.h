@@ -44,6 +44,10 @@ struct Inode {
   uint32_t atime = 0, mtime = 0;
   uint64_t size = 0;   // bytes; 0 for directories
   uint32_t qvers = 0;  // qid.version: bumped on every content change
+  // How the file's chunks are kept: 0 as the store's replicas, else
+  // erasure coded with K data and M parity fragments (EcLayout). A
+  // directory's is inherited by what is created in it.
+  uint16_t layout = 0;
   // The shared store's revision of this record when it was read (etcd's
   // mod_revision), 0 where the store keeps none. Not part of the record: a
   // Txn built from this copy applies only if nobody changed the record since.
@@ -70,9 +74,19 @@ struct ServerInfo {
 struct ChunkRef {
   uint64_t id = 0;
   uint64_t version = 0;
-  std::vector<uint32_t> replicas;  // server ids, no two alike
-  uint64_t rev = 0;                // as Inode::rev; 0 on a chunk not read from the store
+  // Server ids, no two alike. Erasure coded (k > 0): k + m entries, the
+  // server of fragment j at j, 0 where fragment j is lost.
+  std::vector<uint32_t> replicas;
+  uint64_t rev = 0;      // as Inode::rev; 0 on a chunk not read from the store
+  uint8_t k = 0, m = 0;  // erasure coded with k data and m parity fragments; 0: replicated
 };
+
+// Inode::layout for K data and M parity fragments (1 <= K, M; K + M <= 32).
+inline uint16_t EcLayout(uint8_t k, uint8_t m) { return static_cast<uint16_t>(k << 8 | m); }
+inline uint8_t LayoutK(uint16_t l) { return static_cast<uint8_t>(l >> 8); }
+inline uint8_t LayoutM(uint16_t l) { return static_cast<uint8_t>(l & 0xff); }
+// Parses "K+M" (or "off"/"replicas", 0) into a layout; EINVAL otherwise.
+ninep::Result<uint16_t> ParseLayout(std::string_view v);
 
 // A chunk with where it belongs (for repair, GC and ctl's counts).
 struct ChunkPlace {
@@ -96,6 +110,8 @@ class Txn {
   void SetAttr(const Inode& in);
   // Sets chunk `index` of ino.
   void SetChunk(InodeId ino, uint64_t index, const ChunkRef& c);
+  // Sets ino's layout (Inode::layout); Create records a nonzero one itself.
+  void SetLayout(InodeId ino, uint16_t layout);
   // Drops every chunk of ino numbered >= first (truncation).
   void DropChunks(InodeId ino, uint64_t first);
   // Adds or replaces a chunk server.
@@ -240,6 +256,11 @@ struct TxnVisitor {
   virtual void OnDropChunks(InodeId ino, uint64_t first) = 0;
   virtual void OnSetServer(const ServerInfo& s) = 0;
   virtual void OnReserve(InodeId ino_limit, uint64_t chunk_limit) = 0;
+  // Only visitors that keep inodes need it: the others ignore layouts.
+  virtual void OnSetLayout(InodeId ino, uint16_t layout) {
+    (void)ino;
+    (void)layout;
+  }
 };
 ninep::Status DecodeTxn(std::string_view ops, TxnVisitor* v);
 

@@ -20,6 +20,8 @@ uint32_t Now() { return static_cast<uint32_t>(time(nullptr)); }
 bool Has(const std::vector<uint32_t>& v, uint32_t x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
+}  // namespace
+
 // A quorum failure's error: ENOSPC when every failure was a full disk.
 Status QuorumError(uint64_t id, size_t got, uint32_t need, const std::vector<Status>& errs) {
   bool all_full = !errs.empty();
@@ -33,7 +35,6 @@ Status QuorumError(uint64_t id, size_t got, uint32_t need, const std::vector<Sta
            need);
   return Status(all_full ? ENOSPC : EIO, std::string(b) + (first.empty() ? "" : ": " + first));
 }
-}  // namespace
 
 Store::Store(MetaStore* meta, Cluster* cluster, const StoreOptions& opts)
     : meta_(meta), cluster_(cluster), opts_(opts) {}
@@ -183,8 +184,15 @@ Status Store::ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint
   for (int attempt = 0; attempt < 8; attempt++) {
     auto c = meta_->Chunk(ino, idx);
     if (!c) {  // a hole
+      if (Status rs = meta_->ReadStatus(); !rs.ok()) return rs;
       memset(buf.data(), 0, buf.size());
       return Status();
+    }
+    if (c->k > 0) {
+      last = EcRead(*c, coff, buf);
+      if (last.err() != ESTALE) return last;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 << std::min(attempt, 5)));
+      continue;
     }
     // Live servers first, the least busy first among them. The keys are
     // read once, before sorting: alive() and inflight() change under other
@@ -274,7 +282,9 @@ Status Store::WriteOnce(InodeId ino, uint64_t off, std::span<const uint8_t> data
     while (done < data.size() && s.ok()) {
       uint64_t pos = off + done, idx = pos / cs, coff = pos % cs;
       size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done, cs - coff));
-      s = WriteChunk(ino, idx, coff, data.subspan(done, len), &t, &fresh);
+      s = in->layout != 0
+              ? EcWriteChunk(ino, in->layout, idx, coff, data.subspan(done, len), &t, &fresh)
+              : WriteChunk(ino, idx, coff, data.subspan(done, len), &t, &fresh);
       done += len;
     }
     if (s.ok()) {
@@ -304,6 +314,7 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
                                                     const std::string& muid) {
   auto in = meta_->Get(ino);
   if (!in) return Result<uint64_t>(Errno(ENOENT));
+  if (in->layout != 0) return std::nullopt;  // erasure coded: stripes change together
   uint64_t cs = opts_.chunk_size;
   if (off > in->size && !UncleanPastSize(ino, in->size, off).empty()) return std::nullopt;
   RangeLock held(fl, off, off + data.size());
@@ -390,8 +401,7 @@ Result<uint64_t> Store::ChangeAttrOnce(InodeId ino, const std::function<bool(Ino
   return meta_->Apply(t);
 }
 
-Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
-                                 std::vector<uint64_t>* fresh) {
+Result<uint64_t> Store::FreshChunkId(std::vector<uint64_t>* fresh) {
   auto id = meta_->NewChunkId();
   if (!id.ok()) return id.status();
   // A fresh id: the claim is free, and keeps other storefs' GC away.
@@ -401,6 +411,13 @@ Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
     inflight_.insert(*id);
   }
   fresh->push_back(*id);
+  return *id;
+}
+
+Result<ChunkRef> Store::NewChunk(uint64_t coff, std::span<const uint8_t> data,
+                                 std::vector<uint64_t>* fresh) {
+  auto id = FreshChunkId(fresh);
+  if (!id.ok()) return id.status();
   std::vector<uint32_t> ok, tried;
   std::vector<Status> errs;
   auto targets = cluster_->Place(opts_.replicas, {});
@@ -502,9 +519,16 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
     else
       errs.push_back(res[i]);
   }
-  if (ok.empty()) return QuorumError(c->id, 0, opts_.write_quorum, errs);
+  // Fragments keep their places; one that missed the bump is lost (0).
+  size_t need = c->k > 0 ? c->k : 1;
+  if (ok.size() < need) return QuorumError(c->id, ok.size(), need, errs);
   c->version = v2;
-  c->replicas = ok;
+  if (c->k > 0) {
+    for (uint32_t& r : c->replicas)
+      if (!Has(ok, r)) r = 0;
+  } else {
+    c->replicas = ok;
+  }
   Txn t;
   t.SetChunk(ino, idx, *c);
   auto tk = meta_->Apply(t);
@@ -513,7 +537,7 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
   // On a shared store the ticket is the revision the record now carries.
   if (meta_->Remote()) c->rev = *tk;
   c_.grants++;
-  if (ok.size() < opts_.write_quorum)
+  if (c->k == 0 && ok.size() < opts_.write_quorum)
     return QuorumError(c->id, ok.size(), opts_.write_quorum, errs);
   MarkGranted(*c);
   return Status();
@@ -522,6 +546,7 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
 Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
   auto c = meta_->Chunk(ino, idx);
   if (!c) return Status();
+  if (c->k > 0) return EcTrim(ino, idx, len, *c);
   if (!Granted(*c)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
@@ -692,10 +717,10 @@ void Store::Throttle(uint64_t bytes) {
   std::this_thread::sleep_for(std::chrono::microseconds(us));
 }
 
-Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from) {
+Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from, uint32_t from) {
   Status last(EIO, "no live replica");
   for (uint32_t r : c.replicas) {
-    if (r == not_from || !Live(r)) continue;
+    if (r == 0 || r == not_from || !Live(r) || (from != 0 && r != from)) continue;
     auto s = cluster_->Get(r);
     std::string buf(opts_.chunk_size, '\0');
     auto n = s->Read(c.id, c.version, 0,
@@ -713,8 +738,8 @@ Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from) {
   return last;
 }
 
-Status Store::CopyTo(const ChunkRef& c, ChunkServer* target) {
-  auto data = Fetch(c, target->id());
+Status Store::CopyTo(const ChunkRef& c, ChunkServer* target, uint32_t from) {
+  auto data = Fetch(c, target->id(), from);
   if (!data.ok()) return data.status();
   Status s = target->Create(c.id, c.version);
   if (s.err() == EEXIST) {  // a leftover copy at this version: start over
@@ -752,7 +777,8 @@ void Store::RepairCorrupt(uint64_t id, uint32_t server) {
           .ok())
     return;
   (void)s->Remove(c.id, c.version);  // the bad copy; CopyTo makes it again
-  Status st = CopyTo(c, s.get());
+  size_t pos = std::find(c.replicas.begin(), c.replicas.end(), server) - c.replicas.begin();
+  Status st = c.k > 0 ? EcRebuild(c, pos, s.get()) : CopyTo(c, s.get());
   if (st.ok()) {
     c_.repairs++;
     fprintf(stderr, "storefs: repaired %s on %s\n", ReplicaFile(c.id, c.version).c_str(),
@@ -762,7 +788,10 @@ void Store::RepairCorrupt(uint64_t id, uint32_t server) {
             s->addr().c_str(), st.message().c_str());
     // Drop the replica from the set; the repair pass places a new one.
     ChunkRef nc = c;
-    nc.replicas.erase(std::find(nc.replicas.begin(), nc.replicas.end(), server));
+    if (c.k > 0)
+      nc.replicas[pos] = 0;  // lost; the repair pass rebuilds it elsewhere
+    else
+      nc.replicas.erase(nc.replicas.begin() + static_cast<ptrdiff_t>(pos));
     Txn t;
     t.SetChunk(place->ino, place->index, nc);
     (void)meta_->Commit(t);  // a failed log write is sticky and reported by every later write
@@ -789,6 +818,10 @@ std::string Store::RepairPass() {
     std::unique_lock<std::shared_mutex> lk(lock->layout);
     auto p = meta_->FindChunk(p0.chunk.id);
     if (!p) continue;
+    if (p->chunk.k > 0) {  // fragments are rebuilt, not copied
+      EcRepair(*p, &made, &failed);
+      continue;
+    }
     ChunkRef c = p->chunk;
     std::vector<uint32_t> good, leaving;
     for (uint32_t r : c.replicas) {
@@ -907,7 +940,12 @@ std::string Store::GcPass() {
       for (auto [sid, ver] : reps)
         if (ver == maxv && Has(c.replicas, sid)) at.push_back(sid);
       c.version = maxv;
-      c.replicas = at;
+      if (c.k > 0) {
+        for (uint32_t& r : c.replicas)
+          if (!Has(at, r)) r = 0;  // fragments keep their places
+      } else {
+        c.replicas = at;
+      }
       Txn t;
       t.SetChunk(place->ino, place->index, c);
       if (meta_->Commit(t).ok()) adopted++;
@@ -973,7 +1011,8 @@ std::string Store::Rebalance() {
     std::unique_lock<std::shared_mutex> lk(lock->layout);
     auto p = meta_->FindChunk(pick->chunk.id);
     if (!p || !Has(p->chunk.replicas, hi->id()) || Has(p->chunk.replicas, lo->id())) continue;
-    if (!CopyTo(p->chunk, lo.get()).ok()) break;
+    // A fragment moves from hi itself: the others hold other fragments.
+    if (!CopyTo(p->chunk, lo.get(), p->chunk.k > 0 ? hi->id() : 0).ok()) break;
     ChunkRef c = p->chunk;
     std::replace(c.replicas.begin(), c.replicas.end(), hi->id(), lo->id());
     Txn t;
@@ -1061,14 +1100,20 @@ Store::Health Store::Check() const {
     h.chunks++;
     size_t live = 0;
     for (uint32_t r : p.chunk.replicas) {
+      if (r == 0) continue;
       h.per_server[r]++;
       if (Live(r)) live++;
     }
-    if (live == 0)
+    const ChunkRef& c = p.chunk;
+    size_t want = c.k > 0 ? size_t{c.k} + c.m : opts_.replicas;
+    if (live < (c.k > 0 ? c.k : 1))
       h.unavailable++;
-    else if (live < opts_.replicas)
+    else if (live < want)
       h.under++;
-    if (p.chunk.replicas.size() > opts_.replicas) h.over++;
+    if (c.k == 0 && c.replicas.size() > opts_.replicas) h.over++;
+    auto& pol = h.policies[c.k > 0 ? EcLayout(c.k, c.m) : 0];
+    pol.chunks++;
+    pol.fragments += live;
   });
   return h;
 }

@@ -41,10 +41,14 @@
 
 #include "storefs/cluster.h"
 #include "storefs/meta.h"
+#include "storelib/ec.h"
 
 namespace storefs {
 
 struct StoreOptions {
+  // New files' layout where their directory names none (Inode::layout):
+  // 0 for `replicas` copies, else EcLayout(K, M).
+  uint16_t layout = 0;
   uint32_t replicas = 3;
   uint32_t write_quorum = 2;
   uint64_t chunk_size = 8ull << 20;
@@ -69,6 +73,11 @@ struct StoreCounters {
   std::atomic<uint64_t> failovers{0};     // replica reads that failed and moved on
   std::atomic<uint64_t> write_errors{0};  // replica writes that failed
 };
+
+// The error of a write that `got` of the `need` replicas (or fragments)
+// it needed took: ENOSPC when every failure was a full disk, else EIO.
+ninep::Status QuorumError(uint64_t id, size_t got, uint32_t need,
+                          const std::vector<ninep::Status>& errs);
 
 class Store {
  public:
@@ -119,6 +128,12 @@ class Store {
   struct Health {
     uint64_t chunks = 0, under = 0, unavailable = 0, over = 0;
     std::map<uint32_t, uint64_t> per_server;  // replicas per server id
+    // Per layout (0: replicated, else EcLayout): chunks, and the live
+    // replicas or fragments they have.
+    struct Policy {
+      uint64_t chunks = 0, fragments = 0;
+    };
+    std::map<uint16_t, Policy> policies;
   };
   Health Check() const;
   const StoreCounters& counters() const { return c_; }
@@ -175,6 +190,9 @@ class Store {
   void SetClean(uint64_t id, bool clean);
   ninep::Status WriteChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<const uint8_t> data,
                            Txn* t, std::vector<uint64_t>* fresh);
+  // A new chunk id, claimed, and kept away from the GC (in inflight_ and
+  // *fresh) until the caller has applied it and erases it.
+  ninep::Result<uint64_t> FreshChunkId(std::vector<uint64_t>* fresh);
   // Makes a chunk at version 1 holding data at coff on up to `replicas`
   // servers (write_quorum at least); its id goes in *fresh, and stays in
   // inflight_ (away from the GC) until the caller has applied it and erases it.
@@ -183,10 +201,35 @@ class Store {
   ninep::Status Grant(InodeId ino, uint64_t idx, ChunkRef* c);
   ninep::Status ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf);
   ninep::Status TrimChunk(InodeId ino, uint64_t idx, uint64_t len);
-  // Reads a whole replica from the first good source among c's replicas.
-  ninep::Result<std::string> Fetch(const ChunkRef& c, uint32_t not_from);
+  // Reads a whole replica from the first good source among c's replicas
+  // (only server `from` when not 0: a fragment lives on one server).
+  ninep::Result<std::string> Fetch(const ChunkRef& c, uint32_t not_from, uint32_t from = 0);
   // Copies chunk id (of place) to target; REQUIRES the file lock.
-  ninep::Status CopyTo(const ChunkRef& c, ChunkServer* target);
+  ninep::Status CopyTo(const ChunkRef& c, ChunkServer* target, uint32_t from = 0);
+
+  // ---- Erasure coding (store_ec.cc): a chunk of an EcLayout(K, M) file is
+  // cut in stripes of K 64 KiB cells; fragment j holds cell j of every
+  // stripe, fragments K.. hold their Reed-Solomon parity (storelib/ec.h).
+  // The code for (k, m), made once.
+  ninep::Result<const store::ErasureCode*> Code(uint8_t k, uint8_t m);
+  // Reads buf.size() bytes at coff of EC chunk c from its data fragments,
+  // rebuilding what lost or bad ones hold from any K others.
+  ninep::Status EcRead(const ChunkRef& c, uint64_t coff, std::span<uint8_t> buf);
+  // Writes data at coff of chunk idx of an EC file (making the chunk on
+  // K+M servers if new), rewriting the parity of every stripe it touches
+  // (reading the rest of a stripe it covers in part); adds the chunk's
+  // record to t when it changed. REQUIRES the layout lock, exclusive.
+  ninep::Status EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t coff,
+                             std::span<const uint8_t> data, Txn* t, std::vector<uint64_t>* fresh);
+  // Zeroes EC chunk c (chunk idx of ino) from len on and cuts its
+  // fragments there. REQUIRES the layout lock, exclusive.
+  ninep::Status EcTrim(InodeId ino, uint64_t idx, uint64_t len, ChunkRef c);
+  // Rebuilds fragment j of c from K others and writes it to target.
+  ninep::Status EcRebuild(const ChunkRef& c, size_t j, ChunkServer* target);
+  // Rebuilds every fragment of place's chunk that is lost or on a server
+  // not alive and active onto another server, and logs the new places.
+  // REQUIRES the layout lock, exclusive.
+  void EcRepair(const ChunkPlace& place, uint64_t* made, uint64_t* failed);
   void RepairCorrupt(uint64_t id, uint32_t server);
   void Throttle(uint64_t bytes);
   void Loop();
@@ -198,7 +241,9 @@ class Store {
   const StoreOptions opts_;
   StoreCounters c_;
 
-  std::mutex mu_;  // guards the maps below
+  std::mutex codes_mu_;
+  std::map<uint16_t, std::unique_ptr<store::ErasureCode>> codes_;  // by EcLayout
+  std::mutex mu_;                                                  // guards the maps below
   std::unordered_map<InodeId, std::weak_ptr<FileLocks>> locks_;
   std::unordered_map<uint64_t, uint64_t> granted_;  // chunk id -> version granted in this run
   // Chunk claims held on a shared store, with their last use.

@@ -94,6 +94,10 @@ struct WalMetaStore::State : TxnVisitor {
     }
   }
   void OnSetServer(const ServerInfo& s) override { servers[s.id] = s; }
+  void OnSetLayout(InodeId ino, uint16_t layout) override {
+    auto it = nodes.find(ino);
+    if (it != nodes.end()) it->second.in.layout = layout;
+  }
   void OnReserve(InodeId il, uint64_t cl) override {
     ino_limit = std::max(ino_limit, il);
     chunk_limit = std::max(chunk_limit, cl);

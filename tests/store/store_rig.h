@@ -6,11 +6,13 @@
 #ifndef NINEP_TESTS_STORE_STORE_RIG_H_
 #define NINEP_TESTS_STORE_STORE_RIG_H_
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -165,7 +167,7 @@ class StoreRig {
   }
 
   // ctl as key -> rest of line (the first word of each line is its key;
-  // "server" lines are keyed "server ADDR").
+  // "server", "latency" and "policy" lines add their second word).
   std::map<std::string, std::string> Ctl(const std::string& at = "") {
     std::map<std::string, std::string> out;
     auto c = ConnectAt(at.empty() ? addr_ : at, true, "ctl");
@@ -184,7 +186,7 @@ class StoreRig {
     while (std::getline(in, line)) {
       std::string k = line.substr(0, line.find(' '));
       std::string v = line.find(' ') == std::string::npos ? "" : line.substr(line.find(' ') + 1);
-      if (k == "server" || k == "latency") {
+      if (k == "server" || k == "latency" || k == "policy") {
         k += " " + v.substr(0, v.find(' '));
         v = v.substr(v.find(' ') + 1);
       }
@@ -241,6 +243,28 @@ class StoreRig {
   std::vector<std::string> front_addrs_;
   bool list_chunkds_ = true;
 };
+
+// Flips one byte near the end of every replica file under dir (a chunkd's
+// directory); returns how many it flipped.
+inline int FlipReplicas(const std::string& dir) {
+  int n = 0;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().filename().string().find('.') != std::string::npos)
+      continue;
+    if (e.path().parent_path().filename() != "chunks") continue;
+    auto size = e.file_size();
+    if (size < 1000) continue;
+    int fd = open(e.path().c_str(), O_RDWR);
+    if (fd < 0) continue;
+    char b;
+    if (pread(fd, &b, 1, static_cast<off_t>(size - 100)) == 1) {
+      b ^= 0x01;
+      if (pwrite(fd, &b, 1, static_cast<off_t>(size - 100)) == 1) n++;
+    }
+    close(fd);
+  }
+  return n;
+}
 
 // A byte pattern that differs per (seed, offset), to tell whose data a read returned.
 inline std::string Pattern(uint64_t seed, uint64_t off, size_t n) {

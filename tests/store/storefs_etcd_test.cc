@@ -297,6 +297,26 @@ TEST_F(StorefsEtcdTest, RegisteredChunkServersAreFoundAndTheirDeathHeardThroughT
   EXPECT_TRUE(WaitFor([&] { return rig_.Ctl()["alive"] == "4"; }, 20000));
 }
 
+TEST_F(StorefsEtcdTest, ErasureCodedFilesOverEtcdReadWithTwoServersDead) {
+  ASSERT_TRUE(etcd_.Start(1));
+  ASSERT_TRUE(rig_.StartChunkds(6));
+  ASSERT_TRUE(rig_.StartStorefs(Meta({"--ec", "4+2", "--chunk", "1m", "--no-local-reads"})));
+  ASSERT_FALSE(
+      rig_.StartFront(1, Meta({"--ec", "4+2", "--chunk", "1m", "--no-local-reads"})).empty());
+  auto a = rig_.Connect();
+  ASSERT_TRUE(a);
+  std::string data = Pattern(12, 0, 2 * (1 << 20) + 777);
+  ASSERT_TRUE(PutFile(a->root, "f", data).ok());
+  rig_.chunkd(1).Kill(SIGKILL);
+  rig_.chunkd(4).Kill(SIGKILL);
+  // The other front end reads the fragments' places from etcd.
+  auto b = rig_.ConnectAt(rig_.front_addr(1));
+  ASSERT_TRUE(b);
+  auto got = GetFile(b->root, "f");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(*got == data);
+}
+
 TEST_F(StorefsEtcdTest, KeepsWorkingWithOneEtcdMemberOfThreeKilled) {
   ASSERT_TRUE(etcd_.Start(3));
   ASSERT_TRUE(rig_.StartChunkds(3));

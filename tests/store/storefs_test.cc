@@ -208,27 +208,6 @@ TEST_F(StorefsTest, StoppedChunkdDoesNotHangAndIsReplaced) {
   rig.chunkd(1).Signal(SIGCONT);
 }
 
-// Flips one byte near the end of every replica file of chunkd i.
-int FlipReplicas(const std::string& dir) {
-  int n = 0;
-  for (auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file() || e.path().filename().string().find('.') != std::string::npos)
-      continue;
-    if (e.path().parent_path().filename() != "chunks") continue;
-    auto size = e.file_size();
-    if (size < 1000) continue;
-    int fd = open(e.path().c_str(), O_RDWR);
-    if (fd < 0) continue;
-    char b;
-    if (pread(fd, &b, 1, static_cast<off_t>(size - 100)) == 1) {
-      b ^= 0x01;
-      if (pwrite(fd, &b, 1, static_cast<off_t>(size - 100)) == 1) n++;
-    }
-    close(fd);
-  }
-  return n;
-}
-
 TEST_F(StorefsTest, FlippedBitIsServedFromAnotherReplicaAndRepaired) {
   ASSERT_TRUE(rig.StartChunkds(3));
   ASSERT_TRUE(rig.StartStorefs());
