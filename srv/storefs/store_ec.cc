@@ -97,17 +97,14 @@ Status Store::EcRead(const ChunkRef& c, uint64_t coff, std::span<uint8_t> buf) {
       whole = false;
     }
   if (!whole) {
-    // Degraded: read more fragments until K are good, then rebuild.
+    // Degraded: read the other fragments (at once), then rebuild from K.
+    std::vector<size_t> more;
+    for (size_t j = 0; j < n; j++)
+      if (!need[j] && c.replicas[j] != 0) more.push_back(j);
+    ForAll(more.size(), [&](size_t i) { read(more[i]); });
     size_t good = 0;
     for (size_t j = 0; j < n; j++) good += res[j].ok();
-    for (size_t j = 0; j < n && good < c.k; j++) {
-      if (need[j] || c.replicas[j] == 0) continue;
-      read(j);
-      if (res[j].ok())
-        good++;
-      else
-        note(j);
-    }
+    for (size_t j : more) note(j);
     if (good < c.k)
       return Status(EIO, "chunk " + ReplicaFile(c.id, c.version) + ": " + std::to_string(good) +
                              " of " + std::to_string(n) + " fragments readable, " +
