@@ -14,7 +14,8 @@
 # (exportfs vs diod), bench/tls_bench.sh (TLS against plain TCP),
 # bench/chunkd_bench.sh (chunkd vs exportfs), bench/store_bench.sh,
 # bench/store_etcd_bench.sh (storefs's metadata in etcd against the
-# embedded log, when Debian's etcd is installed), bench/union_bench.sh and
+# embedded log, when Debian's etcd is installed), bench/store_ec_bench.sh
+# (Reed-Solomon 4+2 against 3 replicas), bench/union_bench.sh and
 # bench/ns_bench.sh (a replacing bind), when their binaries are built.
 #
 # Environment: BUILD_DIR (default build-bench), CALLS (default 200000),
@@ -263,6 +264,9 @@ fi
 if [[ -x $BIN_DIR/storefs ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_bench.sh; fi  # storefs vs exportfs
 if [[ -x $BIN_DIR/storefs && -x $BIN_DIR/store_meta_bench && -x /usr/bin/etcd ]]; then  # issue 13: metadata in etcd vs the embedded log
   BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_etcd_bench.sh
+fi
+if [[ -x $BIN_DIR/storefs && -x $BIN_DIR/chunkd && -x $BIN_DIR/9p ]]; then  # issue 13: RS 4+2 vs 3 replicas
+  BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/store_ec_bench.sh
 fi
 # ns's union directories vs direct access: its own section in $RESULTS.
 if [[ -x $BIN_DIR/union_mount ]]; then BIN_DIR=$BIN_DIR RESULTS=$RESULTS bash bench/union_bench.sh; fi
