@@ -407,6 +407,13 @@ std::optional<Inode> EtcdMetaStore::Get(InodeId ino) const {
   return DecodeInode((*kvs)[0]);
 }
 
+std::optional<Inode> EtcdMetaStore::GetToChange(InodeId ino) const {
+  auto kvs = etcd_->Range(Key("i", ino), "", 0, nullptr, /*serializable=*/true);
+  Note(kvs.status());
+  if (!kvs.ok() || kvs->empty()) return std::nullopt;
+  return DecodeInode((*kvs)[0]);
+}
+
 std::optional<Inode> EtcdMetaStore::Lookup(InodeId dir, std::string_view name) const {
   auto kvs = etcd_->Range(Key("d", dir) + "/" + std::string(name));
   Note(kvs.status());

@@ -55,6 +55,7 @@ class EtcdMetaStore : public MetaStore {
   void WaitAsync(uint64_t ticket, std::function<void(ninep::Status)> done) override;
   void DrainAsync() override {}
   std::optional<Inode> Get(InodeId ino) const override;
+  std::optional<Inode> GetToChange(InodeId ino) const override;
   std::optional<Inode> Lookup(InodeId dir, std::string_view name) const override;
   std::vector<Inode> List(InodeId dir) const override;
   bool Empty(InodeId dir) const override;

@@ -204,7 +204,9 @@ void StoreFs::FinishCreate(const std::shared_ptr<CreateReq>& p, InodeId ino) {
   bool first = true;
   auto tk = RetryConflicts([&]() -> Result<uint64_t> {
     auto lk = NsLock();
-    auto dir = meta_->Get(st->ino);
+    // A stale copy of the directory makes the Txn lose: read fresh then.
+    auto dir = first ? meta_->GetToChange(st->ino) : meta_->Get(st->ino);
+    if (!dir && first) dir = meta_->Get(st->ino);  // maybe just made elsewhere
     if (!dir) return Missing();
     if (!dir->IsDir()) return Errno(ENOTDIR);
     // A shared store's transaction checks the name is free itself: look

@@ -190,6 +190,10 @@ class MetaStore {
   }
 
   virtual std::optional<Inode> Get(InodeId ino) const = 0;
+  // Get for a record whose copy will guard a Txn (Txn::seen): a shared
+  // store may answer from a replica that is behind, since a stale copy
+  // only makes the Txn lose (kConflict) and the caller read again.
+  virtual std::optional<Inode> GetToChange(InodeId ino) const { return Get(ino); }
   virtual std::optional<Inode> Lookup(InodeId dir, std::string_view name) const = 0;
   // The entries of dir, ordered by name.
   virtual std::vector<Inode> List(InodeId dir) const = 0;

@@ -543,14 +543,21 @@ Status Store::Grant(InodeId ino, uint64_t idx, ChunkRef* c) {
   return Status();
 }
 
-Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len) {
+Status Store::TrimChunk(InodeId ino, uint64_t idx, uint64_t len, uint64_t seen_size) {
   auto c = meta_->Chunk(ino, idx);
   if (!c) return Status();
-  if (c->k > 0) return EcTrim(ino, idx, len, *c);
   if (!Granted(*c)) {
     Status s = Grant(ino, idx, &*c);
     if (!s.ok()) return s;
   }
+  if (meta_->Remote()) {
+    // Another storefs may have written there and grown the file while we
+    // waited for its claim: what we would cut is then acknowledged data.
+    auto in = meta_->Get(ino);
+    if (!in || in->size != seen_size)
+      return Status(kConflict, "file size changed under another storefs");
+  }
+  if (c->k > 0) return EcTrim(ino, idx, len, *c);
   std::vector<std::shared_ptr<ChunkServer>> reps;
   for (uint32_t r : c->replicas)
     if (auto s = cluster_->Get(r)) reps.push_back(s);
@@ -595,7 +602,7 @@ Status Store::CleanPastSize(InodeId ino, uint64_t size, uint64_t end) {
   uint64_t cs = opts_.chunk_size;
   for (uint64_t idx : UncleanPastSize(ino, size, end)) {
     uint64_t keep = idx == size / cs ? size % cs : 0;
-    if (Status s = TrimChunk(ino, idx, keep); !s.ok()) return s;
+    if (Status s = TrimChunk(ino, idx, keep, size); !s.ok()) return s;
   }
   return Status();
 }
@@ -621,7 +628,7 @@ Status Store::SetSizeOnce(InodeId ino, uint64_t size, const std::string& muid) {
       if (i >= keep) gone.push_back(c);
     t.DropChunks(ino, keep);
     if (size % opts_.chunk_size != 0) {
-      Status s = TrimChunk(ino, size / opts_.chunk_size, size % opts_.chunk_size);
+      Status s = TrimChunk(ino, size / opts_.chunk_size, size % opts_.chunk_size, in->size);
       if (!s.ok()) return s;
     }
   } else if (Status s = CleanPastSize(ino, in->size, size); !s.ok()) {

@@ -200,7 +200,9 @@ class Store {
                                    std::vector<uint64_t>* fresh);
   ninep::Status Grant(InodeId ino, uint64_t idx, ChunkRef* c);
   ninep::Status ReadChunk(InodeId ino, uint64_t idx, uint64_t coff, std::span<uint8_t> buf);
-  ninep::Status TrimChunk(InodeId ino, uint64_t idx, uint64_t len);
+  // Cuts chunk idx of ino to len bytes, a decision taken when the file was
+  // seen_size long (on a shared store, kConflict if it no longer is).
+  ninep::Status TrimChunk(InodeId ino, uint64_t idx, uint64_t len, uint64_t seen_size);
   // Reads a whole replica from the first good source among c's replicas
   // (only server `from` when not 0: a fragment lives on one server).
   ninep::Result<std::string> Fetch(const ChunkRef& c, uint32_t not_from, uint32_t from = 0);

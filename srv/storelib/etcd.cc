@@ -262,8 +262,9 @@ Result<std::string> EtcdClient::Call(const char* path, const std::string& body,
 }
 
 Result<std::vector<EtcdKv>> EtcdClient::Range(const std::string& key, const std::string& range_end,
-                                              int64_t limit, int64_t* revision) {
+                                              int64_t limit, int64_t* revision, bool serializable) {
   json req{{"key", B64(key)}};
+  if (serializable) req["serializable"] = true;
   if (!range_end.empty()) req["range_end"] = B64(range_end);
   if (limit > 0) req["limit"] = std::to_string(limit);
   auto out = Call("/v3/kv/range", req.dump(), opts_.timeout);

@@ -81,10 +81,12 @@ class EtcdClient {
 
   // The keys in [key, range_end) (just key when range_end is empty), in key
   // order, at most limit of them (0: all); *revision gets the store's
-  // revision the read saw. Linearizable.
+  // revision the read saw. Linearizable, unless `serializable`: then the
+  // member answers from what it has applied, without asking the leader
+  // (cheaper, and possibly behind).
   ninep::Result<std::vector<EtcdKv>> Range(const std::string& key,
                                            const std::string& range_end = "", int64_t limit = 0,
-                                           int64_t* revision = nullptr);
+                                           int64_t* revision = nullptr, bool serializable = false);
   // How many keys [key, range_end) holds.
   ninep::Result<int64_t> Count(const std::string& key, const std::string& range_end);
   // If every compare holds, runs success, else failure; atomically.

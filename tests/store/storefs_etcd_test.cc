@@ -131,7 +131,10 @@ TEST_F(StorefsEtcdTest, TwoStorefsWriteOneFile) {
     ASSERT_TRUE(c);
     auto got = GetFile(c->root, "f");
     ASSERT_TRUE(got.ok());
-    EXPECT_TRUE(*got == want) << "front end " << fe << " size " << got->size();
+    size_t bad = 0;
+    while (bad < std::min(got->size(), want.size()) && (*got)[bad] == want[bad]) bad++;
+    EXPECT_TRUE(*got == want) << "front end " << fe << " size " << got->size()
+                              << " first difference at " << bad;
   }
 }
 
