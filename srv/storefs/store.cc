@@ -314,9 +314,9 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
                                                     const std::string& muid) {
   auto in = meta_->Get(ino);
   if (!in) return Result<uint64_t>(Errno(ENOENT));
-  if (in->layout != 0) return std::nullopt;  // erasure coded: stripes change together
   uint64_t cs = opts_.chunk_size;
   if (off > in->size && !UncleanPastSize(ino, in->size, off).empty()) return std::nullopt;
+  if (in->layout != 0) return EcWriteGranted(fl, *in, off, data, muid);
   RangeLock held(fl, off, off + data.size());
   size_t done = 0;
   while (done < data.size()) {
@@ -372,6 +372,33 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
   std::lock_guard<std::mutex> al(fl->attr);
   Txn t;
   return ApplyWriteAttr(ino, off, data.size(), muid, &t);
+}
+
+std::optional<Result<uint64_t>> Store::EcWriteGranted(FileLocks* fl, const Inode& in, uint64_t off,
+                                                      std::span<const uint8_t> data,
+                                                      const std::string& muid) {
+  // Whole stripes are held: a partial one is read, re-encoded and written
+  // back, so no other write may be in it meanwhile.
+  uint64_t sd = uint64_t{LayoutK(in.layout)} << 16, cs = opts_.chunk_size;
+  RangeLock held(fl, off / sd * sd, (off + data.size() + sd - 1) / sd * sd);
+  for (size_t done = 0; done < data.size();) {
+    uint64_t pos = off + done, idx = pos / cs, coff = pos % cs;
+    size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done, cs - coff));
+    auto c = meta_->Chunk(in.ino, idx);
+    if (!c || c->k == 0 || !Granted(*c)) return std::nullopt;  // new or to grant: alone
+    std::vector<Status> res;
+    Status s = EcPut(*c, coff, data.subspan(done, len), true, &res);
+    if (!s.ok()) return std::nullopt;
+    for (const Status& r : res)
+      if (!r.ok()) {
+        c_.write_errors++;
+        return std::nullopt;  // the exclusive path writes again and marks the lost
+      }
+    done += len;
+  }
+  std::lock_guard<std::mutex> al(fl->attr);
+  Txn t;
+  return ApplyWriteAttr(in.ino, off, data.size(), muid, &t);
 }
 
 Result<uint64_t> Store::ApplyWriteAttr(InodeId ino, uint64_t off, size_t n, const std::string& muid,

@@ -223,6 +223,18 @@ class Store {
   // record to t when it changed. REQUIRES the layout lock, exclusive.
   ninep::Status EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t coff,
                              std::span<const uint8_t> data, Txn* t, std::vector<uint64_t>* fresh);
+  // Writes data at coff of EC chunk c: encodes the stripes it touches
+  // (reading the rest of a partial one first when `fill`, else taking it
+  // as zeros: a new chunk) and writes every fragment's part; (*res)[j] is
+  // fragment j's outcome. Fails only when the stripes cannot be read.
+  ninep::Status EcPut(const ChunkRef& c, uint64_t coff, std::span<const uint8_t> data, bool fill,
+                      std::vector<ninep::Status>* res);
+  // WriteGranted for an EC file: writes into granted chunks only, holding
+  // the whole stripes it touches; nullopt when the exclusive path must
+  // run (a new or ungranted chunk, a failed fragment).
+  std::optional<ninep::Result<uint64_t>> EcWriteGranted(FileLocks* fl, const Inode& in,
+                                                        uint64_t off, std::span<const uint8_t> data,
+                                                        const std::string& muid);
   // Zeroes EC chunk c (chunk idx of ino) from len on and cuts its
   // fragments there. REQUIRES the layout lock, exclusive.
   ninep::Status EcTrim(InodeId ino, uint64_t idx, uint64_t len, ChunkRef c);

@@ -165,34 +165,8 @@ Status Store::EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t 
     if (!Granted(c))
       if (Status s = Grant(ino, idx, &c); !s.ok()) return s;
   }
-  // The stripes written, each fragment's part of them, and the data cells
-  // a partial stripe keeps (read first, rebuilt if need be).
-  uint64_t sd = uint64_t{k} * kCell, s0 = coff / sd, s1 = (coff + data.size() - 1) / sd;
-  uint64_t flen = (s1 - s0 + 1) * kCell;
-  uint64_t span_end = std::min((s1 + 1) * sd, opts_.chunk_size);
-  std::vector<std::string> frag(n, std::string(flen, '\0'));
-  if (!made && (coff != s0 * sd || coff + data.size() < span_end)) {
-    std::string cur(span_end - s0 * sd, '\0');
-    if (Status s = EcRead(c, s0 * sd, std::span<uint8_t>(U8(cur), cur.size())); !s.ok()) return s;
-    Cells(k, s0 * sd, cur.size(),
-          [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
-            memcpy(frag[j].data() + (s - s0) * kCell + o, cur.data() + at, len);
-          });
-  }
-  Cells(k, coff, data.size(), [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
-    memcpy(frag[j].data() + (s - s0) * kCell + o, data.data() + at, len);
-  });
-  std::vector<const uint8_t*> dp(k);
-  std::vector<uint8_t*> pp(m);
-  for (size_t j = 0; j < k; j++) dp[j] = U8(frag[j]);
-  for (size_t j = 0; j < m; j++) pp[j] = U8(frag[k + j]);
-  (*code)->Encode(dp, pp, flen);
-  std::vector<Status> res(n);
-  ForAll(n, [&](size_t j) {
-    auto s = c.replicas[j] != 0 ? cluster_->Get(c.replicas[j]) : nullptr;
-    res[j] = s ? s->Write(c.id, c.version, s0 * kCell, std::span<const uint8_t>(U8(frag[j]), flen))
-               : Status(EIO, "fragment lost");
-  });
+  std::vector<Status> res;
+  if (Status s = EcPut(c, coff, data, !made, &res); !s.ok()) return s;
   size_t ok = 0;
   std::vector<Status> errs;
   for (size_t j = 0; j < n; j++) {
@@ -223,6 +197,43 @@ Status Store::EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t 
     changed = true;
   }
   if (changed) t->SetChunk(ino, idx, c);
+  return Status();
+}
+
+Status Store::EcPut(const ChunkRef& c, uint64_t coff, std::span<const uint8_t> data, bool fill,
+                    std::vector<Status>* res) {
+  auto code = Code(c.k, c.m);
+  if (!code.ok()) return code.status();
+  const size_t k = c.k, n = size_t{c.k} + c.m;
+  // The stripes written, each fragment's part of them, and the data cells
+  // a partial stripe keeps (read first, rebuilt if need be).
+  uint64_t sd = k * kCell, s0 = coff / sd, s1 = (coff + data.size() - 1) / sd;
+  uint64_t flen = (s1 - s0 + 1) * kCell;
+  uint64_t span_end = std::min((s1 + 1) * sd, opts_.chunk_size);
+  std::vector<std::string> frag(n, std::string(flen, '\0'));
+  if (fill && (coff != s0 * sd || coff + data.size() < span_end)) {
+    std::string cur(span_end - s0 * sd, '\0');
+    if (Status s = EcRead(c, s0 * sd, std::span<uint8_t>(U8(cur), cur.size())); !s.ok()) return s;
+    Cells(k, s0 * sd, cur.size(),
+          [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
+            memcpy(frag[j].data() + (s - s0) * kCell + o, cur.data() + at, len);
+          });
+  }
+  Cells(k, coff, data.size(), [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
+    memcpy(frag[j].data() + (s - s0) * kCell + o, data.data() + at, len);
+  });
+  std::vector<const uint8_t*> dp(k);
+  std::vector<uint8_t*> pp(n - k);
+  for (size_t j = 0; j < k; j++) dp[j] = U8(frag[j]);
+  for (size_t j = k; j < n; j++) pp[j - k] = U8(frag[j]);
+  (*code)->Encode(dp, pp, flen);
+  res->assign(n, Status());
+  ForAll(n, [&](size_t j) {
+    auto s = c.replicas[j] != 0 ? cluster_->Get(c.replicas[j]) : nullptr;
+    (*res)[j] =
+        s ? s->Write(c.id, c.version, s0 * kCell, std::span<const uint8_t>(U8(frag[j]), flen))
+          : Status(EIO, "fragment lost");
+  });
   return Status();
 }
 

@@ -4,6 +4,8 @@
 // partial-stripe writes and truncation.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "store_rig.h"
 
 namespace ninep::testing {
@@ -148,6 +150,42 @@ TEST_F(StorefsEcTest, PartialStripeWritesAndTruncationKeepTheBytesRight) {
   EXPECT_TRUE(*got == want);
   rig_.chunkd(0).Kill(SIGKILL);
   rig_.chunkd(1).Kill(SIGKILL);
+  got = GetFile(c_->root, "f");
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_TRUE(*got == want);
+}
+
+TEST_F(StorefsEcTest, ConcurrentWritesSharingStripesKeepEveryByte) {
+  Start(6);
+  // Writes of a size that is no multiple of a stripe, from 4 connections
+  // at once: neighbours share a stripe, which each reads and re-encodes.
+  constexpr size_t kPiece = 100003, kPieces = 24;
+  ASSERT_TRUE(PutFile(c_->root, "f", std::string(kPiece * kPieces, '\0')).ok());
+  std::vector<std::thread> ts;
+  std::vector<Status> res(4);
+  for (int t = 0; t < 4; t++)
+    ts.emplace_back([&, t] {
+      auto c = rig_.Connect();
+      auto f = c ? c->root.Walk("f") : Result<Fid>(Status(EIO, "connect"));
+      if (!f.ok() || !f->Open(OWRITE).ok()) {
+        res[t] = Status(EIO, "open");
+        return;
+      }
+      for (size_t i = t; i < kPieces && res[t].ok(); i += 4) {
+        auto n = f->Write(i * kPiece, Bytes(Pattern(i, i * kPiece, kPiece)));
+        if (!n.ok()) res[t] = n.status();
+      }
+    });
+  for (auto& t : ts) t.join();
+  for (const Status& r : res) ASSERT_TRUE(r.ok()) << r.message();
+  std::string want;
+  for (size_t i = 0; i < kPieces; i++) want += Pattern(i, i * kPiece, kPiece);
+  auto got = GetFile(c_->root, "f");
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(*got == want);
+  // And through parity.
+  rig_.chunkd(2).Kill(SIGKILL);
+  rig_.chunkd(3).Kill(SIGKILL);
   got = GetFile(c_->root, "f");
   ASSERT_TRUE(got.ok()) << got.status().message();
   EXPECT_TRUE(*got == want);
