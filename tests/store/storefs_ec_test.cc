@@ -162,6 +162,7 @@ TEST_F(StorefsEcTest, ConcurrentWritesSharingStripesKeepEveryByte) {
   constexpr size_t kPiece = 100003, kPieces = 24;
   ASSERT_TRUE(PutFile(c_->root, "f", std::string(kPiece * kPieces, '\0')).ok());
   std::vector<std::thread> ts;
+  ts.reserve(4);
   std::vector<Status> res(4);
   for (int t = 0; t < 4; t++)
     ts.emplace_back([&, t] {
