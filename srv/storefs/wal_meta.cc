@@ -180,7 +180,9 @@ void WalMetaStore::WaitAsync(uint64_t ticket, std::function<void(Status)> done) 
   wal_->SyncAsync(ticket, std::move(after));
 }
 
-void WalMetaStore::DrainAsync() { wal_->DrainAsync(); }
+void WalMetaStore::DrainAsync() {
+  if (wal_) wal_->DrainAsync();  // none when Open failed before the log opened
+}
 
 void WalMetaStore::MaybeSnapshot() {
   if (wal_->stats().log_bytes < opts_.snapshot_bytes || snapshotting_.exchange(true)) return;

@@ -209,3 +209,51 @@ TEST_F(WalMetaTest, IdsFarPastTheReservationsAreNeverReused) {
 }
 
 }  // namespace
+
+// Found by fuzz_storewal: an Open that failed before the log was open
+// called into the missing log while it cleaned up.
+TEST_F(WalMetaTest, AnOpenThatFailsEarlyReportsAndCleansUp) {
+  std::string file = dir_ + "/not-a-dir";
+  FILE* f = fopen(file.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  auto m = WalMetaStore::Open(file + "/meta", {});
+  EXPECT_FALSE(m.ok());
+}
+
+// The layout of an erasure-coded file and its chunks' fragment places
+// survive a reopen (ops SetLayout and SetChunkEc) and a snapshot.
+TEST_F(WalMetaTest, ErasureCodedLayoutsSurviveReopenAndSnapshot) {
+  InodeId ino;
+  {
+    auto m = Open();
+    ASSERT_TRUE(m);
+    Inode in;
+    in.ino = ino = *m->NewInode();
+    in.parent = kRootIno;
+    in.name = "f";
+    in.layout = EcLayout(4, 2);
+    Txn t;
+    t.Create(in);
+    ChunkRef c{*m->NewChunkId(), 3, {1, 2, 0, 4, 5, 6}, 0, 4, 2};
+    t.SetChunk(ino, 0, c);
+    ASSERT_TRUE(m->Commit(t).ok());
+    ASSERT_TRUE(m->Snapshot().ok());
+    Txn t2;
+    t2.SetLayout(kRootIno, EcLayout(6, 3));
+    ASSERT_TRUE(m->Commit(t2).ok());
+  }
+  auto m = Open();
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->Get(ino)->layout, EcLayout(4, 2));
+  EXPECT_EQ(m->Get(kRootIno)->layout, EcLayout(6, 3));
+  auto c = m->Chunk(ino, 0);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->k, 4);
+  EXPECT_EQ(c->m, 2);
+  EXPECT_EQ(c->replicas, (std::vector<uint32_t>{1, 2, 0, 4, 5, 6}));
+  // A malformed one is refused whole: k + m must be the fragment count.
+  Txn bad;
+  bad.SetChunk(ino, 1, ChunkRef{*m->NewChunkId(), 1, {1, 2}, 0, 4, 2});
+  EXPECT_EQ(DecodeTxn(bad.ops, nullptr).err(), EINVAL);
+}
