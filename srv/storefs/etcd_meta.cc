@@ -103,6 +103,12 @@ class EtcdMetaStore::Builder : public TxnVisitor {
  public:
   Builder(EtcdMetaStore* m, const Txn& t) : m_(m), t_(t) {}
 
+  // Calls fn(ino, its value after the Txn or nullptr if removed) for every
+  // inode the Txn touches.
+  void ForEachInode(const std::function<void(InodeId, const Inode*)>& fn) const {
+    for (const auto& [ino, e] : inodes_) fn(ino, e.removed ? nullptr : &e.now);
+  }
+
   Status Finish(std::vector<EtcdCompare>* cmp, std::vector<EtcdOp>* ops) {
     if (!err_.ok()) return err_;
     // Deletes first, then puts: a rename onto a removed name reuses its key.
@@ -387,6 +393,22 @@ Result<uint64_t> EtcdMetaStore::Apply(const Txn& t) {
   std::vector<EtcdOp> ops;
   if (Status s = b.Finish(&cmp, &ops); !s.ok()) return s;
   auto r = etcd_->Txn(cmp, ops);
+  // What this Txn wrote is what the next change to those inodes guards on;
+  // after a failure or a lost race the copies may be wrong: forget them.
+  bool won = r.ok() && r->succeeded;
+  {
+    std::lock_guard<std::mutex> lk(guard_mu_);
+    if (guard_.size() > 4096) guard_.clear();
+    b.ForEachInode([&](InodeId ino, const Inode* now) {
+      if (!won || now == nullptr || !now->IsDir()) {  // creates guard on directories
+        guard_.erase(ino);
+        return;
+      }
+      Inode c = *now;
+      c.rev = static_cast<uint64_t>(r->revision);
+      guard_[ino] = std::move(c);
+    });
+  }
   if (!r.ok()) return r.status();
   if (!r->succeeded) {
     conflicts_++;
@@ -408,6 +430,15 @@ std::optional<Inode> EtcdMetaStore::Get(InodeId ino) const {
 }
 
 std::optional<Inode> EtcdMetaStore::GetToChange(InodeId ino) const {
+  {
+    // This storefs's last write of it, if any: stale only if another
+    // storefs changed it since, and then the Txn guarded by it loses.
+    std::lock_guard<std::mutex> lk(guard_mu_);
+    if (auto it = guard_.find(ino); it != guard_.end()) {
+      tls_read_status = Status();
+      return it->second;
+    }
+  }
   auto kvs = etcd_->Range(Key("i", ino), "", 0, nullptr, /*serializable=*/true);
   Note(kvs.status());
   if (!kvs.ok() || kvs->empty()) return std::nullopt;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "storefs/meta.h"
 #include "storelib/etcd.h"
@@ -104,6 +105,10 @@ class EtcdMetaStore : public MetaStore {
 
   std::mutex id_mu_;  // the id blocks
   uint64_t ino_next_ = 0, ino_limit_ = 0, chunk_next_ = 0, chunk_limit_ = 0;
+
+  // GetToChange's copies: inodes as this storefs's last Txn left them.
+  mutable std::mutex guard_mu_;
+  std::unordered_map<InodeId, Inode> guard_;
 
   mutable std::mutex err_mu_;
   mutable std::string last_error_;
