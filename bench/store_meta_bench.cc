@@ -13,10 +13,12 @@
 //       what etcd itself takes on this machine.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -82,37 +84,48 @@ int Meta(const std::string& dir, uint64_t n) {
   return 0;
 }
 
-int Creates(const std::string& addr, int clients, int n) {
+// Runs body(c, root) on `clients` 9P2000.L connections at once (c is the
+// client's number); a connection that fails counts in *failed. Returns the
+// seconds they took.
+double OnClients(const std::string& addr, int clients, std::atomic<int>* failed,
+                 const std::function<void(int, ninep::Fid&)>& body) {
   using namespace ninep;
   std::vector<std::thread> ts;
   ts.reserve(static_cast<size_t>(clients));
-  std::atomic<int> done{0}, failed{0};
   auto t0 = std::chrono::steady_clock::now();
   for (int c = 0; c < clients; c++)
     ts.emplace_back([&, c] {
       ClientOptions o;
       o.dialect = Dialect::k9P2000L;
       auto cl = Client::Connect(addr, o);
-      if (!cl.ok()) return (void)failed++;
+      if (!cl.ok()) return (void)(*failed)++;
       auto root = (*cl)->Attach("bench", "");
-      if (!root.ok()) return (void)failed++;
-      auto d = root->Walk("");
-      if (!d.ok() || !d->Create("c" + std::to_string(c), DMDIR | 0755, OREAD).ok())
-        return (void)failed++;
-      for (int i = 0; i < n; i++) {
-        auto f = d->Walk("");
-        if (!f.ok() || !f->Create("f" + std::to_string(i), 0644, OWRITE).ok()) {
-          failed++;
-          continue;
-        }
-        (void)f->Clunk();
-        done++;
-      }
-      (void)d->Clunk();
+      if (!root.ok()) return (void)(*failed)++;
+      body(c, *root);
       (void)root->Clunk();
     });
   for (auto& t : ts) t.join();
-  double s = Since(t0);
+  return Since(t0);
+}
+
+int Creates(const std::string& addr, int clients, int n) {
+  using namespace ninep;
+  std::atomic<int> done{0}, failed{0};
+  double s = OnClients(addr, clients, &failed, [&](int c, Fid& root) {
+    auto d = root.Walk("");
+    if (!d.ok() || !d->Create("c" + std::to_string(c), DMDIR | 0755, OREAD).ok())
+      return (void)failed++;
+    for (int i = 0; i < n; i++) {
+      auto f = d->Walk("");
+      if (!f.ok() || !f->Create("f" + std::to_string(i), 0644, OWRITE).ok()) {
+        failed++;
+        continue;
+      }
+      (void)f->Clunk();
+      done++;
+    }
+    (void)d->Clunk();
+  });
   printf("creates %d failed %d seconds %.2f creates_per_s %.0f\n", done.load(), failed.load(), s,
          done / s);
   return failed ? 1 : 0;
@@ -120,31 +133,18 @@ int Creates(const std::string& addr, int clients, int n) {
 
 int Stats(const std::string& addr, int clients, int n) {
   using namespace ninep;
-  std::vector<std::thread> ts;
-  ts.reserve(static_cast<size_t>(clients));
   std::atomic<int> done{0}, failed{0};
-  auto t0 = std::chrono::steady_clock::now();
-  for (int c = 0; c < clients; c++)
-    ts.emplace_back([&, c] {
-      ClientOptions o;
-      o.dialect = Dialect::k9P2000L;
-      auto cl = Client::Connect(addr, o);
-      if (!cl.ok()) return (void)failed++;
-      auto root = (*cl)->Attach("bench", "");
-      if (!root.ok()) return (void)failed++;
-      for (int i = 0; i < n; i++) {
-        auto f = root->Walk("c" + std::to_string(c) + "/f" + std::to_string(i));
-        if (!f.ok() || !f->Stat().ok()) {
-          failed++;
-          continue;
-        }
-        (void)f->Clunk();
-        done++;
+  double s = OnClients(addr, clients, &failed, [&](int c, Fid& root) {
+    for (int i = 0; i < n; i++) {
+      auto f = root.Walk("c" + std::to_string(c) + "/f" + std::to_string(i));
+      if (!f.ok() || !f->Stat().ok()) {
+        failed++;
+        continue;
       }
-      (void)root->Clunk();
-    });
-  for (auto& t : ts) t.join();
-  double s = Since(t0);
+      (void)f->Clunk();
+      done++;
+    }
+  });
   printf("stats %d failed %d seconds %.2f stats_per_s %.0f\n", done.load(), failed.load(), s,
          done / s);
   return failed ? 1 : 0;

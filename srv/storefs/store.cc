@@ -772,27 +772,28 @@ Result<std::string> Store::Fetch(const ChunkRef& c, uint32_t not_from, uint32_t 
   return last;
 }
 
-Status Store::CopyTo(const ChunkRef& c, ChunkServer* target, uint32_t from) {
-  auto data = Fetch(c, target->id(), from);
-  if (!data.ok()) return data.status();
+Status Store::PutWhole(const ChunkRef& c, ChunkServer* target, std::span<const uint8_t> data) {
   Status s = target->Create(c.id, c.version);
   if (s.err() == EEXIST) {  // a leftover copy at this version: start over
     (void)target->Remove(c.id, c.version);
     s = target->Create(c.id, c.version);
   }
   if (!s.ok()) return s;
-  if (!data->empty())
-    s = target->Write(
-        c.id, c.version, 0,
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data->data()), data->size()));
+  if (!data.empty()) s = target->Write(c.id, c.version, 0, data);
   // A stale replica bumped in place may be longer than the copy.
-  if (s.ok()) s = target->Truncate(c.id, c.version, data->size());
-  if (!s.ok()) {
-    (void)target->Remove(c.id, c.version);  // best effort; the GC removes it otherwise
-    return s;
-  }
-  Throttle(data->size());
-  return Status();
+  if (s.ok()) s = target->Truncate(c.id, c.version, data.size());
+  if (!s.ok()) (void)target->Remove(c.id, c.version);  // best effort; the GC removes it otherwise
+  return s;
+}
+
+Status Store::CopyTo(const ChunkRef& c, ChunkServer* target, uint32_t from) {
+  auto data = Fetch(c, target->id(), from);
+  if (!data.ok()) return data.status();
+  Status s = PutWhole(
+      c, target,
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data->data()), data->size()));
+  if (s.ok()) Throttle(data->size());
+  return s;
 }
 
 void Store::RepairCorrupt(uint64_t id, uint32_t server) {

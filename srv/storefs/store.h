@@ -206,6 +206,9 @@ class Store {
   // Reads a whole replica from the first good source among c's replicas
   // (only server `from` when not 0: a fragment lives on one server).
   ninep::Result<std::string> Fetch(const ChunkRef& c, uint32_t not_from, uint32_t from = 0);
+  // Makes target's replica of c hold exactly data (starting over from a
+  // leftover at that version); removes it again if that fails.
+  ninep::Status PutWhole(const ChunkRef& c, ChunkServer* target, std::span<const uint8_t> data);
   // Copies chunk id (of place) to target; REQUIRES the file lock.
   ninep::Status CopyTo(const ChunkRef& c, ChunkServer* target, uint32_t from = 0);
 

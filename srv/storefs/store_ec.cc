@@ -298,20 +298,9 @@ Status Store::EcRebuild(const ChunkRef& c, size_t j, ChunkServer* target) {
                            std::to_string(good) + " fragments readable");
   Status s = (*code)->Reconstruct(ptrs, std::span<const bool>(present.get(), n), flen);
   if (!s.ok()) return s;
-  s = target->Create(c.id, c.version);
-  if (s.err() == EEXIST) {  // a leftover at this version: start over
-    (void)target->Remove(c.id, c.version);
-    s = target->Create(c.id, c.version);
-  }
-  if (s.ok() && len > 0)
-    s = target->Write(c.id, c.version, 0, std::span<const uint8_t>(ptrs[j], len));
-  if (s.ok()) s = target->Truncate(c.id, c.version, len);
-  if (!s.ok()) {
-    (void)target->Remove(c.id, c.version);  // best effort; the GC removes it otherwise
-    return s;
-  }
-  Throttle(len * c.k);  // what it read
-  return Status();
+  s = PutWhole(c, target, std::span<const uint8_t>(ptrs[j], len));
+  if (s.ok()) Throttle(len * c.k);  // what it read
+  return s;
 }
 
 void Store::EcRepair(const ChunkPlace& place, uint64_t* made, uint64_t* failed) {

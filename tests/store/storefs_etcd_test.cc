@@ -20,7 +20,7 @@ class StorefsEtcdTest : public ::testing::Test {
  protected:
   void SetUp() override { signal(SIGPIPE, SIG_IGN); }
   // storefs's flags for the shared store, plus extra.
-  std::vector<std::string> Meta(std::vector<std::string> extra = {}) {
+  std::vector<std::string> Meta(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> f{"--meta", etcd_.Spec()};
     f.insert(f.end(), extra.begin(), extra.end());
     return f;
@@ -35,6 +35,15 @@ class StorefsEtcdTest : public ::testing::Test {
     if (!n.ok()) return n.status();
     return *n == data.size() ? Status() : Status(EIO, "short write");
   }
+  // One etcd member, n chunkds and two storefs on them (Meta plus these
+  // flags: the etcd address is known only once it runs).
+  void StartTwo(int n, const std::vector<std::string>& first,
+                const std::vector<std::string>& second) {
+    ASSERT_TRUE(etcd_.Start(1));
+    ASSERT_TRUE(rig_.StartChunkds(n));
+    ASSERT_TRUE(rig_.StartStorefs(Meta(first)));
+    ASSERT_FALSE(rig_.StartFront(1, Meta(second)).empty());
+  }
   // The sum of `key` over the three chunkds' ctl files.
   uint64_t ChunkdSum(const std::string& key) {
     uint64_t n = 0;
@@ -47,10 +56,7 @@ class StorefsEtcdTest : public ::testing::Test {
 };
 
 TEST_F(StorefsEtcdTest, TwoStorefsCreateInOneDirectory) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(3));
-  ASSERT_TRUE(rig_.StartStorefs(Meta()));
-  ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
+  ASSERT_NO_FATAL_FAILURE(StartTwo(3, {}, {}));
   {
     auto c = rig_.Connect();
     ASSERT_TRUE(c);
@@ -99,10 +105,7 @@ TEST_F(StorefsEtcdTest, TwoStorefsCreateInOneDirectory) {
 }
 
 TEST_F(StorefsEtcdTest, TwoStorefsWriteOneFile) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(3));
-  ASSERT_TRUE(rig_.StartStorefs(Meta()));
-  ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
+  ASSERT_NO_FATAL_FAILURE(StartTwo(3, {}, {}));
   auto a = rig_.Connect();
   ASSERT_TRUE(a);
   ASSERT_TRUE(PutFile(a->root, "f", "").ok());
@@ -139,10 +142,7 @@ TEST_F(StorefsEtcdTest, TwoStorefsWriteOneFile) {
 }
 
 TEST_F(StorefsEtcdTest, KilledChunkWriterIsTakenOverAfterItsLease) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(3));
-  ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2", "--claim-idle", "60"})));
-  ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
+  ASSERT_NO_FATAL_FAILURE(StartTwo(3, {"--lease-ttl", "2", "--claim-idle", "60"}, {}));
   {
     auto a = rig_.Connect();
     ASSERT_TRUE(a);
@@ -181,10 +181,7 @@ TEST_F(StorefsEtcdTest, KilledChunkWriterIsTakenOverAfterItsLease) {
 }
 
 TEST_F(StorefsEtcdTest, AStoppedWritersChunkIsTakenOverAndItsOldVersionRefused) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(3));
-  ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2", "--claim-idle", "60"})));
-  ASSERT_FALSE(rig_.StartFront(1, Meta()).empty());
+  ASSERT_NO_FATAL_FAILURE(StartTwo(3, {"--lease-ttl", "2", "--claim-idle", "60"}, {}));
   auto a = rig_.Connect();
   ASSERT_TRUE(a);
   ASSERT_TRUE(PutFile(a->root, "f", Pattern(1, 0, kSlot)).ok());  // front 0 holds chunk 0
@@ -232,10 +229,8 @@ TEST_F(StorefsEtcdTest, AStoppedWritersChunkIsTakenOverAndItsOldVersionRefused) 
 }
 
 TEST_F(StorefsEtcdTest, AnotherStorefsRepairsOnceTheLeaderIsKilled) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(4));  // room to re-replicate onto
-  ASSERT_TRUE(rig_.StartStorefs(Meta({"--lease-ttl", "2"})));
-  ASSERT_FALSE(rig_.StartFront(1, Meta({"--lease-ttl", "2"})).empty());
+  // Four chunkds: room to re-replicate onto.
+  ASSERT_NO_FATAL_FAILURE(StartTwo(4, {"--lease-ttl", "2"}, {"--lease-ttl", "2"}));
   auto leads = [&](size_t fe) {
     std::string addr = rig_.front_addr(fe);
     return rig_.Ctl(addr)["leader"] == "yes";
@@ -301,11 +296,8 @@ TEST_F(StorefsEtcdTest, RegisteredChunkServersAreFoundAndTheirDeathHeardThroughT
 }
 
 TEST_F(StorefsEtcdTest, ErasureCodedFilesOverEtcdReadWithTwoServersDead) {
-  ASSERT_TRUE(etcd_.Start(1));
-  ASSERT_TRUE(rig_.StartChunkds(6));
-  ASSERT_TRUE(rig_.StartStorefs(Meta({"--ec", "4+2", "--chunk", "1m", "--no-local-reads"})));
-  ASSERT_FALSE(
-      rig_.StartFront(1, Meta({"--ec", "4+2", "--chunk", "1m", "--no-local-reads"})).empty());
+  std::vector<std::string> ec{"--ec", "4+2", "--chunk", "1m", "--no-local-reads"};
+  ASSERT_NO_FATAL_FAILURE(StartTwo(6, ec, ec));
   auto a = rig_.Connect();
   ASSERT_TRUE(a);
   std::string data = Pattern(12, 0, 2 * (1 << 20) + 777);
