@@ -174,6 +174,7 @@ uint64_t Replica::Capacity() const {
 
 Status Replica::CheckLocked(uint64_t want) const {
   if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  if (!broken_.ok()) return broken_;
   if (want != h_.version)
     return Errno(ESTALE, "chunk " + IdName(h_.id) + " is at version " + std::to_string(h_.version) +
                              ", not " + std::to_string(want));
@@ -211,6 +212,52 @@ Status Replica::PutHeader(Header* h) {
 void Replica::CommitHeader(const Header& h) {
   h_ = h;
   slot_ = 1 - slot_;
+  header_dirty_ = false;  // h was made from h_, with its length
+}
+
+void Replica::SetSyncHook(std::function<Status()> hook) { sync_hook_ = std::move(hook); }
+
+Status Replica::SyncThrough(uint64_t seq, bool* synced) {
+  std::unique_lock sl(sync_mu_);
+  sync_cv_.wait(sl, [&] { return synced_ >= seq || !syncing_; });
+  if (synced_ >= seq) return Status::Ok();
+  syncing_ = true;
+  sl.unlock();
+  // Only a running sync writes a header for the writes: the slot it
+  // fills is never the one the last durable header is in.
+  uint64_t upto = 0, hseq = 0;
+  int slot = -1;
+  Status s;
+  {
+    std::unique_lock lk(mu_);
+    s = broken_;
+    upto = written_;
+    if (s.ok() && header_dirty_) {
+      Header h = h_;
+      s = PutHeader(&h);
+      if (s.ok()) {
+        slot = 1 - slot_;
+        hseq = h_.seq = h.seq;
+        header_dirty_ = false;
+      }
+    }
+  }
+  if (s.ok() && sync_hook_) s = sync_hook_();
+  if (s.ok()) s = store::FdatasyncFd(fd_.get());
+  if (synced) *synced = true;
+  {
+    std::unique_lock lk(mu_);
+    if (!s.ok() && broken_.ok())
+      broken_ = Status(EIO, "chunk " + IdName(h_.id) + ": " + s.message() +
+                                "; the replica is unusable until chunkd restarts");
+    if (s.ok() && slot >= 0 && h_.seq == hseq) slot_ = slot;  // else a later header moved it
+    if (!broken_.ok()) s = broken_;
+  }
+  sl.lock();
+  syncing_ = false;
+  if (s.ok()) synced_ = std::max(synced_, upto);
+  sync_cv_.notify_all();
+  return s;
 }
 
 Status Replica::PutCrcs(uint64_t first, uint64_t n) {
@@ -227,7 +274,7 @@ void Replica::GiveBack(uint64_t size) {
 }
 
 Result<size_t> Replica::Write(uint64_t want, uint64_t off, std::span<const uint8_t> data,
-                              int64_t* bad_block) {
+                              int64_t* bad_block, bool* synced) {
   std::unique_lock lk(mu_);
   if (Status s = CheckLocked(want); !s.ok()) return s;
   size_t n = data.size();
@@ -296,24 +343,27 @@ Result<size_t> Replica::Write(uint64_t want, uint64_t off, std::span<const uint8
     }
     for (uint64_t b = gap; b < first; b++) crcs_[b] = BlockCrc{ZeroBlockCrc(), ZeroBlockCrc()};
   }
-  Header h = h_;
-  h.length = newlen;
-  // Table, header, then data: a process killed between two of these
-  // leaves, in the page cache, blocks that match their entry's prev (old
-  // data) or cur (new data) under either header; new blocks past the old
-  // end read as zeros, which match prev. Only a kill inside the data pwrite
-  // itself can leave a block part old, part new: reported, never served.
+  // Table, data, then (by the sync) the header: a process killed between
+  // two of these leaves, in the page cache, blocks that match their
+  // entry's prev (old data) or cur (new data); blocks past the length the
+  // header on disk says are not part of the replica. Only a kill inside the
+  // data pwrite itself can leave a block part old, part new: reported,
+  // never served.
   Status s = PutCrcs(std::min(gap, first), last + 1 - std::min(gap, first));
-  if (s.ok() && newlen != oldlen) s = PutHeader(&h);
   if (s.ok())
     s = store::PwriteAll(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(doff + first * B));
-  if (s.ok()) s = store::FdatasyncFd(fd_.get());
   if (!s.ok()) {
     crcs_ = std::move(saved);
     return Status(s.err(), "chunk " + IdName(h_.id) + ": " + s.message());
   }
-  if (newlen != oldlen) CommitHeader(h);
+  if (newlen != oldlen) {
+    h_.length = newlen;
+    header_dirty_ = true;
+  }
   mtime_ = Now();
+  uint64_t mine = ++written_;
+  lk.unlock();
+  if (Status st = SyncThrough(mine, synced); !st.ok()) return st;
   return n;
 }
 
@@ -379,6 +429,7 @@ Status Replica::Truncate(uint64_t want, uint64_t len, int64_t* bad_block) {
 Status Replica::SetVersion(uint64_t v) {
   std::unique_lock lk(mu_);
   if (removed_) return Errno(ENOENT, "chunk " + IdName(h_.id) + " was removed");
+  if (!broken_.ok()) return broken_;
   Header h = h_;
   h.version = v;
   Status s = PutHeader(&h);

@@ -3,20 +3,25 @@
 //
 // Durability: every mutating call returns only after its data, CRCs and
 // header are on stable storage (fdatasync), so an OK answer may be
-// acknowledged. A call that fails leaves the replica as it was: space is
-// reserved with fallocate before anything is written, so ENOSPC comes
-// before the first byte changes.
-// Every call that takes `want` checks the replica's version first and fails
-// ESTALE when it differs, so a fid opened on an older version never reads
-// or writes a bumped replica.
-// Thread-safety: all methods may be called from any thread; reads share a
-// lock, mutations take it exclusively.
+// acknowledged. Writes commit as a group: each puts its bytes in the page
+// cache under the lock, then waits outside it for one fdatasync that
+// covers it and every write before it (the one that finds no sync running
+// starts it), so concurrent writes to one replica share their syncs. A
+// failed fdatasync breaks the replica: every later call fails EIO until
+// chunkd opens it afresh (the page cache may no longer match the disk). A call that fails leaves
+// the replica as it was: space is reserved with fallocate before anything is written, so ENOSPC
+// comes before the first byte changes. Every call that takes `want` checks the replica's version
+// first and fails ESTALE when it differs, so a fid opened on an older version never reads or writes
+// a bumped replica. Thread-safety: all methods may be called from any thread; reads share a lock,
+// mutations take it exclusively.
 #ifndef CHUNKD_REPLICA_H_
 #define CHUNKD_REPLICA_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -81,8 +86,12 @@ class Replica {
   // Writes data at off (holes between the old end and off read as zeros).
   // EFBIG past Capacity(); EIO when a block it partly overwrites is corrupt
   // (*bad_block says which); ENOSPC when the disk is full.
+  // *synced (when given) says whether this call ran the fdatasync.
   ninep::Result<size_t> Write(uint64_t want, uint64_t off, std::span<const uint8_t> data,
-                              int64_t* bad_block);
+                              int64_t* bad_block, bool* synced = nullptr);
+  // For tests: runs before each group fdatasync of writes, outside the
+  // lock; an error it returns stands for the fdatasync's.
+  void SetSyncHook(std::function<ninep::Status()> hook);
   // Sets the length to len (shrinks or grows with zeros).
   ninep::Status Truncate(uint64_t want, uint64_t len, int64_t* bad_block);
   // Sets the version to v durably (a header rewrite).
@@ -104,6 +113,9 @@ class Replica {
   // Commit makes it current once it is durable.
   ninep::Status PutHeader(Header* h);
   void CommitHeader(const Header& h);
+  // Returns once write number `seq` (counted in written_) is durable,
+  // syncing itself unless a sync already running or finished covers it.
+  ninep::Status SyncThrough(uint64_t seq, bool* synced);
   ninep::Status PutCrcs(uint64_t first, uint64_t n);
   // Shrinks the file back to size after a failed reservation.
   void GiveBack(uint64_t size);
@@ -116,6 +128,17 @@ class Replica {
   std::vector<BlockCrc> crcs_;  // at least one per block below the length
   uint32_t mtime_ = 0;
   bool removed_ = false;
+  // Under mu_: writes put in the page cache so far; h_.length is past what
+  // either header slot says; the failed fdatasync that broke the replica.
+  uint64_t written_ = 0;
+  bool header_dirty_ = false;
+  ninep::Status broken_;
+  // Under sync_mu_: writes known durable, and whether a sync is running.
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t synced_ = 0;
+  bool syncing_ = false;
+  std::function<ninep::Status()> sync_hook_;  // set before any write
 };
 
 }  // namespace chunkd

@@ -190,7 +190,9 @@ Result<size_t> ChunkStore::Write(Replica& r, uint64_t want, uint64_t off,
                                  std::span<const uint8_t> data) {
   counters_.writes++;
   int64_t bad = -1;
-  auto n = r.Write(want, off, data, &bad);
+  bool synced = false;
+  auto n = r.Write(want, off, data, &bad, &synced);
+  if (synced) counters_.write_syncs++;
   if (bad >= 0) MarkBad(r.Info().id);
   return n;
 }
@@ -248,6 +250,7 @@ std::string ChunkStore::CtlText() const {
   line("bad", counters_.bad);
   line("reads", counters_.reads);
   line("writes", counters_.writes);
+  line("write-syncs", counters_.write_syncs);
   line("scrubs", counters_.scrubs);
   line("stale", counters_.stale);
   line("maxchunk", uint64_t{max_blocks_} * kBlockSize);

@@ -32,11 +32,12 @@ namespace chunkd {
 
 // The counters /ctl reports.
 struct StoreCounters {
-  std::atomic<uint64_t> bad{0};     // checksum mismatches and torn replicas found
-  std::atomic<uint64_t> reads{0};   // read requests on replicas
-  std::atomic<uint64_t> writes{0};  // write requests on replicas
-  std::atomic<uint64_t> scrubs{0};  // scrubs finished
-  std::atomic<uint64_t> stale{0};   // requests refused for naming an old version
+  std::atomic<uint64_t> bad{0};          // checksum mismatches and torn replicas found
+  std::atomic<uint64_t> reads{0};        // read requests on replicas
+  std::atomic<uint64_t> writes{0};       // write requests on replicas
+  std::atomic<uint64_t> write_syncs{0};  // fdatasyncs they ran (concurrent ones share)
+  std::atomic<uint64_t> scrubs{0};       // scrubs finished
+  std::atomic<uint64_t> stale{0};        // requests refused for naming an old version
 };
 
 class ChunkStore {

@@ -2,13 +2,18 @@
 // names), the ctl parser, and Replica's crash rules on a real file: a block
 // whose data or table entry a crash left behind reads as its old or new
 // content, never as garbage. ReadReplicaFile (a reader beside chunkd) must
-// accept and refuse exactly what Replica::Read does.
+// accept and refuse exactly what Replica::Read does. Concurrent writes share
+// one fdatasync, and a failed one breaks the replica.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chunkd/ctl.h"
@@ -307,6 +312,79 @@ TEST_F(ReplicaCrash, ReadReplicaFileReportsAFlippedBitNeverServesIt) {
   Pwrite(chunkd::kCrcTableOffset + 2 * 8, std::string(8, '\xff'));
   EXPECT_EQ(ReadFileAt(path(), 1, 2 * kBlockSize, 1, &bad),
             "ERROR chunk 00000000000000c1 block 2: checksum mismatch");
+}
+
+TEST_F(ReplicaCrash, WritesThatWaitForARunningSyncShareTheNextOne) {
+  auto r = chunkd::Replica::Create(dir_, 0xc1, 1, 8);
+  ASSERT_TRUE(r.ok());
+  chunkd::Replica& rep = **r;
+  // The first sync holds until two more writes are in the page cache.
+  std::promise<void> in_sync, release;
+  std::shared_future<void> go = release.get_future().share();
+  std::atomic<int> syncs{0};
+  rep.SetSyncHook([&] {
+    if (syncs++ == 0) {
+      in_sync.set_value();
+      go.wait();
+    }
+    return ninep::Status::Ok();
+  });
+  auto write = [&](uint64_t b, char ch, bool* synced) {
+    int64_t bad = -1;
+    return rep.Write(1, b * kBlockSize, Bytes(std::string(kBlockSize, ch)), &bad, synced);
+  };
+  bool sa = false, sb = false, sc = false;
+  auto a = std::async(std::launch::async, [&] { return write(0, 'a', &sa); });
+  in_sync.get_future().wait();
+  auto b = std::async(std::launch::async, [&] { return write(1, 'b', &sb); });
+  auto c = std::async(std::launch::async, [&] { return write(2, 'c', &sc); });
+  // Both are written once the length covers them; they then wait for a sync.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (rep.Info().length < 3 * kBlockSize && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  const uint64_t seen = rep.Info().length;
+  const int during = syncs.load();
+  release.set_value();              // before any assertion: a failing one must not hang the test
+  EXPECT_EQ(seen, 3 * kBlockSize);  // b and c were not held behind a's sync
+  EXPECT_EQ(during, 1);             // and nobody synced past the running one
+  ASSERT_TRUE(a.get().ok());
+  ASSERT_TRUE(b.get().ok());
+  ASSERT_TRUE(c.get().ok());
+  EXPECT_EQ(syncs.load(), 2);  // one for a, one for b and c together
+  EXPECT_TRUE(sa);
+  EXPECT_NE(sb, sc);
+  // On the disk: the three blocks, and a header that says so.
+  r->reset();
+  auto again = chunkd::Replica::Open(path(), 0xc1);
+  ASSERT_TRUE(again.ok());
+  int64_t bad = -1;
+  EXPECT_EQ(ReadAll(**again, 1, &bad), std::string(kBlockSize, 'a') + std::string(kBlockSize, 'b') +
+                                           std::string(kBlockSize, 'c'));
+  EXPECT_EQ(bad, -1);
+}
+
+TEST_F(ReplicaCrash, AFailedSyncBreaksTheReplicaUntilItIsOpenedAgain) {
+  auto r = chunkd::Replica::Create(dir_, 0xc1, 1, 4);
+  ASSERT_TRUE(r.ok());
+  int64_t bad = -1;
+  ASSERT_TRUE((*r)->Write(1, 0, Bytes("kept"), &bad).ok());
+  (*r)->SetSyncHook([] { return ninep::Status(EIO, "injected"); });
+  auto w = (*r)->Write(1, 4, Bytes("lost"), &bad);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().err(), EIO);
+  EXPECT_NE(w.status().message().find("injected"), std::string::npos) << w.status().message();
+  // Whatever the page cache says now, nothing more is served or changed.
+  (*r)->SetSyncHook(nullptr);
+  std::string got = ReadAll(**r, 1, &bad);
+  EXPECT_NE(got.find("unusable until chunkd restarts"), std::string::npos) << got;
+  EXPECT_EQ((*r)->Write(1, 0, Bytes("more"), &bad).status().err(), EIO);
+  EXPECT_EQ((*r)->Truncate(1, 1, &bad).err(), EIO);
+  EXPECT_EQ((*r)->SetVersion(2).err(), EIO);
+  // Opened again (chunkd restarted), the acknowledged bytes are there.
+  r->reset();
+  auto again = chunkd::Replica::Open(path(), 0xc1);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(ReadAll(**again, 1, &bad).substr(0, 4), "kept");
 }
 
 }  // namespace
