@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <random>
 #include <sstream>
 
@@ -20,12 +21,91 @@ std::string ReplicaFile(uint64_t id, uint64_t ver) {
   return chunkd::IdName(id) + "." + std::to_string(ver);
 }
 
+namespace {
+
+// The threads ForAll hands calls to. Making a thread per call cost a
+// clone, a stack's page faults and a join each time (a tenth of storefs's
+// CPU on an erasure-coded write); these are kept. There are as many as
+// calls ever ran at once: each call blocks on a chunk server, so a fixed
+// few would run them one after another. One idle for a minute ends.
+class Helpers {
+ public:
+  // Never destroyed: idle helpers may still wait in it when the process exits.
+  static Helpers& Get() {
+    static Helpers* h = new Helpers;
+    return *h;
+  }
+  // Runs task on a helper, starting one when none is idle; false (the
+  // task dropped) when kMax are busy.
+  bool Run(std::function<void()> task) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (idle_ <= q_.size()) {
+      if (threads_ >= kMax) return false;
+      threads_++;
+      std::thread([this] { Serve(); }).detach();
+    }
+    q_.push_back(std::move(task));
+    cv_.notify_one();
+    return true;
+  }
+
+ private:
+  static constexpr size_t kMax = 1024;
+  void Serve() {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      idle_++;
+      bool got = cv_.wait_for(lk, std::chrono::minutes(1), [&] { return !q_.empty(); });
+      idle_--;
+      if (!got) break;
+      auto task = std::move(q_.front());
+      q_.pop_front();
+      lk.unlock();
+      task();
+      lk.lock();
+    }
+    threads_--;
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> q_;
+  size_t idle_ = 0, threads_ = 0;
+};
+
+}  // namespace
+
 void ForAll(size_t n, const std::function<void(size_t)>& fn) {
-  std::vector<std::thread> ts;
-  ts.reserve(n > 0 ? n - 1 : 0);
-  for (size_t i = 1; i < n; i++) ts.emplace_back(fn, i);
-  if (n > 0) fn(0);
-  for (auto& t : ts) t.join();
+  if (n <= 1) {
+    if (n == 1) fn(0);
+    return;
+  }
+  // Each index runs once, on whichever thread takes it first: a helper, or
+  // the caller once it is done with its own, so a call never waits for a
+  // helper that has not started (none may be free when ForAlls nest).
+  struct Shared {
+    explicit Shared(size_t n) : taken(new std::atomic<bool>[n]), left(n) {
+      for (size_t i = 0; i < n; i++) taken[i] = false;
+    }
+    std::unique_ptr<std::atomic<bool>[]> taken;
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t left;
+  };
+  auto sh = std::make_shared<Shared>(n);
+  // fn is touched only by the thread that takes an index, and the caller
+  // waits for every index: a helper that finds its index taken never
+  // reaches fn, which may be gone by then.
+  auto run = [&fn](Shared* st, size_t i) {
+    if (st->taken[i].exchange(true)) return;
+    fn(i);
+    std::lock_guard<std::mutex> lk(st->mu);
+    if (--st->left == 0) st->cv.notify_all();
+  };
+  for (size_t i = 1; i < n; i++)
+    if (!Helpers::Get().Run([sh, i, run] { run(sh.get(), i); })) break;
+  for (size_t i = 0; i < n; i++) run(sh.get(), i);
+  std::unique_lock<std::mutex> lk(sh->mu);
+  sh->cv.wait(lk, [&] { return sh->left == 0; });
 }
 
 namespace {

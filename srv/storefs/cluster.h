@@ -180,8 +180,8 @@ class Cluster {
   bool started_ = false;
 };
 
-// Runs fn(0..n-1) at once, fn(0) on the calling thread, the rest on their
-// own threads; returns when all are done.
+// Runs fn(0..n-1) at once, fn(0) on the calling thread, the rest on kept
+// helper threads; returns when all are done.
 void ForAll(size_t n, const std::function<void(size_t)>& fn);
 
 // "%016x" of a chunk id and the replica file name ID.VERSION.
