@@ -514,6 +514,7 @@ std::string StoreFs::CtlText() const {
     << "grants " << c.grants << "\n"
     << "failovers " << c.failovers << "\n"
     << "replica-write-errors " << c.write_errors << "\n"
+    << "stripe-hits " << c.stripe_hits << "\n"
     << "leader " << (meta_->Leading() ? "yes" : "no") << "\n"
     << PolicyLines(so, h) << "log-commits " << m.commits << "\n"
     << "log-syncs " << m.log_syncs << "\n"

@@ -326,35 +326,12 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
     done += len;
     auto c = meta_->Chunk(ino, idx);
     if (!c) {
-      // A hole: the first writer makes the chunk with its bytes (new
-      // replicas touch nobody else's); the others wait for it and write into it.
-      {
-        std::unique_lock<std::mutex> lk(fl->held_mu);
-        fl->held_cv.wait(lk, [&] { return fl->creating.count(idx) == 0; });
-        c = meta_->Chunk(ino, idx);
-        if (!c) fl->creating.insert(idx);
-      }
-      if (!c) {
-        std::vector<uint64_t> fresh;
-        auto nc = NewChunk(coff, part, &fresh);
-        Result<uint64_t> tk(Errno(EIO));
-        if (nc.ok()) {
-          Txn t;
-          t.SetChunk(ino, idx, *nc);
-          tk = meta_->Apply(t);  // durable with the attributes below (a later ticket)
-        }
-        {
-          std::lock_guard<std::mutex> lk(mu_);
-          for (uint64_t id : fresh) inflight_.erase(id);
-        }
-        {
-          std::lock_guard<std::mutex> lk(fl->held_mu);
-          fl->creating.erase(idx);
-        }
-        fl->held_cv.notify_all();
-        if (!tk.ok()) return std::nullopt;  // the exclusive path tries again and reports
-        continue;
-      }
+      bool made = false;
+      c = MakeShared(
+          fl, ino, idx, [&](std::vector<uint64_t>* fresh) { return NewChunk(coff, part, fresh); },
+          &made);
+      if (!c) return std::nullopt;  // the exclusive path tries again and reports
+      if (made) continue;
     }
     if (!Granted(*c)) return std::nullopt;
     std::vector<std::shared_ptr<ChunkServer>> reps;
@@ -374,6 +351,38 @@ std::optional<Result<uint64_t>> Store::WriteGranted(FileLocks* fl, InodeId ino, 
   return ApplyWriteAttr(ino, off, data.size(), muid, &t);
 }
 
+std::optional<ChunkRef> Store::MakeShared(
+    FileLocks* fl, InodeId ino, uint64_t idx,
+    const std::function<Result<ChunkRef>(std::vector<uint64_t>*)>& make, bool* made) {
+  *made = false;
+  {
+    std::unique_lock<std::mutex> lk(fl->held_mu);
+    fl->held_cv.wait(lk, [&] { return fl->creating.count(idx) == 0; });
+    if (auto c = meta_->Chunk(ino, idx)) return c;
+    fl->creating.insert(idx);
+  }
+  std::vector<uint64_t> fresh;
+  auto nc = make(&fresh);
+  Result<uint64_t> tk(Errno(EIO));
+  if (nc.ok()) {
+    Txn t;
+    t.SetChunk(ino, idx, *nc);
+    tk = meta_->Apply(t);  // durable with the writer's attributes (a later ticket)
+  }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (uint64_t id : fresh) inflight_.erase(id);
+  }
+  {
+    std::lock_guard<std::mutex> lk(fl->held_mu);
+    fl->creating.erase(idx);
+  }
+  fl->held_cv.notify_all();
+  if (!tk.ok()) return std::nullopt;
+  *made = true;
+  return *nc;
+}
+
 std::optional<Result<uint64_t>> Store::EcWriteGranted(FileLocks* fl, const Inode& in, uint64_t off,
                                                       std::span<const uint8_t> data,
                                                       const std::string& muid) {
@@ -384,10 +393,37 @@ std::optional<Result<uint64_t>> Store::EcWriteGranted(FileLocks* fl, const Inode
   for (size_t done = 0; done < data.size();) {
     uint64_t pos = off + done, idx = pos / cs, coff = pos % cs;
     size_t len = static_cast<size_t>(std::min<uint64_t>(data.size() - done, cs - coff));
+    auto part = data.subspan(done, len);
     auto c = meta_->Chunk(in.ino, idx);
-    if (!c || c->k == 0 || !Granted(*c)) return std::nullopt;  // new or to grant: alone
+    if (!c) {
+      // A hole: made here with this write's stripes (the other writers
+      // of the chunk wait for it), so a sequential writer's every new
+      // chunk does not drain the others for the exclusive path.
+      bool made = false;
+      c = MakeShared(
+          fl, in.ino, idx,
+          [&](std::vector<uint64_t>* fresh) -> Result<ChunkRef> {
+            auto nc = EcNewChunk(LayoutK(in.layout), LayoutM(in.layout), fresh);
+            if (!nc.ok()) return nc.status();
+            std::vector<Status> res;
+            if (Status s = EcPut(*nc, coff, part, false, &res); !s.ok()) return s;
+            for (const Status& r : res)
+              if (!r.ok()) {
+                c_.write_errors++;
+                return r;
+              }
+            return nc;
+          },
+          &made);
+      if (!c) return std::nullopt;  // the exclusive path tries again and reports
+      if (made) {
+        done += len;
+        continue;
+      }
+    }
+    if (c->k == 0 || !Granted(*c)) return std::nullopt;  // to grant: alone
     std::vector<Status> res;
-    Status s = EcPut(*c, coff, data.subspan(done, len), true, &res);
+    Status s = EcPut(*c, coff, part, true, &res);
     if (!s.ok()) return std::nullopt;
     for (const Status& r : res)
       if (!r.ok()) {

@@ -28,6 +28,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,7 @@ struct StoreCounters {
   std::atomic<uint64_t> grants{0};        // version bumps
   std::atomic<uint64_t> failovers{0};     // replica reads that failed and moved on
   std::atomic<uint64_t> write_errors{0};  // replica writes that failed
+  std::atomic<uint64_t> stripe_hits{0};   // EC stripes written in part whose rest was kept here
 };
 
 // The error of a write that `got` of the `need` replicas (or fragments)
@@ -161,6 +163,14 @@ class Store {
   std::optional<ninep::Result<uint64_t>> WriteGranted(FileLocks* fl, InodeId ino, uint64_t off,
                                                       std::span<const uint8_t> data,
                                                       const std::string& muid);
+  // For a shared writer that found chunk idx of ino missing: waits while
+  // another writer makes it; if it is still missing, makes it with `make`
+  // (which puts the writer's bytes in it) and applies its record, and sets
+  // *made. nullopt when making or applying failed (the exclusive path
+  // tries again and reports).
+  std::optional<ChunkRef> MakeShared(
+      FileLocks* fl, InodeId ino, uint64_t idx,
+      const std::function<ninep::Result<ChunkRef>(std::vector<uint64_t>*)>& make, bool* made);
   // Adds the attribute change of a write of n bytes at off to t and applies
   // t; REQUIRES the file's attr lock.
   ninep::Result<uint64_t> ApplyWriteAttr(InodeId ino, uint64_t off, size_t n,
@@ -226,15 +236,30 @@ class Store {
   // record to t when it changed. REQUIRES the layout lock, exclusive.
   ninep::Status EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t coff,
                              std::span<const uint8_t> data, Txn* t, std::vector<uint64_t>* fresh);
+  // Makes a new chunk of k+m empty fragments on k+m servers, granted at
+  // version 1; its id is added to *fresh (in flight until logged).
+  ninep::Result<ChunkRef> EcNewChunk(uint8_t k, uint8_t m, std::vector<uint64_t>* fresh);
   // Writes data at coff of EC chunk c: encodes the stripes it touches
   // (reading the rest of a partial one first when `fill`, else taking it
   // as zeros: a new chunk) and writes every fragment's part; (*res)[j] is
   // fragment j's outcome. Fails only when the stripes cannot be read.
   ninep::Status EcPut(const ChunkRef& c, uint64_t coff, std::span<const uint8_t> data, bool fill,
                       std::vector<ninep::Status>* res);
-  // WriteGranted for an EC file: writes into granted chunks only, holding
-  // the whole stripes it touches; nullopt when the exclusive path must
-  // run (a new or ungranted chunk, a failed fragment).
+  // Calls use with stripe s of EC chunk c as this storefs last wrote it
+  // (its bytes up to the chunk's end); false when it keeps no copy of that
+  // version.
+  bool PlaceCachedStripe(const ChunkRef& c, uint64_t s,
+                         const std::function<void(const std::string&)>& use);
+  // Keeps the stripes in `part` from frag (fragment cells from stripe s0
+  // on) and forgets the other stripes of [s0, s1] of c: called once a write
+  // of them reached every fragment, under their range lock.
+  void KeepStripes(const ChunkRef& c, uint64_t s0, uint64_t s1, const std::vector<uint64_t>& part,
+                   const std::vector<uint8_t*>& frag);
+  // Forgets every stripe kept of chunk id (its fragments changed otherwise).
+  void DropStripes(uint64_t id);
+  // WriteGranted for an EC file: writes into granted chunks and makes
+  // chunks in holes, holding the whole stripes it touches; nullopt when
+  // the exclusive path must run (an ungranted chunk, a failed fragment).
   std::optional<ninep::Result<uint64_t>> EcWriteGranted(FileLocks* fl, const Inode& in,
                                                         uint64_t off, std::span<const uint8_t> data,
                                                         const std::string& muid);
@@ -269,6 +294,19 @@ class Store {
   std::unordered_set<uint64_t> inflight_;            // chunk ids being created or copied
   std::set<std::pair<uint64_t, uint32_t>> corrupt_;  // (chunk id, server) to repair
   std::set<uint32_t> decommission_;                  // servers to retire once drained
+
+  // Stripes of EC chunks written in part, as written, newest first (at most
+  // kStripesKept): the write that fills the rest of one (a sequential
+  // writer's next: 9P writes seldom line up with stripes) takes the bytes it
+  // keeps from here instead of reading them back from K servers. A copy
+  // names the chunk version: one granted elsewhere or again is a miss.
+  struct StripeCopy {
+    uint64_t id, version, stripe;
+    std::string data;
+  };
+  static constexpr size_t kStripesKept = 64;
+  std::mutex stripes_mu_;
+  std::list<StripeCopy> stripes_;
 
   std::mutex loop_mu_;
   std::condition_variable loop_cv_;

@@ -20,6 +20,7 @@ namespace {
 constexpr uint64_t kCell = 64 << 10;
 
 uint8_t* U8(std::string& s) { return reinterpret_cast<uint8_t*>(s.data()); }
+const uint8_t* U8c(const std::string& s) { return reinterpret_cast<const uint8_t*>(s.data()); }
 
 // Calls fn(stripe, cell, offset in cell, offset in the range, n) for each
 // piece of [coff, coff + len) that lies in one cell.
@@ -136,29 +137,9 @@ Status Store::EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t 
   ChunkRef c;
   bool made = !old;
   if (made) {
-    auto id = FreshChunkId(fresh);
-    if (!id.ok()) return id.status();
-    auto targets = cluster_->Place(n, {});
-    if (targets.size() < n)
-      return Status(ENOSPC, "erasure code " + std::to_string(k) + "+" + std::to_string(m) +
-                                " needs " + std::to_string(n) + " live chunk servers; " +
-                                std::to_string(targets.size()) + " can take a chunk");
-    std::vector<Status> res(n);
-    ForAll(n, [&](size_t j) { res[j] = targets[j]->Create(*id, 1); });
-    for (size_t j = 0; j < n; j++)
-      if (!res[j].ok()) {
-        for (size_t i = 0; i < n; i++)
-          if (res[i].ok()) (void)targets[i]->Remove(*id, 1);  // the GC retries
-        return res[j];
-      }
-    c.id = *id;
-    c.version = 1;
-    c.k = k;
-    c.m = m;
-    for (auto& s : targets) c.replicas.push_back(s->id());
-    std::lock_guard<std::mutex> lk(mu_);
-    granted_[c.id] = 1;
-    clean_.insert(c.id);
+    auto nc = EcNewChunk(k, m, fresh);
+    if (!nc.ok()) return nc.status();
+    c = std::move(*nc);
   } else {
     c = *old;
     if (c.k != k || c.m != m) return Status(EIO, "chunk layout differs from its file's");
@@ -200,44 +181,140 @@ Status Store::EcWriteChunk(InodeId ino, uint16_t layout, uint64_t idx, uint64_t 
   return Status();
 }
 
+Result<ChunkRef> Store::EcNewChunk(uint8_t k, uint8_t m, std::vector<uint64_t>* fresh) {
+  const size_t n = size_t{k} + m;
+  auto id = FreshChunkId(fresh);
+  if (!id.ok()) return id.status();
+  auto targets = cluster_->Place(n, {});
+  if (targets.size() < n)
+    return Status(ENOSPC, "erasure code " + std::to_string(k) + "+" + std::to_string(m) +
+                              " needs " + std::to_string(n) + " live chunk servers; " +
+                              std::to_string(targets.size()) + " can take a chunk");
+  std::vector<Status> res(n);
+  ForAll(n, [&](size_t j) { res[j] = targets[j]->Create(*id, 1); });
+  for (size_t j = 0; j < n; j++)
+    if (!res[j].ok()) {
+      for (size_t i = 0; i < n; i++)
+        if (res[i].ok()) (void)targets[i]->Remove(*id, 1);  // the GC retries
+      return res[j];
+    }
+  ChunkRef c;
+  c.id = *id;
+  c.version = 1;
+  c.k = k;
+  c.m = m;
+  for (auto& s : targets) c.replicas.push_back(s->id());
+  std::lock_guard<std::mutex> lk(mu_);
+  granted_[c.id] = 1;
+  clean_.insert(c.id);
+  return c;
+}
+
 Status Store::EcPut(const ChunkRef& c, uint64_t coff, std::span<const uint8_t> data, bool fill,
                     std::vector<Status>* res) {
   auto code = Code(c.k, c.m);
   if (!code.ok()) return code.status();
   const size_t k = c.k, n = size_t{c.k} + c.m;
-  // The stripes written, each fragment's part of them, and the data cells
-  // a partial stripe keeps (read first, rebuilt if need be).
-  uint64_t sd = k * kCell, s0 = coff / sd, s1 = (coff + data.size() - 1) / sd;
-  uint64_t flen = (s1 - s0 + 1) * kCell;
-  uint64_t span_end = std::min((s1 + 1) * sd, opts_.chunk_size);
-  std::vector<std::string> frag(n, std::string(flen, '\0'));
-  if (fill && (coff != s0 * sd || coff + data.size() < span_end)) {
-    std::string cur(span_end - s0 * sd, '\0');
-    if (Status s = EcRead(c, s0 * sd, std::span<uint8_t>(U8(cur), cur.size())); !s.ok()) return s;
-    Cells(k, s0 * sd, cur.size(),
-          [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
-            memcpy(frag[j].data() + (s - s0) * kCell + o, cur.data() + at, len);
-          });
+  // The stripes written, each fragment's part of them (every byte of it
+  // is set below: kept bytes, written bytes, parity).
+  const uint64_t end = coff + data.size(), sd = k * kCell, s0 = coff / sd, s1 = (end - 1) / sd;
+  const uint64_t flen = (s1 - s0 + 1) * kCell;
+  auto stripe_end = [&](uint64_t s) { return std::min((s + 1) * sd, opts_.chunk_size); };
+  std::vector<std::unique_ptr<uint8_t[]>> bufs(n);
+  std::vector<uint8_t*> frag(n);
+  for (size_t j = 0; j < n; j++)
+    frag[j] = (bufs[j] = std::make_unique_for_overwrite<uint8_t[]>(flen)).get();
+  auto place = [&](uint64_t at, const uint8_t* p, uint64_t len) {
+    Cells(k, at, len, [&](uint64_t s, uint64_t j, uint64_t o, uint64_t from, uint64_t m) {
+      if (p)
+        memcpy(frag[j] + (s - s0) * kCell + o, p + from, m);
+      else
+        memset(frag[j] + (s - s0) * kCell + o, 0, m);
+    });
+  };
+  // A stripe written in part keeps its other bytes: from the copy of it
+  // this storefs wrote last, else read (rebuilt if need be) from the
+  // servers; a new chunk (no `fill`) holds zeros there. A stripe cut
+  // short by the chunk's end is zeros past it.
+  if (stripe_end(s1) < (s1 + 1) * sd)
+    place(stripe_end(s1), nullptr, (s1 + 1) * sd - stripe_end(s1));
+  std::vector<uint64_t> part;
+  if (coff > s0 * sd || end < stripe_end(s0)) part.push_back(s0);
+  if (s1 != s0 && end < stripe_end(s1)) part.push_back(s1);
+  for (uint64_t s : part) {
+    const uint64_t b = s * sd, e = stripe_end(s);
+    if (fill &&
+        PlaceCachedStripe(c, s, [&](const std::string& kept) { place(b, U8c(kept), e - b); }))
+      continue;
+    for (auto [x, y] : {std::pair{b, std::min(coff, e)}, std::pair{std::max(end, b), e}}) {
+      if (x >= y) continue;
+      if (!fill) {
+        place(x, nullptr, y - x);
+        continue;
+      }
+      std::string kept(y - x, '\0');
+      if (Status st = EcRead(c, x, std::span<uint8_t>(U8(kept), kept.size())); !st.ok()) return st;
+      place(x, U8c(kept), y - x);
+    }
   }
-  Cells(k, coff, data.size(), [&](uint64_t s, uint64_t j, uint64_t o, uint64_t at, uint64_t len) {
-    memcpy(frag[j].data() + (s - s0) * kCell + o, data.data() + at, len);
-  });
-  std::vector<const uint8_t*> dp(k);
-  std::vector<uint8_t*> pp(n - k);
-  for (size_t j = 0; j < k; j++) dp[j] = U8(frag[j]);
-  for (size_t j = k; j < n; j++) pp[j - k] = U8(frag[j]);
+  place(coff, data.data(), data.size());
+  std::vector<const uint8_t*> dp(frag.begin(), frag.begin() + static_cast<ptrdiff_t>(k));
+  std::vector<uint8_t*> pp(frag.begin() + static_cast<ptrdiff_t>(k), frag.end());
   (*code)->Encode(dp, pp, flen);
   res->assign(n, Status());
   ForAll(n, [&](size_t j) {
     auto s = c.replicas[j] != 0 ? cluster_->Get(c.replicas[j]) : nullptr;
-    (*res)[j] =
-        s ? s->Write(c.id, c.version, s0 * kCell, std::span<const uint8_t>(U8(frag[j]), flen))
-          : Status(EIO, "fragment lost");
+    (*res)[j] = s ? s->Write(c.id, c.version, s0 * kCell, std::span<const uint8_t>(frag[j], flen))
+                  : Status(EIO, "fragment lost");
   });
+  bool all = std::all_of(res->begin(), res->end(), [](const Status& r) { return r.ok(); });
+  if (all)
+    KeepStripes(c, s0, s1, part, frag);
+  else
+    DropStripes(c.id);  // what the fragments hold is mixed now
   return Status();
 }
 
+bool Store::PlaceCachedStripe(const ChunkRef& c, uint64_t s,
+                              const std::function<void(const std::string&)>& use) {
+  std::lock_guard<std::mutex> lk(stripes_mu_);
+  for (const StripeCopy& sc : stripes_)
+    if (sc.id == c.id && sc.stripe == s) {
+      if (sc.version != c.version) return false;
+      use(sc.data);
+      c_.stripe_hits++;
+      return true;
+    }
+  return false;
+}
+
+void Store::KeepStripes(const ChunkRef& c, uint64_t s0, uint64_t s1,
+                        const std::vector<uint64_t>& part, const std::vector<uint8_t*>& frag) {
+  const uint64_t sd = uint64_t{c.k} * kCell;
+  std::vector<StripeCopy> keep;
+  keep.reserve(part.size());
+  for (uint64_t s : part) {
+    const uint64_t b = s * sd, len = std::min((s + 1) * sd, opts_.chunk_size) - b;
+    StripeCopy sc{c.id, c.version, s, std::string(len, '\0')};
+    Cells(c.k, b, len, [&](uint64_t, uint64_t j, uint64_t o, uint64_t at, uint64_t m) {
+      memcpy(sc.data.data() + at, frag[j] + (s - s0) * kCell + o, m);
+    });
+    keep.push_back(std::move(sc));
+  }
+  std::lock_guard<std::mutex> lk(stripes_mu_);
+  stripes_.remove_if(
+      [&](const StripeCopy& sc) { return sc.id == c.id && sc.stripe >= s0 && sc.stripe <= s1; });
+  for (StripeCopy& sc : keep) stripes_.push_front(std::move(sc));
+  while (stripes_.size() > kStripesKept) stripes_.pop_back();
+}
+
+void Store::DropStripes(uint64_t id) {
+  std::lock_guard<std::mutex> lk(stripes_mu_);
+  stripes_.remove_if([&](const StripeCopy& sc) { return sc.id == id; });
+}
+
 Status Store::EcTrim(InodeId ino, uint64_t idx, uint64_t len, ChunkRef c) {
+  DropStripes(c.id);  // the stripes past len go
   if (!Granted(c))
     if (Status s = Grant(ino, idx, &c); !s.ok()) return s;
   uint64_t sd = uint64_t{c.k} * kCell, keep = (len + sd - 1) / sd;  // stripes kept

@@ -1,7 +1,8 @@
 // Integration tests of erasure-coded files in bin/storefs (--ec K+M and
 // ctl's "ec PATH K+M"): bytes on disk per byte stored, reads with chunk
 // servers dead and with a corrupt fragment, repair of lost fragments,
-// partial-stripe writes and truncation.
+// partial-stripe writes and truncation, and the stripes storefs keeps of
+// its own writes.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -190,6 +191,55 @@ TEST_F(StorefsEcTest, ConcurrentWritesSharingStripesKeepEveryByte) {
   got = GetFile(c_->root, "f");
   ASSERT_TRUE(got.ok()) << got.status().message();
   EXPECT_TRUE(*got == want);
+}
+
+TEST_F(StorefsEcTest, KeptStripesNeverServeStaleBytes) {
+  Start(6);
+  // Sequential writes of a size no stripe divides, as 9p and FUSE make:
+  // each shares a stripe with the one before, whose rest storefs keeps
+  // from that write instead of reading it back.
+  constexpr size_t kPiece = 100003;
+  ASSERT_TRUE(PutFile(c_->root, "f", "").ok());
+  auto f = c_->root.Walk("f");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Open(ORDWR).ok());
+  std::string want;
+  auto put = [&](uint64_t off, const std::string& p) {
+    ASSERT_TRUE(f->Write(off, Bytes(p)).ok());
+    if (want.size() < off + p.size()) want.resize(off + p.size(), '\0');
+    want.replace(off, p.size(), p);
+  };
+  auto check = [&](const char* what) {
+    auto got = GetFile(c_->root, "f");
+    ASSERT_TRUE(got.ok()) << what << ": " << got.status().message();
+    EXPECT_TRUE(*got == want) << what;
+  };
+  for (size_t i = 0; i < 20; i++) put(want.size(), Pattern(10 + i, want.size(), kPiece));
+  EXPECT_GT(rig_.CtlNum("stripe-hits"), 0u);
+  check("sequential");
+  // Stripe 1 ([256K, 512K)) was last written in part; written whole, the
+  // copy kept must go, or a write into part of it brings old bytes back.
+  put(262144, Pattern(40, 262144, 262144));
+  put(300000, Pattern(41, 300000, 100));
+  check("whole stripe, then part of it");
+  // Cut inside stripe 2: the copies of it and of stripe 3 are stale now.
+  Dir w;
+  w.mode = ~0u;
+  w.atime = w.mtime = ~0u;
+  w.length = 600000;
+  ASSERT_TRUE(f->Wstat(w).ok());
+  want.resize(600000);
+  put(900000, Pattern(42, 900000, 10));
+  put(610000, Pattern(43, 610000, 5000));
+  check("after a cut");
+  // A fragment write that fails moves the chunk to a new version; the
+  // writes after it read their stripes afresh.
+  rig_.chunkd(4).Kill(SIGKILL);
+  put(700000, Pattern(44, 700000, 30000));
+  put(730000, Pattern(45, 730000, 30000));
+  check("a server dead");
+  rig_.chunkd(5).Kill(SIGKILL);
+  check("rebuilt from parity");
 }
 
 TEST_F(StorefsEcTest, ADirectorysPolicyIsInheritedAndOthersStayReplicated) {
