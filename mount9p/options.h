@@ -41,7 +41,7 @@ struct MountOptions {
   Dialect dialect = Dialect::k9P2000;
   std::string aname;
   std::string uname;  // -u; empty: the invoking user's login name
-  uint32_t msize = 512 * 1024;
+  uint32_t msize = ninep::DEFMSIZE;
   bool foreground = false;  // -f
   bool trace = false;       // -D
   ninep::TlsOptions tls;    // --cert, --key, --ca, --psk (or $NINEP_CERT ...)

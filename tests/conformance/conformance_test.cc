@@ -408,7 +408,8 @@ TEST_P(Conformance, VersionNegotiation) {
   ASSERT_EQ(u->type(), kRversion);
   EXPECT_EQ(std::get<Rversion>(u->msg.body).version, "9P2000");
   EXPECT_LE(std::get<Rversion>(u->msg.body).msize, 1u << 30);
-  EXPECT_GE(std::get<Rversion>(u->msg.body).msize, 512u * 1024) << "default max msize";
+  EXPECT_EQ(std::get<Rversion>(u->msg.body).msize, DEFMSIZE) << "default max msize";
+  EXPECT_EQ(DEFMSIZE - IOHDRSZ, 512u * 1024) << "payloads of exactly 512 KiB";
 }
 
 INSTANTIATE_TEST_SUITE_P(Dialects, Conformance,

@@ -36,8 +36,8 @@ namespace ninep {
 // How to connect.
 struct ClientOptions {
   Dialect dialect = Dialect::k9P2000;
-  uint32_t msize = 512 * 1024;  // asked for; the server may lower it
-  bool trace = false;           // print every message to stderr (-D)
+  uint32_t msize = DEFMSIZE;  // asked for; the server may lower it
+  bool trace = false;         // print every message to stderr (-D)
   // Bounds Connect and FromFds as a whole: the TCP or unix connect and the
   // Tversion exchange (name resolution is not bounded). Past it they fail
   // ETIMEDOUT. 0 = no bound but the kernel's own connect timeout.

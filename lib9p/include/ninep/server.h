@@ -346,10 +346,10 @@ struct ServerStats {
 
 // Server options.
 struct ServerOptions {
-  uint32_t max_msize = 512 * 1024;  // largest msize we agree to
-  bool trace = false;               // -D: one line per message on stderr
-  bool dotl = true;                 // accept 9P2000.L
-  std::string trace_prefix;         // e.g. program name
+  uint32_t max_msize = DEFMSIZE;  // largest msize we agree to
+  bool trace = false;             // -D: one line per message on stderr
+  bool dotl = true;               // accept 9P2000.L
+  std::string trace_prefix;       // e.g. program name
   // Limits on what one peer can make the server hold. Each is far above
   // what a real client uses (Linux v9fs, diod's tools, mount9p holding a fid
   // per cached inode); see "Limits" in lib9p(3).

@@ -33,6 +33,10 @@ inline constexpr int MAXWELEM = 16;
 inline constexpr uint32_t IOHDRSZ = 24;   // read/write header overhead
 inline constexpr uint32_t HDRSZ = 7;      // size[4] type[1] tag[2]
 inline constexpr uint32_t MINMSIZE = 256; // smallest msize we accept
+// The default msize, as Plan 9 sizes it: the largest read or write
+// payload is then exactly 512 KiB, which lines up with pages, chunkd's
+// blocks and erasure-code stripes (512k itself leaves 524264).
+inline constexpr uint32_t DEFMSIZE = 512 * 1024 + IOHDRSZ;
 
 // Open modes (9P2000).
 inline constexpr uint8_t OREAD = 0, OWRITE = 1, ORDWR = 2, OEXEC = 3;
