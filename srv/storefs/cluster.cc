@@ -163,18 +163,57 @@ Result<std::shared_ptr<ChunkServer::Conn>> ChunkServer::Get(bool for_heartbeat) 
   return conn;
 }
 
-Result<ChunkServer::OpenFid> ChunkServer::Open(uint64_t id, uint64_t ver, uint8_t mode) {
+Result<ChunkServer::OpenFid> ChunkServer::Open(uint64_t id, uint64_t ver) {
   auto c = Get();
   if (!c.ok()) return c.status();
-  auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));
+  Conn& conn = **c;
+  {
+    std::lock_guard<std::mutex> lk(conn.kept_mu);
+    for (auto it = conn.kept.begin(); it != conn.kept.end(); ++it)
+      if (it->id == id && it->ver == ver) {
+        conn.kept.splice(conn.kept.begin(), conn.kept, it);
+        return OpenFid{*c, it->fid, true};
+      }
+  }
+  auto f = conn.root.Walk("chunks/" + ReplicaFile(id, ver));
   if (!f.ok()) return f.status();
-  Status s = f->Open(mode);
+  Status s = f->Open(ninep::ORDWR);
   if (!s.ok()) return s;
-  return OpenFid{*c, std::move(*f)};
+  auto fid = std::make_shared<ninep::Fid>(std::move(*f));
+  std::lock_guard<std::mutex> lk(conn.kept_mu);
+  conn.kept.push_front(KeptFid{id, ver, fid});
+  if (conn.kept.size() > kKeptFids) conn.kept.pop_back();  // clunked once unused
+  return OpenFid{*c, std::move(fid), false};
+}
+
+void ChunkServer::Forget(uint64_t id, const ninep::Fid* f) {
+  std::shared_ptr<Conn> c;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    c = conn_;
+  }
+  if (!c) return;
+  std::lock_guard<std::mutex> lk(c->kept_mu);
+  c->kept.remove_if([&](const KeptFid& k) { return k.id == id && (!f || k.fid.get() == f); });
+}
+
+template <class T>
+Result<T> ChunkServer::OnReplica(uint64_t id, uint64_t ver, const char* what,
+                                 const std::function<Result<T>(ninep::Fid&)>& op) {
+  for (;;) {
+    auto f = Open(id, ver);
+    if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
+    auto r = op(*f->fid);
+    if (r.ok()) return r;
+    Forget(id, f->fid.get());
+    if (!f->kept || ConnError(r.status().err()))
+      return Fail(r.status(), (std::string(what) + " " + ReplicaFile(id, ver)).c_str());
+  }
 }
 
 Status ChunkServer::Create(uint64_t id, uint64_t ver) {
   InFlight in(&inflight_);
+  Forget(id);  // fids of older versions go stale
   auto c = Get();
   if (!c.ok()) return c.status();
   auto d = (*c)->root.Walk("chunks");
@@ -186,14 +225,9 @@ Status ChunkServer::Create(uint64_t id, uint64_t ver) {
 
 Status ChunkServer::Write(uint64_t id, uint64_t ver, uint64_t off, std::span<const uint8_t> data) {
   InFlight in(&inflight_);
-  auto f = Open(id, ver, ninep::OWRITE);
-  if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
-  auto n = f->fid.Write(off, data);
-  if (!n.ok()) {
-    if (n.status().err() == ENOSPC) NoteFull();
-    return Fail(n.status(), ("write " + ReplicaFile(id, ver)).c_str());
-  }
-  return Status();
+  auto n = OnReplica<size_t>(id, ver, "write", [&](ninep::Fid& f) { return f.Write(off, data); });
+  if (!n.ok() && n.status().err() == ENOSPC) NoteFull();
+  return n.status();
 }
 
 bool ChunkServer::local() const {
@@ -231,11 +265,7 @@ Result<size_t> ChunkServer::Read(uint64_t id, uint64_t ver, uint64_t off, std::s
     // chunkd answers, and reports what is really wrong.
     local_fallbacks_++;
   }
-  auto f = Open(id, ver, ninep::OREAD);
-  if (!f.ok()) return Fail(f.status(), ("open " + ReplicaFile(id, ver)).c_str());
-  auto n = f->fid.Read(off, buf);
-  if (!n.ok()) return Fail(n.status(), ("read " + ReplicaFile(id, ver)).c_str());
-  return *n;
+  return OnReplica<size_t>(id, ver, "read", [&](ninep::Fid& f) { return f.Read(off, buf); });
 }
 
 Status ChunkServer::Truncate(uint64_t id, uint64_t ver, uint64_t len) {
@@ -255,6 +285,7 @@ Status ChunkServer::Truncate(uint64_t id, uint64_t ver, uint64_t len) {
 
 Status ChunkServer::Remove(uint64_t id, uint64_t ver) {
   InFlight in(&inflight_);
+  Forget(id);  // a kept fid would hold the removed file's space
   auto c = Get();
   if (!c.ok()) return c.status();
   auto f = (*c)->root.Walk("chunks/" + ReplicaFile(id, ver));

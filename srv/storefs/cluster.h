@@ -22,6 +22,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,7 +42,7 @@ struct ClusterOptions {
   std::chrono::milliseconds call_timeout{5000};  // one 9P call to a chunkd
   std::chrono::milliseconds heartbeat{1000};     // ctl read period
   std::chrono::milliseconds dead_after{10000};   // silence before "dead"
-  uint32_t msize = 512 * 1024;
+  uint32_t msize = ninep::DEFMSIZE;
   bool local_reads = true;  // read replicas of chunkds on this machine directly
 };
 
@@ -102,18 +103,44 @@ class ChunkServer {
   bool Beat();
 
  private:
+  // A replica fid kept open (ORDWR) on a connection.
+  struct KeptFid {
+    uint64_t id, ver;
+    std::shared_ptr<ninep::Fid> fid;
+  };
   struct Conn {
     std::unique_ptr<ninep::Client> client;
     ninep::Fid root;  // destroyed before client
-    ~Conn() { (void)root.Clunk(); }
+    // Replica fids, newest first, at most kKeptFids: a chunk's writes and
+    // reads reuse one instead of a walk, an open and a clunk each (three
+    // more round trips per replica write). Gone with the connection.
+    std::mutex kept_mu;
+    std::list<KeptFid> kept;
+    ~Conn() {
+      kept.clear();
+      (void)root.Clunk();
+    }
   };
+  static constexpr size_t kKeptFids = 64;
   ninep::Result<std::shared_ptr<Conn>> Get(bool for_heartbeat = false);
-  // An open replica fid with the connection it lives on (the fid goes first).
+  // An open replica fid with the connection it lives on (the fid goes
+  // first), and whether it was kept from an earlier call.
   struct OpenFid {
     std::shared_ptr<Conn> conn;
-    ninep::Fid fid;
+    std::shared_ptr<ninep::Fid> fid;
+    bool kept = false;
   };
-  ninep::Result<OpenFid> Open(uint64_t id, uint64_t ver, uint8_t mode);
+  // Replica ID.ver open for reading and writing: a kept fid, or one walked
+  // and opened now (and kept).
+  ninep::Result<OpenFid> Open(uint64_t id, uint64_t ver);
+  // Stops keeping fids of replica id (every version), or only the one f.
+  void Forget(uint64_t id, const ninep::Fid* f = nullptr);
+  // Runs op on replica ID.ver's fid; when a kept fid fails (the replica
+  // may have been removed and made again since), forgets it and runs op
+  // once more on a fresh one. `what` names the operation in errors.
+  template <class T>
+  ninep::Result<T> OnReplica(uint64_t id, uint64_t ver, const char* what,
+                             const std::function<ninep::Result<T>(ninep::Fid&)>& op);
   ninep::Status Fail(const ninep::Status& s, const char* what);
   // Takes the dir and token lines of a ctl read: checks the token file when
   // the token is new, and turns local reads on or off. REQUIRES: beat_mu_.

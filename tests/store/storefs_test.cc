@@ -231,6 +231,44 @@ TEST_F(StorefsTest, FlippedBitIsServedFromAnotherReplicaAndRepaired) {
   EXPECT_EQ(*got, data);
 }
 
+// storefs keeps replica fids open between calls. One whose replica was
+// removed and made again under the same name (a repair that starts over
+// from a leftover does that) is dropped, and the call runs on a fresh fid
+// rather than failing the replica.
+TEST_F(StorefsTest, AKeptReplicaFidThatWentStaleIsOpenedAfresh) {
+  ASSERT_TRUE(rig.StartChunkds(3));
+  ASSERT_TRUE(rig.StartStorefs({"--no-local-reads"}));
+  auto c = rig.Connect();
+  ASSERT_TRUE(c);
+  ASSERT_TRUE(PutFile(c->root, "f", Pattern(7, 0, 1000)).ok());
+  auto f = c->root.Walk("f");
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE(f->Open(OWRITE).ok());
+  ASSERT_TRUE(f->Write(0, Bytes("first")).ok());  // the fids are kept now
+  auto names = rig.ReplicaNames(0);
+  ASSERT_TRUE(names && names->size() == 1u);
+  const std::string name = names->front();
+  auto cd = rig.ConnectChunkd(0);
+  ASSERT_TRUE(cd);
+  auto old = cd->root.Walk("chunks/" + name);
+  ASSERT_TRUE(old.ok());
+  ASSERT_TRUE(old->Remove().ok());
+  auto dir = cd->root.Walk("chunks");
+  ASSERT_TRUE(dir.ok());
+  ASSERT_TRUE(dir->Create(name, 0644, OWRITE).ok());  // empty, same version
+  const uint64_t errors = rig.CtlNum("replica-write-errors");
+  ASSERT_TRUE(f->Write(0, Bytes("again")).ok());
+  EXPECT_EQ(rig.CtlNum("replica-write-errors"), errors) << "a stale kept fid is no failure";
+  // The bytes are in the new file.
+  auto now = cd->root.Walk("chunks/" + name);
+  ASSERT_TRUE(now.ok());
+  ASSERT_TRUE(now->Open(OREAD).ok());
+  std::string got(5, '\0');
+  auto n = now->Read(0, std::span<uint8_t>(reinterpret_cast<uint8_t*>(got.data()), got.size()));
+  ASSERT_TRUE(n.ok()) << n.status().message();
+  EXPECT_EQ(got.substr(0, *n), "again");
+}
+
 // Local reads: with every chunkd's directory visible here, storefs reads
 // replicas from their files and chunkd serves none of those reads; a
 // directory whose token file does not hold the word chunkd shows is not
