@@ -355,19 +355,28 @@ std::optional<ChunkRef> Store::MakeShared(
     FileLocks* fl, InodeId ino, uint64_t idx,
     const std::function<Result<ChunkRef>(std::vector<uint64_t>*)>& make, bool* made) {
   *made = false;
+  // Holding idx in `creating` makes this writer the only one that may make
+  // the chunk; one that made it before has logged it, so the read below
+  // sees it. The read is outside held_mu: on etcd it is a round trip, and
+  // every range lock of the file takes held_mu.
   {
     std::unique_lock<std::mutex> lk(fl->held_mu);
     fl->held_cv.wait(lk, [&] { return fl->creating.count(idx) == 0; });
-    if (auto c = meta_->Chunk(ino, idx)) return c;
     fl->creating.insert(idx);
   }
+  std::optional<ChunkRef> c = meta_->Chunk(ino, idx);
   std::vector<uint64_t> fresh;
-  auto nc = make(&fresh);
-  Result<uint64_t> tk(Errno(EIO));
-  if (nc.ok()) {
-    Txn t;
-    t.SetChunk(ino, idx, *nc);
-    tk = meta_->Apply(t);  // durable with the writer's attributes (a later ticket)
+  if (!c) {
+    auto nc = make(&fresh);
+    if (nc.ok()) {
+      Txn t;
+      t.SetChunk(ino, idx, *nc);
+      // Durable with the writer's attributes (a later ticket).
+      if (meta_->Apply(t).ok()) {
+        c = std::move(*nc);
+        *made = true;
+      }
+    }
   }
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -378,9 +387,7 @@ std::optional<ChunkRef> Store::MakeShared(
     fl->creating.erase(idx);
   }
   fl->held_cv.notify_all();
-  if (!tk.ok()) return std::nullopt;
-  *made = true;
-  return *nc;
+  return c;
 }
 
 std::optional<Result<uint64_t>> Store::EcWriteGranted(FileLocks* fl, const Inode& in, uint64_t off,
