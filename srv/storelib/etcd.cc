@@ -135,6 +135,12 @@ Result<json> Parse(const std::string& text) {
   return j;
 }
 
+// The parsed answer of a Call, or its error.
+Result<json> Answer(const Result<std::string>& out) {
+  if (!out.ok()) return out.status();
+  return Parse(*out);
+}
+
 size_t Append(char* p, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(p, size * n);
   return size * n;
@@ -267,9 +273,7 @@ Result<std::vector<EtcdKv>> EtcdClient::Range(const std::string& key, const std:
   if (serializable) req["serializable"] = true;
   if (!range_end.empty()) req["range_end"] = B64(range_end);
   if (limit > 0) req["limit"] = std::to_string(limit);
-  auto out = Call("/v3/kv/range", req.dump(), opts_.timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/kv/range", req.dump(), opts_.timeout));
   if (!j.ok()) return j.status();
   if (revision != nullptr) *revision = j->contains("header") ? Int((*j)["header"], "revision") : 0;
   return Kvs(*j);
@@ -277,9 +281,7 @@ Result<std::vector<EtcdKv>> EtcdClient::Range(const std::string& key, const std:
 
 Result<int64_t> EtcdClient::Count(const std::string& key, const std::string& range_end) {
   json req{{"key", B64(key)}, {"range_end", B64(range_end)}, {"count_only", true}};
-  auto out = Call("/v3/kv/range", req.dump(), opts_.timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/kv/range", req.dump(), opts_.timeout));
   if (!j.ok()) return j.status();
   return Int(*j, "count");
 }
@@ -291,9 +293,7 @@ Result<EtcdTxnResult> EtcdClient::Txn(const std::vector<EtcdCompare>& compares,
   for (const auto& c : compares) req["compare"].push_back(CompareJson(c));
   for (const auto& o : success) req["success"].push_back(OpJson(o));
   for (const auto& o : failure) req["failure"].push_back(OpJson(o));
-  auto out = Call("/v3/kv/txn", req.dump(), opts_.timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/kv/txn", req.dump(), opts_.timeout));
   if (!j.ok()) return j.status();
   EtcdTxnResult r;
   r.succeeded = j->value("succeeded", false);
@@ -313,9 +313,7 @@ Result<EtcdTxnResult> EtcdClient::Txn(const std::vector<EtcdCompare>& compares,
 
 Result<int64_t> EtcdClient::LeaseGrant(int64_t ttl_seconds) {
   json req{{"TTL", std::to_string(ttl_seconds)}};
-  auto out = Call("/v3/lease/grant", req.dump(), opts_.timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/lease/grant", req.dump(), opts_.timeout));
   if (!j.ok()) return j.status();
   if (j->contains("error") && (*j)["error"].is_string() &&
       !(*j)["error"].get<std::string>().empty())
@@ -327,13 +325,11 @@ Result<int64_t> EtcdClient::LeaseGrant(int64_t ttl_seconds) {
 
 Result<int64_t> EtcdClient::LeaseKeepAlive(int64_t id) {
   json req{{"ID", std::to_string(id)}};
-  auto out = Call("/v3/lease/keepalive", req.dump(), opts_.timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/lease/keepalive", req.dump(), opts_.timeout));
   if (!j.ok()) return j.status();
   // A stream of one answer: {"result": {...}} (or {"error": ...}).
   auto res = j->find("result");
-  if (res == j->end() || !res->is_object()) return Status(EIO, "etcd: keepalive: " + *out);
+  if (res == j->end() || !res->is_object()) return Status(EIO, "etcd: keepalive: " + j->dump());
   int64_t ttl = Int(*res, "TTL");
   if (ttl <= 0) return Status(ENOENT, "etcd: lease " + std::to_string(id) + " has expired");
   return ttl;
@@ -348,9 +344,7 @@ Status EtcdClient::LeaseRevoke(int64_t id) {
 Result<std::string> EtcdClient::Campaign(const std::string& name, const std::string& value,
                                          int64_t lease, std::chrono::milliseconds timeout) {
   json req{{"name", B64(name)}, {"value", B64(value)}, {"lease", std::to_string(lease)}};
-  auto out = Call("/v3/election/campaign", req.dump(), timeout);
-  if (!out.ok()) return out.status();
-  auto j = Parse(*out);
+  auto j = Answer(Call("/v3/election/campaign", req.dump(), timeout));
   if (!j.ok()) return j.status();
   auto leader = j->find("leader");
   if (leader == j->end() || !leader->is_object())
