@@ -13,6 +13,9 @@
 #                      ADDR_OUT (the address it printed) and OURS_PID; logs
 #                      go to $WORK/LABEL.*, LABEL defaulting to NAME
 #   ratio A B          A/B to two places, "-" when B is 0 or A not a number
+#   provenance         sets COMMIT (short hash), DIRTY (" (with uncommitted
+#                      changes)" or empty), CPU (the model name) and FS
+#                      (WORK's filesystem type and device) for a section
 
 die() { echo "$BENCH: $*" >&2; exit 1; }
 
@@ -69,3 +72,10 @@ start_ours() {  # NAME ARGS...
 }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a ~ /^[0-9.]+$/) printf "%.2f", a / b; else print "-" }'; }
+
+provenance() {
+  COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  DIRTY=$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
+  CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  FS=$(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }')
+}

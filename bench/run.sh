@@ -188,9 +188,7 @@ for c in "${CASES[@]}"; do
     'BEGIN { if (p > 0) printf "- %s: median %.1f us at 1 in flight, i.e. %.0f/s\n", l, p, 1e6 / p }')$'\n'
 done
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+provenance
 SECTION="## $(date '+%Y-%m-%d %H:%M %Z'): stat round trips on one connection
 
 Machine: $(nproc) cores ($CPU), Linux $(uname -r), load average at start

@@ -236,10 +236,7 @@ HEAD="| measure |" RULE="| --- |"
 for ((r = 1; r <= ROUNDS; r++)); do HEAD+=" round $r |" RULE+=" ---: |"; done
 HEAD+=" goal |" RULE+=" --- |"
 
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-FS=$(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }')
+provenance
 SECTION=$(cat <<EOF2
 
 ## $(date -u '+%Y-%m-%d %H:%M') UTC: storefs erasure coding (RS $EC) vs 3 replicas, issue 13 (bench/store_ec_bench.sh)

@@ -155,10 +155,7 @@ HEAD+=" goal |" RULE+=" --- |"
 
 ETCD_CMD="etcd ${ETCD_ARGS[*]}"
 ETCD_CMD=${ETCD_CMD//$WORK/\$W}
-COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-DIRTY=$(git diff --quiet HEAD 2>/dev/null || echo " (with uncommitted changes)")
-CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-FS=$(df -T "$WORK" | awk 'NR == 2 { print $2 " on " $1 }')
+provenance
 SECTION=$(cat <<EOF2
 
 ## $(date -u '+%Y-%m-%d %H:%M') UTC: storefs with its metadata in etcd vs the embedded log, issue 13 (bench/store_etcd_bench.sh)
